@@ -1,0 +1,903 @@
+"""Corpus stage: files in ``corpus/`` → :class:`Document` objects made of sections and paragraphs.
+
+Reads ``.txt``/``.md`` (with optional ``Bron:``/``Titel:``/``Datum:``/``Soort:``/``Status:``
+header lines), ``.pdf`` (text layer, via pypdf) and ``.html`` (main text, via trafilatura).
+Rebuilds the documents' own paragraphs from PDF-extracted text (reflow), joins words split
+only by a line end while keeping real Dutch compound hyphens, recognises numbered sections,
+lettered subsections, subtitles, treaty chapters/articles/annexes, and gives each paragraph a
+stable id and a Dutch locator such as ``"2.b Lokale besturen, alinea 1"``.
+
+A file that cannot be read is reported in :attr:`CorpusLoad.skipped` with a Dutch reason; the
+other files still load. Run ``python -m rag.corpus`` to inspect the result by eye.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import functools
+import hashlib
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.errors import CorpusError, CorpusFileError
+from rag.text import fold, normalize
+
+#: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
+PARSER_VERSION = "corpus-5"
+SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm")
+HEADER_KEYS = {
+    "bron": "source",
+    "source": "source",
+    "titel": "title",
+    "title": "title",
+    "datum": "date",
+    "date": "date",
+    "soort": "kind",
+    "status": "status",
+}
+DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading of a document: numbered section, lettered subsection, article, chapter...
+
+    ``key`` is unique within the document and used in paragraph ids ("2.b", "art12");
+    ``label`` is the Dutch display form ("2.b Lokale besturen", "Artikel 12 (Geschillen)");
+    ``subtitle`` holds the line(s) printed under the heading, if any.
+    """
+
+    key: str
+    kind: str
+    number: str
+    title: str
+    label: str
+    subtitle: str = ""
+    parent_key: str = ""
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph as the document prints it (display text, normalised, reflowed).
+
+    ``id`` is ``"<doc_id>#<section key>/p<n>"`` and does not change when other documents
+    are added or removed. ``locator`` is Dutch, e.g. ``"2.b Lokale besturen, alinea 1"``.
+    """
+
+    id: str
+    doc_id: str
+    section_key: str
+    section_label: str
+    section_title: str
+    number: int
+    locator: str
+    text: str
+    article: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded corpus file. ``content_hash`` is the sha256 of the file's bytes."""
+
+    id: str
+    title: str
+    date: str | None
+    source: str | None
+    fragment: bool
+    path: str
+    content_hash: str
+    kind: str | None
+    sections: tuple[Section, ...]
+    paragraphs: tuple[Paragraph, ...]
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A corpus file that was not loaded, with the Dutch reason."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CorpusLoad:
+    """Result of :func:`load_corpus`: loaded documents (sorted by id) and skipped files."""
+
+    documents: tuple[Document, ...]
+    skipped: tuple[SkippedFile, ...] = field(default_factory=tuple)
+
+
+# --------------------------------------------------------------------------------------
+# Reading files
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Raw:
+    header: dict[str, str]
+    body: str
+    mode: str  # "text", "pdf-text" (PDF text layer, one line per printed line) or "html"
+    title_hint: str | None = None
+
+
+def list_corpus_files(corpus_dir: Path) -> list[Path]:
+    """Supported files under ``corpus_dir`` (recursive, sorted; README.md and dotfiles skipped)."""
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"Corpusmap niet gevonden: {corpus_dir}")
+    out = []
+    for p in sorted(corpus_dir.rglob("*")):
+        rel = p.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and p.name.lower() != "readme.md":
+            out.append(p)
+    return out
+
+
+def corpus_fingerprint(corpus_dir: Path) -> tuple[str, dict[str, str]]:
+    """Return (combined sha256, {relative path: sha256 of bytes}) of the corpus files.
+
+    Cheap (hashes bytes only, no parsing), so the index can check staleness at start-up.
+    Files that vanish while hashing are left out.
+    """
+    files: dict[str, str] = {}
+    for p in list_corpus_files(corpus_dir):
+        try:
+            files[p.relative_to(corpus_dir).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+        except OSError:
+            continue
+    combined = hashlib.sha256()
+    combined.update(PARSER_VERSION.encode())
+    for rel, digest in sorted(files.items()):
+        combined.update(f"{rel}\0{digest}\n".encode())
+    return combined.hexdigest(), files
+
+
+def _decode(data: bytes, name: str) -> str:
+    if not data.strip():
+        raise CorpusFileError(name, "leeg bestand")
+    for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                     (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(enc)
+            except UnicodeDecodeError as exc:
+                raise CorpusFileError(name, f"ongeldige {enc.upper()}-tekst ({exc.reason})") from exc
+    head = data[:65536]
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    if b"\x00" in head or controls > max(8, len(head) // 100):
+        raise CorpusFileError(name, "binair bestand, geen tekst")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:  # Western-European legacy text: Windows-1252, else Latin-1 (never fails)
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _parse_header(text: str) -> tuple[dict[str, str], str]:
+    lines = text.split("\n")
+    header: dict[str, str] = {}
+    i = 0
+    while i < len(lines) and not lines[i].strip() and i < 3:
+        i += 1
+    start = i
+    while i < len(lines):
+        m = re.match(r"^\s*([A-Za-z]+)\s*:\s*(.*?)\s*$", lines[i])
+        if not m or m.group(1).lower() not in HEADER_KEYS:
+            break
+        header[HEADER_KEYS[m.group(1).lower()]] = m.group(2)
+        i += 1
+    if not header:
+        return {}, text
+    if i < len(lines) and lines[i].strip() and i == start:
+        return {}, text
+    return header, "\n".join(lines[i:])
+
+
+def _read_pdf(path: Path, name: str) -> _Raw:
+    if path.stat().st_size == 0:
+        raise CorpusFileError(name, "leeg bestand (0 bytes)")
+    import pypdf  # imported here: only index builds read PDFs
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = pypdf.PdfReader(str(path))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta_title = (reader.metadata.title if reader.metadata else None) or None
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise CorpusFileError(name, f"kapotte of onleesbare PDF ({type(exc).__name__}: {exc})") from exc
+    text = "\n".join(pages)
+    if not any(ch.isalnum() for ch in text):
+        raise CorpusFileError(name, "PDF zonder tekstlaag (gescand beeld?); geen tekst om te indexeren")
+    header, body = _parse_header(text)
+    return _Raw(header, body, "pdf-text", str(meta_title) if meta_title else None)
+
+
+def _read_html(data: bytes, name: str) -> _Raw:
+    html = _decode(data, name)
+    import trafilatura  # imported here: only index builds read HTML
+
+    text = trafilatura.extract(html, output_format="txt", include_comments=False,
+                               include_tables=True, favor_recall=True) or ""
+    if not text.strip():
+        text = trafilatura.html2txt(html) or ""
+    if not any(ch.isalnum() for ch in text):
+        raise CorpusFileError(name, "geen leesbare hoofdtekst in de HTML")
+    meta = trafilatura.extract_metadata(html)
+    title = meta.title if meta is not None and meta.title else None
+    date = meta.date if meta is not None and meta.date else None
+    header = {"title": title} if title else {}
+    if date:
+        header["date"] = date
+    body = "\n\n".join(line for line in text.split("\n") if line.strip())
+    return _Raw(header, body, "html", title)
+
+
+def read_file(path: Path, name: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> _Raw:
+    """Read one corpus file into header and body text; raise CorpusFileError with a Dutch reason."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise CorpusFileError(
+                name,
+                f"bestand te groot ({size / 1_048_576:.1f} MB; limiet {max_bytes / 1_048_576:.0f} MB, "
+                "instelbaar met RAG_MAX_FILE_MB)",
+            )
+        suffix = path.suffix.lower()
+        if suffix == ".pdf":
+            return _read_pdf(path, name)
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise CorpusFileError(name, "bestand verdwenen tijdens het inlezen") from exc
+    except PermissionError as exc:
+        raise CorpusFileError(name, "geen leesrechten") from exc
+    except IsADirectoryError as exc:
+        raise CorpusFileError(name, "is een map, geen bestand") from exc
+    if suffix in (".html", ".htm"):
+        return _read_html(data, name)
+    text = _decode(data, name)
+    header, body = _parse_header(text.replace("\r\n", "\n").replace("\r", "\n"))
+    if not any(ch.isalnum() for ch in body):
+        raise CorpusFileError(name, "geen tekst na de kopregels")
+    return _Raw(header, body, "text")
+
+
+# --------------------------------------------------------------------------------------
+# Line-end hyphens
+# --------------------------------------------------------------------------------------
+
+_ELLIPSIS_WORDS = {"en", "of", "tot", "noch", "als", "dan", "and", "or"}
+_HYPHEN_PREFIXES = {"niet", "ex", "oud", "vice", "non", "co"}
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_dutch_word(word: str) -> bool:
+    from wordfreq import zipf_frequency  # Dutch word list with frequencies, bundled data
+
+    return zipf_frequency(word, "nl") > 0.0
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_dutch_compound(word: str) -> bool:
+    """True when ``word`` is a Dutch word or two Dutch words glued (with optional linking s)."""
+    if _is_dutch_word(word):
+        return True
+    for i in range(3, len(word) - 2):
+        left, right = word[:i], word[i:]
+        if _is_dutch_word(right) and (_is_dutch_word(left) or (left.endswith("s") and _is_dutch_word(left[:-1]))):
+            return True
+    return False
+
+
+def join_line_end_hyphen(left: str, right: str) -> str:
+    """Join a word broken at a line end: ``left`` ends with "-", ``right`` starts the next line.
+
+    Returns the joined text (left and right included). Dutch rules, decided with the wordfreq
+    Dutch word list, never with a list of this corpus's words:
+
+    * "industrie- en" (ellipsis before a conjunction) keeps hyphen and space;
+    * a hyphen before a capital or digit, or after an acronym/name stays ("Noord-Holland",
+      "PFAS-gehalten", "Interreg-financiering");
+    * a split inside one word is joined ("duurzaam-" + "heid" → "duurzaamheid");
+    * a compound of two words stays hyphenated ("minister-presidenten", "nul-emissie").
+    """
+    m_left = re.search(r"(\S*?)([^\W\d_]*)-$", left)
+    m_right = re.match(r"([^\W\d_]*)", right)
+    lword = m_left.group(2) if m_left else ""
+    rword = m_right.group(1) if m_right else ""
+    keep = left + right
+    if not lword or not rword:
+        return keep
+    if rword.lower() in _ELLIPSIS_WORDS and (len(right) == len(rword) or not right[len(rword)].isalnum()):
+        return left + " " + right
+    if rword[0].isupper() or any(ch.isupper() for ch in lword[1:]):
+        return keep
+    joined = (lword + rword).lower()
+    if _is_dutch_word(joined):
+        return left[:-1] + right
+    if lword[0].isupper():
+        return keep
+    if lword.lower() in _HYPHEN_PREFIXES:
+        return keep
+    if _is_dutch_compound(lword.lower()) and _is_dutch_compound(rword.lower()):
+        return keep
+    if (lword[-1].lower() in "aeiou" and rword[0] in "aeiou") and _is_dutch_word(rword):
+        return keep  # klinkerbotsing: "zee-egel", "na-apen"
+    return left[:-1] + right
+
+
+def join_lines(lines: Sequence[str]) -> str:
+    """Join printed lines of one paragraph with spaces, repairing line-end hyphens."""
+    out = ""
+    for raw in lines:
+        line = normalize(raw)
+        if not line:
+            continue
+        if not out:
+            out = line
+        elif re.search(r"[^\W\d_]-$", out) and re.match(r"[^\W\d_]", line):
+            head, _, last = out.rpartition(" ")
+            joined = join_line_end_hyphen(last, line)
+            out = f"{head} {joined}" if head else joined
+        else:
+            out = f"{out} {line}"
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Blocks: reflow of PDF text and blank-line paragraphs
+# --------------------------------------------------------------------------------------
+
+_TERMINAL = re.compile(r"[.!?:;][\"”’'»)\]]*$")
+_LIST_ITEM = re.compile(r"^(?:[a-z]\)|[a-z]\.|\d{1,2}°|\d{1,2}\)|\d{1,2}\.(?=\s)|[–•\-*·▪◦])\s*")
+_NUMBERED = re.compile(r"^(\d{1,2})\.\s+(\S.*)$")
+_LETTERED = re.compile(r"^([a-z])[.)]\s+(\S.*)$")
+_ARTICLE = re.compile(r"^(?:Artikel|ARTIKEL|Art\.)\s+(\d+[a-z]?(?:\.\d+)?)\.?$")
+_CHAPTER = re.compile(r"^(?:HOOFDSTUK|Hoofdstuk|HFST\.?|Titel|TITEL)\s+([IVXLC]+|\d+)\.?$")
+_ANNEX = re.compile(r"^(?:BIJLAGE|Bijlage)\s+([A-Z]|[IVX]+|\d+)\.?$")
+_PART = re.compile(r"^([IVX]{1,4})\.?$")
+
+
+def _first_alpha_upper(text: str) -> bool:
+    for ch in text:
+        if ch.isalpha():
+            return ch.isupper()
+    return False
+
+
+def _heading_kind(text: str) -> str | None:
+    """Classify a one-line block as a heading kind, or None."""
+    if "\n" in text or len(text) > 160:
+        return None
+    if _ARTICLE.match(text):
+        return "article"
+    if _CHAPTER.match(text):
+        return "chapter"
+    if _ANNEX.match(text):
+        return "annex"
+    if _PART.match(text):
+        return "part"
+    m = _NUMBERED.match(text)
+    if m and len(text) <= 120 and not text.endswith((".", ";", ",", ":")) and _first_alpha_upper(m.group(2)):
+        return "numbered"
+    m = _LETTERED.match(text)
+    if (m and len(text) <= 100 and not re.search(r"[.;:,]\s*$", text)
+            and _first_alpha_upper(m.group(2)) and ":" not in text):
+        return "lettered"
+    return None
+
+
+def _is_candidate(text: str) -> bool:
+    """A line that may be an unnumbered heading: short, no sentence end, not a list item."""
+    if "\n" in text or len(text) > 150 or not any(ch.isalpha() for ch in text):
+        return False
+    if _TERMINAL.search(text) and not text.endswith("?"):
+        return False
+    if text.endswith(","):
+        return False
+    if _LIST_ITEM.match(text) or text.startswith("|"):
+        return False
+    return len(text.split()) <= 20 and not text[:1].islower() and (_first_alpha_upper(text) or text[:2] in ("’s", "'s"))
+
+
+@dataclass
+class _Line:
+    text: str
+    lead: int
+    trail: int
+    blank_before: int
+    blank_after: int
+
+
+def _lines_with_layout(body: str) -> list[_Line]:
+    raw = body.split("\n")
+    out: list[_Line] = []
+    blanks = 0
+    for line in raw:
+        if not line.strip():
+            blanks += 1
+            if out:
+                out[-1].blank_after = blanks
+            continue
+        stripped = line.strip()
+        out.append(_Line(stripped, len(line) - len(line.lstrip()), len(line) - len(line.rstrip()), blanks, 0))
+        blanks = 0
+    return out
+
+
+def looks_like_pdf_layout(body: str) -> bool:
+    """True when ``body`` is PDF text with one printed line per line (most lines unterminated,
+    each followed by a blank line, widths clustered like a printed column)."""
+    lines = _lines_with_layout(body)
+    if len(lines) < 12:
+        return False
+    lengths = sorted(len(ln.text) for ln in lines)
+    p90 = lengths[int(0.9 * (len(lengths) - 1))]
+    blank_after = sum(1 for ln in lines if ln.blank_after) / len(lines)
+    unterminated = sum(1 for ln in lines if not _TERMINAL.search(ln.text)) / len(lines)
+    return blank_after > 0.6 and 45 <= p90 <= 130 and unterminated > 0.4
+
+
+def _reflow_pdf(body: str, blank_style: bool) -> list[str]:
+    """Rebuild paragraphs from printed lines. Returns block texts (headings as own blocks)."""
+    lines = [ln for ln in _lines_with_layout(body) if not re.fullmatch(r"\d{1,4}|[-–]\s*\d{1,4}\s*[-–]", ln.text)]
+    if not lines:
+        return []
+    lengths = sorted(len(ln.text) for ln in lines)
+    width = lengths[int(0.9 * (len(lengths) - 1))]
+    blocks: list[str] = []
+    cur: list[str] = []
+    prev_ended = True  # did the previous line end a block?
+
+    def flush() -> None:
+        nonlocal cur
+        if cur:
+            blocks.append(join_lines(cur))
+            cur = []
+
+    for k, ln in enumerate(lines):
+        nxt = lines[k + 1] if k + 1 < len(lines) else None
+        text = ln.text
+        if _heading_kind(text) and (prev_ended or len(text) < 0.7 * width):
+            flush()
+            blocks.append(normalize(text))
+            prev_ended = True
+            continue
+        next_starts_block = nxt is None or not nxt.text[:1].islower()
+        if (not cur and prev_ended and _is_candidate(text) and len(text) < 0.65 * width
+                and next_starts_block):
+            blocks.append(normalize(text))
+            prev_ended = True
+            continue
+        cur.append(text)
+        ends = False
+        if nxt is None:
+            ends = True
+        elif blank_style and nxt.blank_before == 0 and nxt.lead > 0:
+            ends = False  # a page break: the next printed line continues this paragraph
+        elif nxt is not None and _heading_kind(nxt.text) and _TERMINAL.search(text):
+            ends = True
+        elif _TERMINAL.search(text):
+            direct = blank_style and k > 0 and ln.blank_before == 0 and ln.lead == 0
+            ends = direct or ln.trail >= 2 or ln.blank_after >= 2 or len(text) < 0.82 * width
+        if ends:
+            flush()
+        prev_ended = ends
+    flush()
+    return blocks
+
+
+def _blank_line_blocks(body: str) -> list[str]:
+    """Blocks separated by blank lines.
+
+    Hard-wrapped text (most lines under ~100 characters) has its lines joined within a
+    block; unwrapped text (one paragraph per line, as in web and law-text exports) keeps
+    every line as its own block. Headings, list items and table rows always start a new
+    line group; consecutive table rows stay together.
+    """
+    lengths = sorted(len(ln.strip()) for ln in body.split("\n") if ln.strip())
+    unwrapped = bool(lengths) and lengths[int(0.9 * (len(lengths) - 1))] > 100
+    blocks: list[str] = []
+    for chunk in re.split(r"\n\s*\n", body):
+        groups: list[list[str]] = []
+        for ln in chunk.split("\n"):
+            s = ln.strip()
+            if not s:
+                continue
+            prev = groups[-1][-1].strip() if groups else ""
+            if groups and s.startswith("|") and prev.startswith("|"):
+                groups[-1].append(ln)
+                continue
+            starts_new = (not groups or unwrapped or bool(_LIST_ITEM.match(s)) or bool(_heading_kind(s))
+                          or bool(_heading_kind(prev)) or s.startswith("|") or prev.startswith("|"))
+            if starts_new:
+                groups.append([ln])
+            else:
+                groups[-1].append(ln)
+        for g in groups:
+            if g[0].strip().startswith("|"):
+                blocks.append("\n".join(normalize(x) for x in g))
+            else:
+                blocks.append(join_lines(g))
+    return blocks
+
+
+# --------------------------------------------------------------------------------------
+# Structure: headings, sections, paragraphs
+# --------------------------------------------------------------------------------------
+
+_RANK = {"top": -1, "part": 0, "chapter": 1, "annex": 1, "numbered": 1, "article": 2, "lettered": 2, "generic": 3}
+
+
+@dataclass
+class _Heading:
+    kind: str
+    number: str
+    title: str
+    subtitle: str = ""
+    key: str = ""
+
+
+def _sentence_case(title: str) -> str:
+    letters = [c for c in title if c.isalpha()]
+    if len(letters) > 3 and all(c.isupper() for c in letters):
+        return title[:1].upper() + title[1:].lower()
+    return title
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+    return s[:limit].rstrip("-") or "x"
+
+
+def _heading_label(h: _Heading) -> str:
+    t = h.title
+    if h.kind == "numbered":
+        return f"{h.number}. {t}".strip()
+    if h.kind == "lettered":
+        return f"{h.number} {t}".strip()
+    if h.kind == "article":
+        return f"Artikel {h.number}" + (f" ({t})" if t else "")
+    if h.kind == "chapter":
+        return f"Hoofdstuk {h.number}" + (f" ({t})" if t else "")
+    if h.kind == "annex":
+        return f"Bijlage {h.number}" + (f" ({t})" if t else "")
+    if h.kind == "part":
+        return f"{h.number} {t}".strip()
+    return t
+
+
+def _shorten(text: str, words: int = 6) -> str:
+    parts = text.split()
+    return text if len(parts) <= words else " ".join(parts[:words]) + " …"
+
+
+def _title_matches(block: str, title: str) -> bool:
+    b, t = fold(block).strip(" .\"'"), fold(title)
+    if not b:
+        return False
+    b2 = re.sub(r"[^a-z0-9]+", " ", b).strip()
+    t2 = re.sub(r"[^a-z0-9]+", " ", t).strip()
+    return b2 in t2 or t2 in b2
+
+
+def _merge_lists(blocks: list[str]) -> list[str]:
+    """Attach list items to the paragraph that introduces them (ending with ':')."""
+    out: list[str] = []
+    in_list = False
+    for b in blocks:
+        is_item = bool(_LIST_ITEM.match(b)) and not _heading_kind(b)
+        if out and is_item and (in_list or out[-1].rstrip().endswith(":")):
+            out[-1] = out[-1] + "\n" + b
+            in_list = True
+            continue
+        in_list = False
+        out.append(b)
+    return out
+
+
+def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section, ...], tuple[Paragraph, ...]]:
+    """Turn ordered blocks into sections and numbered paragraphs with stable ids and locators."""
+    # 1. Drop boilerplate repeated on many pages/articles, and blocks without any text.
+    counts = Counter(b for b in blocks if "\n" not in b and len(b) <= 120)
+    blocks = [b for b in blocks if any(ch.isalpha() for ch in b) and not (counts[b] >= 3 and not _heading_kind(b)
+                                                                        and not b.startswith("|"))]
+    has_articles = any(_heading_kind(b) == "article" for b in blocks)
+
+    # 2. Front matter: the unnumbered short lines before the first text or heading form the
+    #    title page; repeats of the document title among them are dropped.
+    front: list[str] = []
+    i = 0
+    while i < len(blocks) and not _heading_kind(blocks[i]):
+        b = blocks[i]
+        if _title_matches(b, title) and not b.endswith("."):
+            i += 1
+        elif _is_candidate(b):
+            front.append(b)
+            i += 1
+        else:
+            break
+    blocks = blocks[i:]
+    blocks = _merge_lists(blocks)
+
+    sections: dict[str, Section] = {}
+    paragraphs: list[Paragraph] = []
+    stack: list[_Heading] = []
+    counters: Counter[str] = Counter()
+    used_keys: Counter[str] = Counter()
+
+    def current_key() -> str:
+        return stack[-1].key if stack else ("preambule" if has_articles else "inleiding")
+
+    def current_label() -> str:
+        if not stack:
+            return "Preambule" if has_articles else "Inleiding"
+        deepest = stack[-1]
+        label = _heading_label(deepest)
+        if deepest.kind == "lettered":
+            num = next((h.number for h in reversed(stack) if h.kind == "numbered"), "")
+            label = f"{num}.{label}" if num else label
+        prefix = [h for h in stack[:-1] if h.kind in ("top", "part")]
+        if deepest.kind == "generic" and len(stack) > 1 and stack[-2].kind in ("numbered", "lettered", "chapter", "annex"):
+            prefix = [*prefix, stack[-2]]
+        parts = [_shorten(_heading_label(h)) if h.kind == "top" else _heading_label(h) for h in prefix]
+        return " – ".join([*parts, label])
+
+    def register(h: _Heading) -> None:
+        base = h.kind
+        if h.kind == "numbered":
+            base = h.number
+        elif h.kind == "lettered":
+            num = next((x.number for x in reversed(stack) if x.kind == "numbered"), "")
+            base = f"{num}.{h.number}" if num else h.number
+        elif h.kind == "article":
+            base = f"art{h.number}"
+        elif h.kind == "chapter":
+            base = f"hfst{h.number.lower()}"
+        elif h.kind == "annex":
+            base = f"bijlage-{h.number.lower()}"
+        elif h.kind == "part":
+            base = f"deel-{h.number.lower()}"
+        else:
+            base = _slug(h.title)
+        if h.kind in ("article", "chapter", "generic", "annex"):
+            scope = next((x.key for x in reversed(stack) if x.kind in ("part", "top")), "")
+            base = f"{scope}/{base}" if scope else base
+        used_keys[base] += 1
+        h.key = base if used_keys[base] == 1 else f"{base}~{used_keys[base]}"
+
+    def push(h: _Heading) -> None:
+        rank = _RANK[h.kind]
+        while stack and _RANK[stack[-1].kind] >= rank:
+            stack.pop()
+        register(h)
+        stack.append(h)
+
+    def save_section() -> None:
+        if not stack:
+            return
+        h = stack[-1]
+        parent = stack[-2].key if len(stack) > 1 else ""
+        sections[h.key] = Section(h.key, h.kind, h.number, h.title, current_label(), h.subtitle, parent)
+
+    def add_paragraph(text: str, key: str | None = None, label: str | None = None, title: str = "") -> None:
+        key = key or current_key()
+        label = label or current_label()
+        counters[key] += 1
+        n = counters[key]
+        article = next((h.number for h in reversed(stack) if h.kind == "article"), None) if key == current_key() else None
+        sec_title = title or (stack[-1].title if stack else label)
+        paragraphs.append(Paragraph(
+            id=f"{doc_id}#{key}/p{n}", doc_id=doc_id, section_key=key, section_label=label,
+            section_title=sec_title, number=n, locator=f"{label}, alinea {n}", text=text, article=article,
+        ))
+
+    if front:
+        add_paragraph("\n".join(front), key="titelblad", label="Titelblad", title="Titelblad")
+
+    k = 0
+    last_was_heading = False
+    while k < len(blocks):
+        b = blocks[k]
+        nxt = blocks[k + 1] if k + 1 < len(blocks) else None
+        kind = _heading_kind(b)
+        if kind:
+            if kind == "article":
+                number, ttl = _ARTICLE.match(b).group(1), ""  # type: ignore[union-attr]
+            elif kind == "chapter":
+                number, ttl = _CHAPTER.match(b).group(1), ""  # type: ignore[union-attr]
+            elif kind == "annex":
+                number, ttl = _ANNEX.match(b).group(1), ""  # type: ignore[union-attr]
+            elif kind == "part":
+                number, ttl = _PART.match(b).group(1), ""  # type: ignore[union-attr]
+            elif kind == "numbered":
+                m = _NUMBERED.match(b)
+                number, ttl = m.group(1), m.group(2).strip()  # type: ignore[union-attr]
+            else:
+                m = _LETTERED.match(b)
+                number, ttl = m.group(1), m.group(2).strip()  # type: ignore[union-attr]
+            push(_Heading(kind, number, _sentence_case(ttl)))
+            # title line under a bare "Artikel 3" / "HOOFDSTUK I" / "Bijlage A" / "II"
+            if not ttl and nxt is not None and _is_candidate(nxt) and not _heading_kind(nxt):
+                stack[-1].title = _sentence_case(nxt)
+                k += 1
+                nxt = blocks[k + 1] if k + 1 < len(blocks) else None
+            # subtitle: a candidate line right under the heading, or (for a numbered
+            # section) a short text block directly followed by its first lettered subsection
+            if nxt is not None and not _heading_kind(nxt):
+                after = blocks[k + 2] if k + 2 < len(blocks) else None
+                is_sub = (_is_candidate(nxt) and after is not None and not _is_candidate(after)) or (
+                    kind == "numbered" and after is not None and _heading_kind(after) == "lettered"
+                    and len(nxt) <= 250)
+                if is_sub:
+                    stack[-1].subtitle = nxt
+                    k += 1
+            save_section()
+            last_was_heading = True
+            k += 1
+            continue
+        if _is_candidate(b) and nxt is not None:
+            # run of candidate lines: 3+ is a list, otherwise a heading (+ subtitle)
+            run = 1
+            while k + run < len(blocks) and _is_candidate(blocks[k + run]) and not _heading_kind(blocks[k + run]):
+                run += 1
+            after_run = blocks[k + run] if k + run < len(blocks) else None
+            if run >= 3 or after_run is None:
+                add_paragraph("\n".join(blocks[k:k + run]))
+                k += run
+                last_was_heading = False
+                continue
+            top = has_articles and after_run is not None and _heading_kind(after_run) in ("part", "chapter")
+            push(_Heading("top" if top else "generic", "", b))
+            if run == 2:
+                stack[-1].subtitle = blocks[k + 1]
+            save_section()
+            k += run
+            last_was_heading = True
+            continue
+        add_paragraph(b)
+        last_was_heading = False
+        k += 1
+    del last_was_heading
+
+    # sections that received paragraphs keep their label; make sure every key has a Section
+    for p in paragraphs:
+        if p.section_key not in sections:
+            sections[p.section_key] = Section(p.section_key, "intro", "", p.section_label, p.section_label)
+    return tuple(sections.values()), tuple(paragraphs)
+
+
+# --------------------------------------------------------------------------------------
+# Documents and corpus
+# --------------------------------------------------------------------------------------
+
+
+def doc_id_for(path: Path, corpus_dir: Path) -> str:
+    """Stable document id: the path relative to the corpus, without suffix, slugified."""
+    rel = path.relative_to(corpus_dir).with_suffix("").as_posix()
+    return re.sub(r"[^a-z0-9]+", "-", fold(rel)).strip("-") or "document"
+
+
+def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Document:
+    """Load one file into a :class:`Document`; raises CorpusFileError with a Dutch reason."""
+    name = path.relative_to(corpus_dir).as_posix()
+    raw = read_file(path, name, max_bytes)
+    try:
+        content_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise CorpusFileError(name, "bestand verdwenen tijdens het inlezen") from exc
+    body = raw.body
+    if raw.mode == "pdf-text":
+        blocks = _reflow_pdf(body, blank_style=False)
+    elif looks_like_pdf_layout(body):
+        blocks = _reflow_pdf(body, blank_style=True)
+    else:
+        blocks = _blank_line_blocks(body)
+    title = normalize(raw.header.get("title") or raw.title_hint or "")
+    if not title:
+        first = next((b for b in blocks if b.strip()), "")
+        title = first.split("\n")[0][:200] if first and len(first) <= 200 else path.stem.replace("-", " ")
+    doc_id = doc_id_for(path, corpus_dir)
+    sections, paragraphs = structure(doc_id, title, blocks)
+    if not paragraphs:
+        raise CorpusFileError(name, "geen alinea's gevonden")
+    status = raw.header.get("status", "")
+    return Document(
+        id=doc_id,
+        title=title,
+        date=normalize(raw.header["date"]) if raw.header.get("date") else None,
+        source=normalize(raw.header["source"]).split(" ")[0] if raw.header.get("source") else None,
+        fragment="fragment" in status.lower(),
+        path=name,
+        content_hash=content_hash,
+        kind=normalize(raw.header["kind"]) if raw.header.get("kind") else None,
+        sections=sections,
+        paragraphs=paragraphs,
+    )
+
+
+def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                files: Iterable[Path] | None = None) -> CorpusLoad:
+    """Load every supported file under ``corpus_dir``.
+
+    Returns documents sorted by id plus the skipped files with Dutch reasons. Raises
+    CorpusError only when the folder is missing; an empty or fully broken corpus gives an
+    empty ``documents`` tuple (the index stage decides what to do with that).
+    """
+    docs: list[Document] = []
+    skipped: list[SkippedFile] = []
+    seen: set[str] = set()
+    for path in files if files is not None else list_corpus_files(corpus_dir):
+        name = path.relative_to(corpus_dir).as_posix()
+        try:
+            doc = load_document(path, corpus_dir, max_bytes)
+        except CorpusFileError as exc:
+            skipped.append(SkippedFile(exc.path, exc.reason))
+            continue
+        if doc.id in seen:
+            skipped.append(SkippedFile(name, f"zelfde document-id als een ander bestand ({doc.id})"))
+            continue
+        seen.add(doc.id)
+        docs.append(doc)
+    return CorpusLoad(tuple(sorted(docs, key=lambda d: d.id)), tuple(skipped))
+
+
+# --------------------------------------------------------------------------------------
+# Command line: python -m rag.corpus
+# --------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m rag.corpus [--corpus DIR] [--show DOC]``: print the structure for checking."""
+    parser = argparse.ArgumentParser(prog="python -m rag.corpus",
+                                     description="Toon documenten, secties en alinea's van het corpus.")
+    parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpusmap (standaard: corpus)")
+    parser.add_argument("--show", metavar="DOC", help="toon de alinea's van dit document (id of deel ervan)")
+    parser.add_argument("--full", action="store_true", help="met --show: volledige alineatekst")
+    args = parser.parse_args(argv)
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console()
+    try:
+        load = load_corpus(args.corpus)
+    except CorpusError as exc:
+        print(f"fout: {exc}", file=sys.stderr)
+        return 2
+    if args.show:
+        matches = [d for d in load.documents if args.show in d.id]
+        if not matches:
+            print(f"fout: geen document met '{args.show}' in de id", file=sys.stderr)
+            return 2
+        doc = matches[0]
+        console.print(f"[bold]{escape(doc.title)}[/bold] ({doc.id}, {doc.date or 'geen datum'})")
+        for s in doc.sections:
+            if s.subtitle:
+                console.print(f"  [dim]sectie {escape(s.label)} — ondertitel: {escape(s.subtitle)}[/dim]")
+        for p in doc.paragraphs:
+            text = p.text if args.full else (p.text[:160] + (" …" if len(p.text) > 160 else ""))
+            console.print(f"[cyan]{escape(p.locator)}[/cyan] [dim]{escape(p.id)}[/dim]\n  {escape(text)}")
+        return 0
+    table = Table(title=f"Corpus {args.corpus}: {len(load.documents)} documenten")
+    for col in ("document", "secties", "alinea's", "datum", "fragment"):
+        table.add_column(col)
+    for d in load.documents:
+        table.add_row(escape(d.id), str(len(d.sections)), str(len(d.paragraphs)), d.date or "-",
+                      "ja" if d.fragment else "")
+    console.print(table)
+    for s in load.skipped:
+        console.print(f"[red]overgeslagen[/red] {escape(s.path)}: {escape(s.reason)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

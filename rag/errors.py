@@ -1,0 +1,67 @@
+"""Typed errors that users can cause, each with a Dutch message for the interfaces.
+
+Deep modules raise these; the interfaces (``rag.ask``, ``app.py``, ``rag.evaluate``) turn
+them into exit codes or chat messages. ``str(error)`` is always the Dutch message.
+"""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class; ``str(err)`` is a Dutch message fit for an end user."""
+
+
+class CorpusError(RagError):
+    """The corpus as a whole cannot be used (missing folder, no readable document)."""
+
+
+class CorpusFileError(RagError):
+    """One corpus file cannot be read; ``path`` and ``reason`` say which and why."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class EmptyQuestionError(RagError, ValueError):
+    """The question is empty, whitespace or holds no letter or digit."""
+
+    def __init__(self, message: str = "Stel een vraag: de invoer is leeg.") -> None:
+        super().__init__(message)
+
+
+class EmptyTextError(RagError, ValueError):
+    """Empty or whitespace-only text was about to be embedded (never sent to a model)."""
+
+
+class TextTooLongError(RagError, ValueError):
+    """A text exceeds the embedding model's token limit; chunking should have split it."""
+
+
+class IndexError_(RagError):
+    """Base class for index problems (named with a trailing underscore to avoid the builtin)."""
+
+
+class IndexMissingError(IndexError_):
+    """No index has been built yet at the configured path."""
+
+
+class IndexStaleError(IndexError_):
+    """The index was built from another corpus or other settings; ``differences`` lists what."""
+
+    def __init__(self, message: str, differences: list[str]) -> None:
+        super().__init__(message)
+        self.differences = differences
+
+
+class IndexCorruptError(IndexError_):
+    """An index file is missing, truncated or does not match its manifest checksum."""
+
+
+class EmbedderError(RagError):
+    """The embedding model could not be loaded (unknown name, not in the offline cache)."""
+
+
+class LLMError(RagError):
+    """The configured language-model endpoint failed, timed out or answered nonsense."""
