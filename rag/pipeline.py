@@ -1,0 +1,180 @@
+"""The single entry point shared by the terminal, the web chat and the eval runner.
+
+``Pipeline(settings).answer(question, history=())`` validates the question, rewrites a
+follow-up with the previous turn for retrieval, retrieves, answers (extractive, or through
+the configured language model), checks the quotes and returns an :class:`~rag.answer.Answer`
+with timings. The index is loaded on first use and built when missing or stale (or refused
+with :class:`~rag.errors.IndexStaleError` when ``auto_build`` is off).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rag.answer import (
+    INSTRUCTION_MESSAGE,
+    Answer,
+    ExtractiveAnswerer,
+    abstention,
+    strip_instructions,
+    with_meta,
+)
+from rag.embedding import Embedder, load_embedder
+from rag.errors import EmptyQuestionError, IndexCorruptError, IndexMissingError, IndexStaleError
+from rag.index import BuildReport, IndexBuilder, SearchIndex, expected_manifest
+from rag.retrieval import CrossEncoderReranker, HybridRetriever
+from rag.settings import Settings
+from rag.text import bm25_tokens, has_letters_or_digits, normalize, truncate
+
+_REFERRING = re.compile(
+    r"^(en|maar|ook|dus|and|what about|en wat|hoe zit het)\b|\b(dat|dit|die|deze|daar|daarvan|daarover|"
+    r"daarbij|hiervan|hierover|toen|hij|zij|ze|hun|hem|haar|het|ervan|erover|it|that|they|them|there)\b",
+    re.IGNORECASE,
+)
+
+
+def is_follow_up(question: str) -> bool:
+    """True for a short or referring question that needs the previous turn ("En in Vlaanderen?")."""
+    content = bm25_tokens(question)
+    return len(content) <= 2 or (len(content) <= 5 and bool(_REFERRING.search(question)))
+
+
+def retrieval_query(question: str, history: Sequence[str]) -> str:
+    """Query used for retrieval: the question, prefixed by the previous question for a follow-up."""
+    previous = [h for h in history if h and h.strip()]
+    if previous and is_follow_up(question):
+        return f"{previous[-1]} {question}"
+    return question
+
+
+class Pipeline:
+    """corpus → index → retrieval → answer, wired from one :class:`Settings`.
+
+    Thread-safe: the index is loaded once under a lock; queries run concurrently.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self._embedder = embedder
+        self._index: SearchIndex | None = None
+        self._retriever: HybridRetriever | None = None
+        self._lock = threading.Lock()
+        self._progress = progress
+        self.last_build: BuildReport | None = None
+        self.answerer = ExtractiveAnswerer(self.settings)
+        self._llm: Any = None
+
+    # --- loading --------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder, created on first use."""
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings)
+        return self._embedder
+
+    def load(self) -> SearchIndex:
+        """Load the index, building it first if missing, stale or corrupt (when ``auto_build``)."""
+        with self._lock:
+            if self._index is not None:
+                return self._index
+            s = self.settings
+            from rag.corpus import corpus_fingerprint
+
+            corpus_hash, _ = corpus_fingerprint(s.corpus_dir)
+            want = expected_manifest(s, self.embedder, corpus_hash)
+            try:
+                index = SearchIndex.load(s.index_dir, want)
+            except (IndexMissingError, IndexStaleError, IndexCorruptError) as exc:
+                if not s.auto_build:
+                    raise
+                if self._progress:
+                    self._progress(f"Index wordt (opnieuw) gebouwd: {exc}")
+                self.last_build = IndexBuilder(s, self.embedder).build(force=True, progress=True)
+                index = SearchIndex.load(s.index_dir, want)
+            reranker = CrossEncoderReranker(s.reranker) if s.reranker else None
+            self._retriever = HybridRetriever(index, self.embedder, s, reranker)
+            self._index = index
+            return index
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        """The retriever over the loaded index."""
+        self.load()
+        assert self._retriever is not None
+        return self._retriever
+
+    # --- answering ------------------------------------------------------------------------
+    def prepare_question(self, raw: str) -> tuple[str, list[str]]:
+        """Normalise and bound a question; return (question, notices). Raises EmptyQuestionError."""
+        if raw is None:
+            raise EmptyQuestionError()
+        question = normalize(str(raw))
+        if not question or not has_letters_or_digits(question):
+            raise EmptyQuestionError(
+                "Stel een vraag met woorden: de invoer is leeg of bevat alleen leestekens of symbolen.")
+        notices = []
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            original = len(question)
+            question, _ = truncate(question, limit)
+            notices.append(f"Je vraag was erg lang ({original:,} tekens); alleen de eerste {len(question):,} "
+                           "tekens zijn gebruikt.".replace(",", "."))
+        return question, notices
+
+    def answer(self, raw_question: str, history: Sequence[str] = (), *, top_k: int | None = None,
+               mode: str | None = None, use_llm: bool | None = None,
+               on_token: Callable[[str], None] | None = None) -> Answer:
+        """Answer one question. ``history`` holds earlier questions of the conversation, oldest first.
+
+        Raises EmptyQuestionError for empty input (no model is called); index errors only when
+        ``auto_build`` is off. Never raises on odd but non-empty input (emoji, other scripts).
+        """
+        t0 = time.perf_counter()
+        question, notices = self.prepare_question(raw_question)
+        query_text, had_instruction = strip_instructions(question)
+        if had_instruction:
+            notices.append("Instructies in de vraag zijn genegeerd; alleen de vraag zelf is gezocht.")
+        if not query_text or not has_letters_or_digits(query_text) or not bm25_tokens(query_text):
+            if had_instruction:
+                ans = abstention(question, None, "de invoer is een instructie, geen vraag", INSTRUCTION_MESSAGE)
+                return with_meta(ans, notices=tuple(notices),
+                                 timings_ms={"retrieve": 0.0, "answer": 0.0,
+                                             "total": (time.perf_counter() - t0) * 1000})
+        query = retrieval_query(query_text, history)
+        if query != query_text:
+            notices.append(f"Vervolgvraag: gezocht met de vorige vraag erbij (\"{query}\").")
+        query = self._fit_query(query, notices)
+        self.load()
+        t1 = time.perf_counter()
+        result = self.retriever(query, top_k=top_k, mode=mode)
+        t2 = time.perf_counter()
+        ans = self.answerer(query, result, self.retriever.index)
+        ans = with_meta(ans, question=question)
+        llm = self.settings.llm_enabled if use_llm is None else use_llm
+        if llm and not ans.abstained:
+            ans = self._generate(question, result, ans, notices, on_token)
+        t3 = time.perf_counter()
+        return with_meta(ans, notices=tuple(notices), timings_ms={
+            "retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000})
+
+    def _fit_query(self, query: str, notices: list[str]) -> str:
+        limit = self.embedder.max_tokens
+        if self.embedder.count_tokens(query, query=True) <= limit:
+            return query
+        while self.embedder.count_tokens(query, query=True) > limit and len(query) > 20:
+            query, _ = truncate(query, int(len(query) * 0.8))
+        notices.append("De vraag was te lang voor het taalmodel en is ingekort.")
+        return query
+
+    def _generate(self, question: str, result: Any, extractive: Answer, notices: list[str],
+                  on_token: Callable[[str], None] | None) -> Answer:
+        from rag.generate import LLMAnswerer
+
+        if self._llm is None:
+            self._llm = LLMAnswerer(self.settings)
+        return self._llm(question, result, extractive, notices, on_token)

