@@ -1,0 +1,143 @@
+"""Validate eval/questions.jsonl against the corpus as the loader produces it.
+
+Checks: JSON per line, required keys and types, unique ids, every gold quote (30-200
+characters) occurs folded and whitespace-normalised in some paragraph, every answer fact
+occurs folded in at least one paragraph that contains one of the question's gold quotes,
+unanswerable questions carry no gold quotes or facts. Prints counts per tag and per
+section of the 2023 declaration (from the answering paragraphs), and warns about gold
+quotes that occur in more than one paragraph.
+
+Usage: python eval/check_questions.py [questions.jsonl] [--corpus corpus]
+Exit code 1 when something is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.corpus import load_corpus  # noqa: E402
+from rag.text import fold  # noqa: E402
+
+REQUIRED = {"id": str, "question": str, "answerable": bool, "gold_passages": list,
+            "answer_facts": list, "tags": list}
+KNOWN_TAGS = {"paraphrase", "journalist", "typo", "no-diacritics", "english", "numbers",
+              "dates", "multi-paragraph", "treaty", "fragment-doc", "near-miss", "off-topic",
+              "injection", "name"}
+MAIN_DOC = "2023-slotverklaring-nederlands-vlaamse-top-den-bosch"
+REQUIRED_SECTIONS = ["inleiding", "1.a", "1.b", "2.a", "2.b", "2.c", "2.d", "2.e", "2.f", "2.g",
+                     "2.h", "2.i", "2.j", "3.a", "3.b", "3.c", "3.d", "3.e", "3.f", "3.g"]
+
+
+def norm(s: str) -> str:
+    return " ".join(fold(s).split())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("questions", nargs="?", default=str(ROOT / "eval" / "questions.jsonl"))
+    ap.add_argument("--corpus", default=str(ROOT / "corpus"))
+    args = ap.parse_args()
+
+    load = load_corpus(Path(args.corpus))
+    paras = [(p.id, p.doc_id, p.section_key, norm(p.text))
+             for d in load.documents for p in d.paragraphs]
+
+    errors: list[str] = []
+    warnings: list[str] = []
+    ids: set[str] = set()
+    tag_counts: Counter[str] = Counter()
+    section_counts: Counter[str] = Counter()
+    doc_counts: Counter[str] = Counter()
+    n = n_answerable = 0
+
+    for lineno, line in enumerate(Path(args.questions).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            q = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(f"line {lineno}: invalid JSON ({exc})")
+            continue
+        n += 1
+        qid = q.get("id", f"line{lineno}")
+        for key, typ in REQUIRED.items():
+            if not isinstance(q.get(key), typ):
+                errors.append(f"{qid}: key {key!r} missing or not {typ.__name__}")
+        if set(q) - set(REQUIRED):
+            errors.append(f"{qid}: unexpected keys {sorted(set(q) - set(REQUIRED))}")
+        if qid in ids:
+            errors.append(f"{qid}: duplicate id")
+        ids.add(qid)
+        if not str(q.get("question", "")).strip():
+            errors.append(f"{qid}: empty question")
+        tags = q.get("tags") or []
+        for t in tags:
+            if t not in KNOWN_TAGS and not t.startswith("section-"):
+                errors.append(f"{qid}: unknown tag {t!r}")
+        tag_counts.update(tags)
+        gold = q.get("gold_passages") or []
+        facts = q.get("answer_facts") or []
+
+        if not q.get("answerable"):
+            if gold or facts:
+                errors.append(f"{qid}: unanswerable question with gold passages or facts")
+            continue
+        n_answerable += 1
+        if not gold:
+            errors.append(f"{qid}: answerable question without gold passages")
+        hit_paras: list[tuple[str, str, str, str]] = []
+        for quote in gold:
+            if not 30 <= len(quote) <= 200:
+                errors.append(f"{qid}: gold quote length {len(quote)} outside 30-200: {quote[:60]!r}")
+            fq = norm(quote)
+            hits = [p for p in paras if fq in p[3]]
+            if not hits:
+                errors.append(f"{qid}: gold quote not found: {quote[:80]!r}")
+            elif len(hits) > 1 and len({h[1] for h in hits}) == 1:
+                warnings.append(f"{qid}: gold quote occurs in {len(hits)} paragraphs of one document: "
+                                f"{[h[0].split('#')[1] for h in hits]}")
+            hit_paras.extend(hits)
+        for fact in facts:
+            if not any(norm(fact) in p[3] for p in hit_paras):
+                errors.append(f"{qid}: fact {fact!r} not in any gold paragraph")
+        docs = {p[1] for p in hit_paras}
+        doc_counts.update(docs)
+        secs = {p[2] for p in hit_paras if p[1] == MAIN_DOC}
+        section_counts.update(secs)
+        for s in secs:
+            if f"section-{s}" not in tags:
+                warnings.append(f"{qid}: answers from section {s} but lacks tag section-{s}")
+        for t in tags:
+            if t.startswith("section-") and t[len("section-"):] not in secs:
+                errors.append(f"{qid}: tag {t} but no gold paragraph in that section")
+
+    print(f"{n} questions: {n_answerable} answerable, {n - n_answerable} unanswerable")
+    print("\nPer tag:")
+    for t, c in sorted(tag_counts.items(), key=lambda x: (-x[1], x[0])):
+        print(f"  {t:20s} {c}")
+    print("\nPer section of the 2023 declaration (answerable questions with a gold paragraph there):")
+    for s in REQUIRED_SECTIONS:
+        c = section_counts.get(s, 0)
+        print(f"  {s:10s} {c}{'   <-- MISSING' if c == 0 else ''}")
+        if c == 0:
+            errors.append(f"section {s} not covered")
+    other = sum(c for d, c in doc_counts.items() if d != MAIN_DOC)
+    print(f"\nAnswerable questions citing other documents: {other} "
+          f"({len([d for d in doc_counts if d != MAIN_DOC])} documents)")
+    for w in warnings:
+        print("WARNING:", w)
+    for e in errors:
+        print("ERROR:", e)
+    print("\nOK" if not errors else f"\n{len(errors)} error(s)")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
