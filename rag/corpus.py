@@ -28,7 +28,7 @@ from rag.errors import CorpusError, CorpusFileError
 from rag.text import fold, normalize
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
-PARSER_VERSION = "corpus-5"
+PARSER_VERSION = "corpus-6"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm")
 HEADER_KEYS = {
     "bron": "source",
@@ -443,7 +443,8 @@ def looks_like_pdf_layout(body: str) -> bool:
     p90 = lengths[int(0.9 * (len(lengths) - 1))]
     blank_after = sum(1 for ln in lines if ln.blank_after) / len(lines)
     unterminated = sum(1 for ln in lines if not _TERMINAL.search(ln.text)) / len(lines)
-    return blank_after > 0.6 and 45 <= p90 <= 130 and unterminated > 0.4
+    continued = sum(1 for a, b in zip(lines, lines[1:], strict=False) if b.text[:1].islower()) / len(lines)
+    return blank_after > 0.6 and 45 <= p90 <= 130 and unterminated > 0.4 and continued > 0.25
 
 
 def _reflow_pdf(body: str, blank_style: bool) -> list[str]:
@@ -530,6 +531,36 @@ def _blank_line_blocks(body: str) -> list[str]:
     return blocks
 
 
+def _merge_broken_blocks(blocks: list[str]) -> list[str]:
+    """Re-join a paragraph split by a blank line mid-sentence ("duurzaam-" / "heid ...")."""
+    out: list[str] = []
+    for b in blocks:
+        prev = out[-1] if out else ""
+        hyphen_break = bool(re.search(r"[^\W\d_]-$", prev)) and b[:1].isalpha()
+        if prev and (hyphen_break or b[:1].islower()) and not _heading_kind(prev) and not _heading_kind(b) \
+                and not _TERMINAL.search(prev) and "\n" not in prev and not prev.startswith("|"):
+            out[-1] = join_lines([out[-1], b])
+        else:
+            out.append(b)
+    return out
+
+
+def text_blocks(body: str, *, pdf_text: bool = False) -> list[str]:
+    """Rebuild the blocks (paragraphs and heading lines) of a document body, in order.
+
+    ``pdf_text``: text from a PDF text layer (one printed line per line). Otherwise PDF-like
+    text with a blank line after every printed line is detected and reflowed; plain text is
+    split at blank lines. Line-end hyphens are repaired in every mode.
+    """
+    if pdf_text:
+        blocks = _reflow_pdf(body, blank_style=False)
+    elif looks_like_pdf_layout(body):
+        blocks = _reflow_pdf(body, blank_style=True)
+    else:
+        blocks = _blank_line_blocks(body)
+    return _merge_broken_blocks(blocks)
+
+
 # --------------------------------------------------------------------------------------
 # Structure: headings, sections, paragraphs
 # --------------------------------------------------------------------------------------
@@ -592,16 +623,26 @@ def _title_matches(block: str, title: str) -> bool:
 def _merge_lists(blocks: list[str]) -> list[str]:
     """Attach list items to the paragraph that introduces them (ending with ':')."""
     out: list[str] = []
-    in_list = False
+    marker = ""  # kind of list marker of the list being collected ("" = none)
     for b in blocks:
-        is_item = bool(_LIST_ITEM.match(b)) and not _heading_kind(b)
-        if out and is_item and (in_list or out[-1].rstrip().endswith(":")):
+        m = _LIST_ITEM.match(b)
+        kind = _marker_kind(m.group(0)) if m and not _heading_kind(b) else ""
+        if out and kind and ((marker and kind == marker) or (not marker and out[-1].rstrip().endswith(":"))):
             out[-1] = out[-1] + "\n" + b
-            in_list = True
+            marker = kind
             continue
-        in_list = False
+        marker = ""
         out.append(b)
     return out
+
+
+def _marker_kind(marker: str) -> str:
+    m = marker.strip()
+    if re.fullmatch(r"[a-z][.)]", m):
+        return "letter"
+    if re.fullmatch(r"\d{1,2}[.)°]", m):
+        return "number"
+    return "symbol" 
 
 
 def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section, ...], tuple[Paragraph, ...]]:
@@ -794,13 +835,7 @@ def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FIL
         content_hash = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         raise CorpusFileError(name, "bestand verdwenen tijdens het inlezen") from exc
-    body = raw.body
-    if raw.mode == "pdf-text":
-        blocks = _reflow_pdf(body, blank_style=False)
-    elif looks_like_pdf_layout(body):
-        blocks = _reflow_pdf(body, blank_style=True)
-    else:
-        blocks = _blank_line_blocks(body)
+    blocks = text_blocks(raw.body, pdf_text=raw.mode == "pdf-text")
     title = normalize(raw.header.get("title") or raw.title_hint or "")
     if not title:
         first = next((b for b in blocks if b.strip()), "")

@@ -110,12 +110,21 @@ class HybridRetriever:
         b_rank = {i: r for r, (i, _) in enumerate(bm25, start=1)}
         d_score = dict(dense)
         b_score = dict(bm25)
-        fused: dict[int, float] = {}
-        for i, r in d_rank.items():
-            fused[i] = fused.get(i, 0.0) + s.dense_weight / (s.rrf_k + r)
-        for i, r in b_rank.items():
-            fused[i] = fused.get(i, 0.0) + s.bm25_weight / (s.rrf_k + r)
-        order = sorted(fused, key=lambda i: (-fused[i], i))
+        candidates = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in bm25]))
+        if mode != "bm25":  # exact cosine for BM25-only candidates too
+            for i in candidates:
+                if i not in d_score:
+                    d_score[i] = float(self.index.dense.reconstruct(i) @ qvec)
+        if mode == "dense":
+            fused = {i: d_score[i] for i in candidates}
+        elif mode == "bm25":
+            fused = {i: b_score[i] for i in candidates}
+        elif s.fusion == "rrf":
+            fused = {i: (s.dense_weight / (s.rrf_k + d_rank[i]) if i in d_rank else 0.0)
+                     + (s.bm25_weight / (s.rrf_k + b_rank[i]) if i in b_rank else 0.0) for i in candidates}
+        else:
+            fused = self._convex(candidates, d_score, b_score, qvec)
+        order = sorted(candidates, key=lambda i: (-fused[i], i))
         # one passage per paragraph: the best-ranked piece stands for it
         seen: set[str] = set()
         ranked: list[int] = []
@@ -131,15 +140,38 @@ class HybridRetriever:
             scores.update(dict(zip(head, rr, strict=True)))
             ranked = sorted(head, key=lambda i: -scores[i]) + ranked[len(head):]
         ranked = ranked[:top_k]
-        # dense scores for candidates the dense retriever did not return (needed to judge evidence)
-        missing = [i for i in ranked if i not in d_score]
-        if missing and mode != "bm25":
-            vecs = np.vstack([self.index.dense.reconstruct(i) for i in missing])
-            for i, v in zip(missing, vecs @ qvec, strict=True):
-                d_score[i] = float(v)
+        if mode == "bm25":  # the answer stage still needs cosines to judge the evidence
+            for i in ranked:
+                d_score[i] = float(self.index.dense.reconstruct(i) @ qvec)
         out = tuple(
             Retrieved(self.index.passages[i], i, rank, float(scores[i]), d_score.get(i), b_score.get(i),
                       d_rank.get(i), b_rank.get(i))
             for rank, i in enumerate(ranked, start=1)
         )
         return RetrievalResult(query, qvec, out, tuple(terms), known)
+
+    def _convex(self, candidates: list[int], d_score: dict[int, float], b_score: dict[int, float],
+                qvec: np.ndarray) -> dict[int, float]:
+        """Convex combination of min-max-normalised scores over the candidate set.
+
+        dense part = passage cosine + best sentence cosine (sentence vectors from the index);
+        fused = norm(dense part) + ``bm25_weight`` * norm(BM25). Convex fusion of normalised
+        scores beat RRF on our eval set (see docs/architecture.md), as in Bruch et al. (2023).
+        """
+        s = self.settings
+        dense_part = {}
+        for i in candidates:
+            _, vecs = self.index.sentences_of(i)
+            best_sentence = float((vecs @ qvec).max()) if len(vecs) else d_score[i]
+            dense_part[i] = s.dense_weight * d_score[i] + s.sentence_weight * best_sentence
+        d_norm = _minmax(dense_part)
+        b_norm = _minmax({i: b_score.get(i, 0.0) for i in candidates})
+        return {i: d_norm[i] + s.bm25_weight * b_norm[i] for i in candidates}
+
+
+def _minmax(values: dict[int, float]) -> dict[int, float]:
+    if not values:
+        return {}
+    lo, hi = min(values.values()), max(values.values())
+    span = hi - lo
+    return {i: (v - lo) / span if span > 0 else 0.0 for i, v in values.items()}

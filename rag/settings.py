@@ -34,11 +34,15 @@ class Settings:
     top_k: int = 10
     #: candidates taken from each retriever before fusion
     candidates: int = 50
-    #: "rrf" (reciprocal rank fusion), "dense" or "bm25" (single retriever)
+    #: "hybrid" (both retrievers fused), "dense" or "bm25" (one retriever alone)
     mode: str = "hybrid"
+    #: hybrid fusion: "convex" (min-max-normalised score combination) or "rrf"
+    fusion: str = "convex"
     rrf_k: int = 60
+    #: weights: passage cosine, best-sentence cosine (convex only) and BM25
     dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    sentence_weight: float = 1.0
+    bm25_weight: float = 0.2
     #: Snowball stemmer for BM25: "dutch" or "dutch_porter"
     stemmer: str = "dutch"
     #: add "document title — section" context to passages for embedding and BM25
@@ -97,6 +101,8 @@ class Settings:
             raise ValueError("top-k moet tussen 1 en 100 liggen")
         if self.mode not in ("hybrid", "dense", "bm25"):
             raise ValueError("mode moet hybrid, dense of bm25 zijn")
+        if self.fusion not in ("convex", "rrf"):
+            raise ValueError("fusion moet convex of rrf zijn")
         if self.prefixes not in ("auto", "e5", "none"):
             raise ValueError("prefixes moet auto, e5 of none zijn")
         if not 1 <= self.max_answer_sentences <= 3:

@@ -1,0 +1,348 @@
+"""Evaluation runner: ``python -m rag.evaluate [--questions FILE] [--mode bm25|dense|hybrid|all] [--top-k N] [--json]``.
+
+Runs every question of ``eval/questions.jsonl`` through the same :class:`~rag.pipeline.Pipeline`
+as the chat and the terminal, in one process, and reports:
+
+* retrieval (answerable questions): hit@1, recall@5, recall@10, MRR@10, nDCG@10;
+* answers: fact recall, citation precision, citation recall, quote-check pass rate;
+* abstention: precision and recall of abstaining (unanswerable = positive class);
+* latency: p50 and p95 per question (ms).
+
+Relevance is defined by gold *quotes*, not ids: a retrieved passage is relevant when its
+paragraph contains one of the question's ``gold_passages`` after normalisation (whitespace,
+case, Unicode, diacritics). Results go to ``eval/results/``: ``results.json`` (all metrics and
+each question's outcome, with what was retrieved and expected for failures), ``results.md`` and
+``comparison.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.answer import Answer, check_quotes
+from rag.text import fold
+
+MODES = ("bm25", "dense", "hybrid")
+DEFAULT_QUESTIONS = Path("eval/questions.jsonl")
+DEFAULT_RESULTS = Path("eval/results")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One evaluation question (see the README for the file format)."""
+
+    id: str
+    question: str
+    answerable: bool
+    gold_passages: tuple[str, ...]
+    answer_facts: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+
+
+def _norm(text: str) -> str:
+    return " ".join(fold(text).split())
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read a JSONL question file; raise ValueError (Dutch) on malformed lines or duplicate ids."""
+    out: list[Question] = []
+    seen: set[str] = set()
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"{path}:{n}: ongeldige JSON ({exc})") from exc
+        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+            raise ValueError(f"{path}:{n}: object met 'question' verwacht")
+        qid = str(obj.get("id", f"regel{n}"))
+        if qid in seen:
+            raise ValueError(f"{path}:{n}: dubbele id {qid!r}")
+        seen.add(qid)
+        answerable = bool(obj.get("answerable", True))
+        gold = tuple(str(x) for x in obj.get("gold_passages", []) or [])
+        facts = tuple(str(x) for x in obj.get("answer_facts", []) or [])
+        if answerable and not gold:
+            raise ValueError(f"{path}:{n}: beantwoordbare vraag {qid!r} zonder gold_passages")
+        out.append(Question(qid, obj["question"], answerable, gold, facts, tuple(obj.get("tags", []) or [])))
+    return out
+
+
+def validate_gold(questions: Sequence[Question], paragraphs: Sequence[str]) -> list[str]:
+    """Problems: gold quotes that occur in no corpus paragraph (after normalisation)."""
+    normed = [_norm(p) for p in paragraphs]
+    problems = []
+    for q in questions:
+        for quote in q.gold_passages:
+            nq = _norm(quote)
+            if not nq or not any(nq in p for p in normed):
+                problems.append(f"{q.id}: gold-citaat niet in het corpus: {quote[:80]!r}")
+    return problems
+
+
+# --- metrics (pure functions, tested on hand-made cases) ------------------------------------
+
+def is_relevant(paragraph_text: str, gold: Sequence[str]) -> bool:
+    """True when the paragraph contains one of the gold quotes (normalised)."""
+    p = _norm(paragraph_text)
+    return any(_norm(g) and _norm(g) in p for g in gold)
+
+
+def retrieval_scores(ranked_paragraphs: Sequence[str], gold: Sequence[str], n_relevant: int) -> dict[str, float]:
+    """hit@1, recall@5, recall@10, MRR@10 and nDCG@10 for one question.
+
+    ``ranked_paragraphs``: texts of the retrieved passages' paragraphs, best first.
+    recall@k is the share of gold quotes found in some top-k paragraph; MRR@10 is 1/rank of the
+    first relevant paragraph (0 if none in the top 10); nDCG@10 uses binary relevance with the
+    ideal ranking of ``n_relevant`` relevant paragraphs (those containing a gold quote).
+    """
+    rel = [is_relevant(p, gold) for p in ranked_paragraphs[:10]]
+    found_at: list[int | None] = []
+    for g in gold:
+        ng = _norm(g)
+        found_at.append(next((i + 1 for i, p in enumerate(ranked_paragraphs) if ng in _norm(p)), None))
+
+    def recall(k: int) -> float:
+        return sum(1 for r in found_at if r is not None and r <= k) / len(found_at) if found_at else 0.0
+
+    first = next((i + 1 for i, r in enumerate(rel) if r), None)
+    dcg = sum(1.0 / math.log2(i + 2) for i, r in enumerate(rel) if r)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(max(n_relevant, 1), 10)))
+    return {
+        "hit@1": 1.0 if rel and rel[0] else 0.0,
+        "recall@5": recall(5),
+        "recall@10": recall(10),
+        "mrr@10": 1.0 / first if first else 0.0,
+        "ndcg@10": dcg / ideal if ideal else 0.0,
+    }
+
+
+def fact_hits(answer_text: str, facts: Sequence[str]) -> int:
+    """Number of facts that occur in the answer (normalised)."""
+    a = _norm(answer_text)
+    return sum(1 for f in facts if _norm(f) in a)
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Linear-interpolated percentile (p in 0..100) of ``values``; 0.0 for no values."""
+    if not values:
+        return 0.0
+    xs = sorted(values)
+    k = (len(xs) - 1) * p / 100.0
+    lo, hi = math.floor(k), math.ceil(k)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+@dataclass
+class Outcome:
+    """What happened to one question in one mode."""
+
+    id: str
+    question: str
+    answerable: bool
+    abstained: bool
+    answer: str
+    scores: dict[str, float] = field(default_factory=dict)
+    facts_found: int = 0
+    facts_total: int = 0
+    citations: int = 0
+    citations_correct: int = 0
+    quote_problems: list[str] = field(default_factory=list)
+    latency_ms: float = 0.0
+    retrieved: list[dict[str, Any]] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+def score_answer(q: Question, ans: Answer, n_relevant: int) -> Outcome:
+    """Turn one answered question into an :class:`Outcome`."""
+    paragraphs = [r.passage.paragraph_text for r in ans.retrieved]
+    out = Outcome(q.id, q.question, q.answerable, ans.abstained, ans.text,
+                  latency_ms=float(ans.timings_ms.get("total", 0.0)), reason=ans.reason)
+    if q.answerable:
+        out.scores = retrieval_scores(paragraphs, q.gold_passages, n_relevant)
+        out.facts_total = len(q.answer_facts)
+        out.facts_found = 0 if ans.abstained else fact_hits(ans.text, q.answer_facts)
+        out.citations = len(ans.citations)
+        out.citations_correct = sum(1 for c in ans.citations if is_relevant(c.passage.paragraph_text, q.gold_passages))
+    out.quote_problems = check_quotes(ans)
+    out.retrieved = [{"rank": r.rank, "passage_id": r.passage.id, "locator": f"{r.passage.title[:50]} — {r.passage.locator}",
+                      "relevant": q.answerable and is_relevant(r.passage.paragraph_text, q.gold_passages)}
+                     for r in ans.retrieved[:5]]
+    out.expected = list(q.gold_passages)
+    return out
+
+
+def aggregate(outcomes: Sequence[Outcome]) -> dict[str, float]:
+    """All metrics over one mode's outcomes (definitions in the module docstring)."""
+    ans = [o for o in outcomes if o.answerable]
+    unans = [o for o in outcomes if not o.answerable]
+    m: dict[str, float] = {}
+    for key in ("hit@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"):
+        m[key] = sum(o.scores.get(key, 0.0) for o in ans) / len(ans) if ans else 0.0
+    facts_total = sum(o.facts_total for o in ans)
+    m["fact_recall"] = sum(o.facts_found for o in ans) / facts_total if facts_total else 0.0
+    cits = sum(o.citations for o in ans)
+    m["citation_precision"] = sum(o.citations_correct for o in ans) / cits if cits else 0.0
+    m["citation_recall"] = sum(1 for o in ans if o.citations_correct > 0) / len(ans) if ans else 0.0
+    answered = [o for o in outcomes if not o.abstained]
+    m["quote_check_pass"] = sum(1 for o in answered if not o.quote_problems) / len(answered) if answered else 1.0
+    abstained = [o for o in outcomes if o.abstained]
+    m["abstain_precision"] = sum(1 for o in abstained if not o.answerable) / len(abstained) if abstained else 0.0
+    m["abstain_recall"] = sum(1 for o in unans if o.abstained) / len(unans) if unans else 0.0
+    m["false_abstain_rate"] = sum(1 for o in ans if o.abstained) / len(ans) if ans else 0.0
+    lat = [o.latency_ms for o in outcomes]
+    m["latency_p50_ms"] = percentile(lat, 50)
+    m["latency_p95_ms"] = percentile(lat, 95)
+    m["questions"] = float(len(outcomes))
+    m["answerable"] = float(len(ans))
+    m["unanswerable"] = float(len(unans))
+    return m
+
+
+def run_mode(pipeline: Any, questions: Sequence[Question], mode: str, top_k: int,
+             n_relevant: dict[str, int]) -> list[Outcome]:
+    """Answer every question with one retrieval mode; returns outcomes in question order."""
+    outcomes = []
+    for q in questions:
+        t0 = time.perf_counter()
+        ans = pipeline.answer(q.question, top_k=top_k, mode=mode)
+        o = score_answer(q, ans, n_relevant.get(q.id, 1))
+        o.latency_ms = (time.perf_counter() - t0) * 1000
+        outcomes.append(o)
+    return outcomes
+
+
+_TABLE_ROWS = [("hit@1", "hit@1"), ("recall@5", "recall@5"), ("recall@10", "recall@10"), ("mrr@10", "MRR@10"),
+               ("ndcg@10", "nDCG@10"), ("fact_recall", "fact recall"), ("citation_precision", "citation precision"),
+               ("citation_recall", "citation recall"), ("quote_check_pass", "quote check pass"),
+               ("abstain_precision", "abstention precision"), ("abstain_recall", "abstention recall"),
+               ("false_abstain_rate", "false abstention rate"), ("latency_p50_ms", "latency p50 (ms)"),
+               ("latency_p95_ms", "latency p95 (ms)")]
+
+
+def markdown_table(results: dict[str, dict[str, float]]) -> str:
+    """Side-by-side Markdown table, one column per mode."""
+    modes = list(results)
+    lines = ["| metric | " + " | ".join(modes) + " |", "|---|" + "---:|" * len(modes)]
+    for key, label in _TABLE_ROWS:
+        cells = []
+        for mode in modes:
+            v = results[mode].get(key, 0.0)
+            cells.append(f"{v:.1f}" if key.endswith("_ms") else f"{v:.3f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, dict[str, float]], path: Path) -> None:
+    """Bar chart comparing the modes on the main metrics (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = ["hit@1", "recall@5", "mrr@10", "ndcg@10", "fact_recall", "citation_recall", "abstain_recall"]
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    width = 0.8 / max(1, len(results))
+    for i, (mode, m) in enumerate(results.items()):
+        xs = [k + i * width for k in range(len(keys))]
+        ax.bar(xs, [m.get(k, 0.0) for k in keys], width, label=mode)
+    ax.set_xticks([k + width * (len(results) - 1) / 2 for k in range(len(keys))])
+    ax.set_xticklabels(keys, rotation=20)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("score")
+    ax.set_title("Evaluatie per zoekmethode")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m rag.evaluate`` / ``rag-evaluate``; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m rag.evaluate", description="Evalueer retrieval, antwoorden en onthouding.")
+    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="JSONL-vragenbestand")
+    parser.add_argument("--mode", choices=[*MODES, "all"], default="hybrid")
+    parser.add_argument("--top-k", type=int, default=10)
+    parser.add_argument("--json", action="store_true", help="alle metrieken als JSON op stdout")
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="map voor de resultaten")
+    parser.add_argument("--corpus", type=Path)
+    parser.add_argument("--index", type=Path)
+    parser.add_argument("--embedder")
+    args = parser.parse_args(argv)
+
+    from rag.errors import RagError
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    try:
+        questions = load_questions(args.questions)
+        settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder,
+                                     top_k=args.top_k)
+        pipeline = Pipeline(settings, progress=lambda m: print(m, file=sys.stderr))
+        index = pipeline.load()
+    except (OSError, ValueError) as exc:
+        print(f"fout: {exc}", file=sys.stderr)
+        return 2
+    except RagError as exc:
+        print(f"fout: {exc}", file=sys.stderr)
+        return 1
+    paragraphs = sorted({p.paragraph_text for p in index.passages})
+    problems = validate_gold(questions, paragraphs)
+    if problems:
+        print("fout: het vragenbestand klopt niet met het corpus:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    n_relevant = {q.id: sum(1 for p in paragraphs if is_relevant(p, q.gold_passages)) for q in questions}
+    modes = list(MODES) if args.mode == "all" else [args.mode]
+    results: dict[str, dict[str, float]] = {}
+    per_question: dict[str, list[dict[str, Any]]] = {}
+    for mode in modes:
+        outcomes = run_mode(pipeline, questions, mode, args.top_k, n_relevant)
+        results[mode] = aggregate(outcomes)
+        per_question[mode] = [asdict(o) for o in outcomes]
+    failures = {
+        mode: [o for o in rows if (o["answerable"] and (o["abstained"] or o["scores"].get("hit@1", 0) < 1
+                                                         or o["facts_found"] < o["facts_total"]))
+               or (not o["answerable"] and not o["abstained"]) or o["quote_problems"]]
+        for mode, rows in per_question.items()
+    }
+    report = {
+        "questions_file": str(args.questions),
+        "settings": {k: str(v) for k, v in asdict(settings).items() if not k.startswith("llm_api")},
+        "index": {k: index.manifest.get(k) for k in ("build_time", "corpus_hash", "embedder", "counts")},
+        "metrics": results,
+        "questions": per_question,
+        "failures": failures,
+    }
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "results.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    table = markdown_table(results)
+    (args.results / "results.md").write_text(
+        f"# Evaluatieresultaten\n\n{len(questions)} vragen uit `{args.questions}` "
+        f"({int(results[modes[0]]['answerable'])} beantwoordbaar, {int(results[modes[0]]['unanswerable'])} niet), "
+        f"top-k {args.top_k}.\n\n{table}\n", encoding="utf-8")
+    try:
+        plot(results, args.results / "comparison.png")
+    except Exception as exc:  # noqa: BLE001 - the plot is optional output
+        print(f"waarschuwing: geen grafiek ({exc})", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"metrics": results, "failures": {m: [f["id"] for f in fs] for m, fs in failures.items()}},
+                         ensure_ascii=False, indent=1))
+    else:
+        print(table)
+        print(f"\nResultaten: {args.results / 'results.json'}, {args.results / 'results.md'}, "
+              f"{args.results / 'comparison.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

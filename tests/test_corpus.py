@@ -1,0 +1,248 @@
+"""Corpus stage on the real files: sections, reflowed paragraphs, hyphens, treaties, locators, ids."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.corpus import (
+    join_line_end_hyphen,
+    join_lines,
+    load_corpus,
+    load_document,
+    looks_like_pdf_layout,
+    main,
+)
+from rag.text import fold
+from tests.conftest import CORPUS, SEED_ID
+
+EXPECTED_SECTIONS = {
+    "1": "Verbonden door taal, cultuur en waarden",
+    "1.a": "Cultuur vol waarde(n)",
+    "1.b": "Onderwijs, cultuur en wetenschap vol toekomst",
+    "2": "Over, door en onder grenzen heen verbonden",
+    "2.a": "Meer prioriteit voor potentieel van onze grensregio’s",
+    "2.b": "Lokale besturen",
+    "2.c": "Scheepvaart",
+    "2.d": "Intensiveren samenwerking grensoverschrijdende regionale watersystemen",
+    "2.e": "Samen op weg met duurzame mobiliteit",
+    "2.f": "Infrastructurele verbondenheid",
+    "2.g": "Sociaal-economische verbondenheid",
+    "2.h": "Integratie en Inburgering",
+    "2.i": "Georganiseerde ondermijnende criminaliteit",
+    "2.j": "Ruimtelijke ordening",
+    "3": "Verbonden door uitdagingen",
+    "3.a": "Samenwerking binnen de EU",
+    "3.b": "Klimaat en leefomgeving",
+    "3.c": "Waterkwaliteit als kans voor nauwere samenwerking",
+    "3.d": "Samenwerking op het gebied van stikstof",
+    "3.e": "Verduurzaming landbouw",
+    "3.f": "Samenwerking op gebied van energie",
+    "3.g": "Digitalisering en innovatie",
+}
+
+
+def test_seed_sections_and_titles(seed):
+    sections = {s.key: s for s in seed.sections}
+    for key, title in EXPECTED_SECTIONS.items():
+        assert key in sections, key
+        assert sections[key].title == title
+    assert {k for k in sections if re.fullmatch(r"\d(\.[a-z])?", k)} == set(EXPECTED_SECTIONS)
+
+
+def test_seed_subtitles_under_section_titles(seed):
+    sections = {s.key: s for s in seed.sections}
+    assert sections["1"].subtitle == "Diepe culturele wortels reiken tot in de toekomst en blijven ons verbinden"
+    assert sections["2"].subtitle.startswith("Verbonden sociale gemeenschappen")
+    assert sections["3"].subtitle.endswith("toekomstgerichte samenwerking")
+    assert sections["3.b"].subtitle == "Gezamenlijk oppakken van de circulaire transitie"
+    texts = [p.text for p in seed.paragraphs]
+    assert not any(t.startswith(("Diepe culturele wortels", "Gezamenlijk oppakken van de")) for t in texts)
+
+
+def test_lokale_besturen_is_one_paragraph(seed):
+    paras = [p for p in seed.paragraphs if p.section_key == "2.b"]
+    assert len(paras) == 1
+    p = paras[0]
+    assert p.text.startswith("Nederland is voor Vlaanderen een gidsland")
+    assert p.text.endswith("regiovorming.")
+    assert p.locator == "2.b Lokale besturen, alinea 1"
+    assert p.id == f"{SEED_ID}#2.b/p1"
+
+
+def test_no_seed_paragraph_starts_lower_case_or_ends_mid_sentence(seed):
+    for p in seed.paragraphs:
+        assert not p.text[:1].islower(), p.locator
+        assert re.search(r"[.!?:;”’)]$", p.text) or p.section_key == "titelblad", (p.locator, p.text[-40:])
+
+
+def test_no_heading_swallowed_into_a_paragraph(seed):
+    for p in seed.paragraphs:
+        assert not re.search(r"\s[a-j]\. [A-Z][a-z]+ ", p.text) or "i.e." in p.text, p.locator
+        for title in EXPECTED_SECTIONS.values():
+            assert f" {title} " not in f" {p.text} " or len(title) < 12, (p.locator, title)
+
+
+def test_no_compound_broken_by_line_end_anywhere(corpus_load):
+    for doc in corpus_load.documents:
+        for p in doc.paragraphs:
+            for bad in ("minister- presidenten", "Interreg- financiering", "nul- emissie", "PFAS- gehalten",
+                        "CCS- projecten", "Hamont- Weert", "Nederlands- Vlaamse", "niet- beroepsactieven"):
+                assert bad not in p.text, (doc.id, p.locator)
+
+
+def test_real_compounds_keep_their_hyphen(seed):
+    text = " ".join(p.text for p in seed.paragraphs)
+    for good in ("minister-presidenten Rutte en Jambon", "Interreg-financiering", "nul-emissie", "PFAS-gehalten",
+                 "CCS-projecten", "Hamont-Weert", "Nederlands-Vlaamse", "industrie- en grondstoffenbeleid"):
+        assert good in text, good
+
+
+def test_treaties_yield_their_articles(corpus_load):
+    expected = {"1980-verdrag-nederlandse-taalunie": 23, "1995-cultureel-verdrag-nederland-vlaamse-gemeenschap": 12,
+                "2005-verdrag-samenwerking-beleid-beheer-schelde-estuarium": 17, "2015-verdrag-nieuwe-sluis-terneuzen": 18}
+    docs = {d.id: d for d in corpus_load.documents}
+    for doc_id, n in expected.items():
+        arts = {p.article for p in docs[doc_id].paragraphs if p.article and "/" not in p.section_key}
+        assert arts == {str(i) for i in range(1, n + 1)}, doc_id
+    art12 = [p for p in docs["2015-verdrag-nieuwe-sluis-terneuzen"].paragraphs if p.section_key == "art12"]
+    assert art12 and art12[0].locator.startswith("Artikel 12 (Opdrachtgeverschap")
+
+
+def test_treaty_commentary_articles_have_their_own_ids(corpus_load):
+    doc = next(d for d in corpus_load.documents if d.id == "2015-verdrag-nieuwe-sluis-terneuzen")
+    ids = [p.id for p in doc.paragraphs]
+    assert len(ids) == len(set(ids))
+    assert any(p.locator.startswith("II Artikelsgewijze bespreking – Artikel 1 ") for p in doc.paragraphs)
+
+
+def test_boilerplate_lines_are_dropped(corpus_load):
+    for doc in corpus_load.documents:
+        for p in doc.paragraphs:
+            assert p.text != "Treedt in werking op een nader te bepalen tijdstip"
+
+
+def test_document_metadata(corpus_load, seed):
+    assert seed.title.startswith("Slotverklaring Nederlands-Vlaamse Top")
+    assert seed.date == "2023-01-31"
+    assert not seed.fragment
+    assert len(seed.content_hash) == 64
+    frag = next(d for d in corpus_load.documents if d.id.startswith("2016-communique"))
+    assert frag.fragment and frag.source and frag.source.startswith("https://www.rijksoverheid.nl/")
+    assert len(corpus_load.documents) == 32 and not corpus_load.skipped
+
+
+def test_ids_are_stable_when_other_documents_change(tmp_path):
+    small = tmp_path / "c"
+    small.mkdir()
+    for name in ("2023-slotverklaring-nederlands-vlaamse-top-den-bosch.txt", "1980-verdrag-nederlandse-taalunie.txt"):
+        shutil.copy(CORPUS / name, small / name)
+    before = {p.id: p.text for d in load_corpus(small).documents for p in d.paragraphs}
+    (small / "1980-verdrag-nederlandse-taalunie.txt").unlink()
+    (small / "nieuw.md").write_text("# Nieuw\n\nEen nieuw document over de Schelde.\n", encoding="utf-8")
+    after = {p.id: p.text for d in load_corpus(small).documents for p in d.paragraphs}
+    seed_ids = {k for k in before if k.startswith(SEED_ID)}
+    assert seed_ids and all(after[k] == before[k] for k in seed_ids)
+
+
+def test_seed_is_detected_as_pdf_layout_and_treaty_is_not():
+    seed_body = (CORPUS / f"{SEED_ID}.txt").read_text(encoding="utf-8")
+    treaty = (CORPUS / "1980-verdrag-nederlandse-taalunie.txt").read_text(encoding="utf-8")
+    assert looks_like_pdf_layout(seed_body)
+    assert not looks_like_pdf_layout(treaty)
+
+
+def test_file_without_header_takes_title_from_first_line(tmp_path):
+    (tmp_path / "notitie.txt").write_text("Notitie over de Westerschelde\n\nDe vaargeul wordt verdiept.\n", encoding="utf-8")
+    doc = load_document(tmp_path / "notitie.txt", tmp_path)
+    assert doc.title == "Notitie over de Westerschelde"
+    assert doc.paragraphs[-1].text == "De vaargeul wordt verdiept."
+    (tmp_path / "zonder.txt").write_text("de vaargeul wordt verdiept en dat is een lange zin die geen titel is, "
+                                         "want hij is veel te lang om als titel te dienen en eindigt met een punt "
+                                         "zoals een gewone alinea in een document dat geen kopregel heeft en ook "
+                                         "geen titelregel, alleen deze ene lange alinea zonder meer.\n", encoding="utf-8")
+    assert load_document(tmp_path / "zonder.txt", tmp_path).title == "zonder"
+
+
+def test_html_and_pdf_are_read_through_libraries(tmp_path):
+    html = ("<html><head><title>Persbericht Schelde</title></head><body><nav>Menu Home Contact</nav>"
+            "<article><h1>Persbericht Schelde</h1><p>De Vlaams-Nederlandse Scheldecommissie vergaderde op "
+            "12 maart in Antwerpen over de verdieping van de vaargeul en de natuurontwikkeling langs de rivier.</p>"
+            "<p>Beide regeringen bevestigden hun afspraken over het onderhoud van de Westerschelde en de "
+            "toegankelijkheid van de havens van Antwerpen, Gent, Vlissingen en Terneuzen.</p></article></body></html>")
+    (tmp_path / "pers.html").write_text(html, encoding="utf-8")
+    doc = load_document(tmp_path / "pers.html", tmp_path)
+    assert doc.title == "Persbericht Schelde"
+    assert any("Scheldecommissie vergaderde" in p.text for p in doc.paragraphs)
+    pdf = _make_pdf(tmp_path / "verslag.pdf", ["Verslag van de Scheldecommissie.", "De vaargeul wordt verdiept."])
+    pdoc = load_document(pdf, tmp_path)
+    assert "vaargeul wordt verdiept" in " ".join(p.text for p in pdoc.paragraphs)
+
+
+def _make_pdf(path: Path, lines: list[str]) -> Path:
+    """A minimal one-page PDF with a real text layer (Helvetica), written by hand."""
+    content = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({ln}) Tj T*" for ln in lines) + " ET"
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            "/Resources << /Font << /F1 5 0 R >> >> >>",
+            f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, obj in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{obj}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
+    for off in offsets:
+        out += f"{off:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    path.write_bytes(out)
+    return path
+
+
+def test_unreadable_files_are_reported_and_others_still_load(tmp_path):
+    shutil.copy(CORPUS / f"{SEED_ID}.txt", tmp_path / "seed.txt")
+    (tmp_path / "leeg.txt").write_bytes(b"")
+    (tmp_path / "binair.txt").write_bytes(bytes(range(256)) * 20)
+    (tmp_path / "kapot.pdf").write_bytes(b"%PDF-1.4 dit is geen pdf")
+    load = load_corpus(tmp_path)
+    assert [d.id for d in load.documents] == ["seed"]
+    reasons = {s.path: s.reason for s in load.skipped}
+    assert reasons["leeg.txt"].startswith("leeg bestand")
+    assert "binair" in reasons["binair.txt"]
+    assert "PDF" in reasons["kapot.pdf"]
+
+
+@pytest.mark.parametrize("left,right,expected", [
+    ("duurzaam-", "heid", "duurzaamheid"),
+    ("minister-", "presidenten", "minister-presidenten"),
+    ("Noord-", "Holland", "Noord-Holland"),
+    ("industrie-", "en", "industrie- en"),
+    ("Interreg-", "financiering", "Interreg-financiering"),
+    ("PFAS-", "gehalten", "PFAS-gehalten"),
+    ("nul-", "emissie", "nul-emissie"),
+    ("samen-", "werking", "samenwerking"),
+    ("grensbelemme-", "ringen", "grensbelemmeringen"),
+    ("niet-", "beroepsactieven.", "niet-beroepsactieven."),
+])
+def test_line_end_hyphen_decisions(left, right, expected):
+    assert join_line_end_hyphen(left, right) == expected
+
+
+def test_join_lines_uses_the_hyphen_rules():
+    assert join_lines(["Dit draagt bij aan de duurzaam-", "heid van de regio."]) == \
+        "Dit draagt bij aan de duurzaamheid van de regio."
+
+
+def test_corpus_command_prints_counts_and_locators(capsys):
+    assert main(["--corpus", str(CORPUS)]) == 0
+    out = capsys.readouterr().out
+    assert "32 documenten" in out
+    assert main(["--corpus", str(CORPUS), "--show", "slotverklaring"]) == 0
+    out = capsys.readouterr().out
+    assert "2.b Lokale besturen, alinea 1" in out
+    assert fold("gidsland") in fold(out)
