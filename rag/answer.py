@@ -60,21 +60,34 @@ class Answer:
 # --- question analysis ---------------------------------------------------------------------
 
 _INJECTION = re.compile(
-    r"\b(negeer|vergeet|ignore|disregard|forget)\b.{0,40}\b(instructie|instructies|opdracht|regels|"
-    r"instructions?|rules|prompt)\b|\b(system ?prompt|jailbreak|je bent nu|you are now|doe alsof|"
-    r"pretend to be|act as)\b|\b(zeg|antwoord|schrijf|say|answer|reply)\b.{0,20}\b(dat|that|met|with)\b"
-    r".{0,30}\b(ja|yes|jij|you|altijd|always)\b",
+    r"\b(negeer|vergeet|ignore|disregard|forget)\b.{0,40}\b(instructies?|opdrachte?n?|regels|bronnen|context|"
+    r"documenten|instructions?|rules|prompt|sources|context)\b|\b(system ?prompt|jailbreak|je bent nu|you are now|"
+    r"doe alsof|pretend to be|act as)\b|\b(zeg|antwoord|schrijf|say|answer|reply)\b.{0,20}\b(dat|that|met|with)\b"
+    r".{0,30}\b(ja|yes|jij|you|altijd|always)\b|\b(schrijf|write|maak|verzin|dicht)\b.{0,15}\b(een|a|an)\b.{0,15}"
+    r"\b(toespraak|gedicht|verhaal|speech|poem|story|tweet|lied|grap|joke)\b",
     re.IGNORECASE)
-_COUNT_Q = re.compile(r"\b(hoeveel|hoe ?veel|how (many|much)|welk (bedrag|percentage|aantal)|"
-                      r"wat (kost|kostte|bedraagt)|hoe groot|hoe duur|budget|percentage|aantal)\b", re.I)
-_DATE_Q = re.compile(r"\b(wanneer|sinds wanneer|op welke datum|in welk jaar|welk jaar|when|what year|"
-                     r"which year|hoe lang geleden|tot wanneer)\b", re.I)
+_COUNT_Q = re.compile(r"\b(hoeveel|hoe ?veel|how (many|much)|welk (bedrag|percentage|aantal)|wat (kost|kostte|kosten|"
+                      r"bedraagt|bedroeg)|hoe (groot|hoog|duur|lang|breed|diep)|hoelang|budget|percentage)\b", re.I)
+_MONEY_Q = re.compile(r"\b(kost|kostte|kosten|bedrag|budget|geld|euro|prijs|prijzen|how much money|cost|costs|price|"
+                      r"uitgetrokken|trekken .{0,30} uit)\b", re.I)
+_MONEY = re.compile(r"€|\beuro\b|\bmiljoen\b|\bmiljard\b|\bEUR\b", re.I)
+_UNIT_AFTER_HOEVEEL = re.compile(r"\b(?:hoeveel|how many)\s+([^\W\d_]{3,})", re.I)
+_DATE_Q = re.compile(r"\b(wanneer|op welke datum|in welk jaar|welk jaar|what year|which year|hoe lang geleden)\b|"
+                     r"^\W*(and |en )?when\b|\bsince when\b", re.I)
+_ENGLISH = frozenset("the a an of and or to is are was were what which who whom when where why how does did do "
+                     "in on for with by from at as be been this that these those it its their there".split())
 _MONTHS = ("januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
            "jan|feb|mrt|apr|jun|jul|aug|sep|sept|okt|nov|dec|january|february|march|june|july|august|"
            "october")
 _DATE_IN_TEXT = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({_MONTHS})\b|\b(jaar|jaren|maand|maanden|week|"
                            r"voorjaar|najaar|zomer|winter|binnenkort|spoedig|vandaag|gisteren|morgen)\b", re.I)
+_DATE_EXPR = re.compile(rf"\b\d{{1,2}}\s+({_MONTHS})\.?(\s+\d{{4}})?|\b(1[89]\d\d|20\d\d)(-(1[89]\d\d|20\d\d))?\b", re.I)
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+def quantities_in(text: str) -> set[str]:
+    """Numbers in ``text`` that are not part of a date or a year ("51.000", "30%", "995")."""
+    return numbers_in(_DATE_EXPR.sub(" ", text))
 
 
 def strip_instructions(question: str) -> tuple[str, bool]:
@@ -82,6 +95,12 @@ def strip_instructions(question: str) -> tuple[str, bool]:
     parts = re.split(r"(?<=[.!?])\s+|\n+", question)
     kept = [p for p in parts if not _INJECTION.search(p)]
     return " ".join(kept).strip(), len(kept) != len(parts)
+
+
+def looks_english(question: str) -> bool:
+    """True when at least a quarter of the words are English function words."""
+    ws = re.findall(r"[a-z]+", question.lower())
+    return bool(ws) and sum(w in _ENGLISH for w in ws) / len(ws) >= 0.25
 
 
 def expects_number(question: str) -> bool:
@@ -135,25 +154,39 @@ class ExtractiveAnswerer:
         self.evidence_passages = evidence_passages
 
     def candidates(self, question: str, result: RetrievalResult, index: SearchIndex) -> list[_Candidate]:
-        """Scored sentences from the top passages, best first."""
+        """Scored sentences from the top passages, best first.
+
+        score = sentence cosine + ``answer_term_weight`` * idf-weighted share of the question's
+        terms in the sentence + ``answer_passage_weight`` * the passage's retrieval score
+        (min-max over the evidence passages) + small bonuses for a number ("hoeveel…") or a
+        date ("wanneer…") when the question asks for one.
+        """
+        s = self.settings
         terms = list(result.query_terms)
         weights = {t: _idf(index, t) for t in set(terms)}
         want_num, want_date = expects_number(question), expects_date(question)
+        years = set(_YEAR.findall(question))
+        evidence = result.passages[: self.evidence_passages]
+        lo = min((r.score for r in evidence), default=0.0)
+        hi = max((r.score for r in evidence), default=0.0)
         out: list[_Candidate] = []
-        for r in result.passages[: self.evidence_passages]:
+        for r in evidence:
             sents, vecs = index.sentences_of(r.index)
             if not len(sents):
                 continue
+            prior = (r.score - lo) / (hi - lo) if hi > lo else 1.0
             dense = vecs @ result.query_vector
             for pos, (sent, d) in enumerate(zip(sents, dense, strict=True)):
-                cov = _coverage(terms, set(bm25_tokens(sent, stemmer=self.settings.stemmer)), weights)
+                cov = _coverage(terms, set(bm25_tokens(sent, stemmer=s.stemmer)), weights)
                 bonus = 0.0
-                if want_num and numbers_in(sent) - {y for y in numbers_in(sent) if _YEAR.fullmatch(y)}:
+                if want_num and quantities_in(sent):
                     bonus += 0.03
                 if want_date and _DATE_IN_TEXT.search(sent):
                     bonus += 0.03
-                rank_prior = 0.02 * (self.evidence_passages - r.rank) / self.evidence_passages
-                out.append(_Candidate(r, sent, pos, float(d), cov, float(d) + 0.25 * cov + bonus + rank_prior))
+                if years and any(y in sent for y in years):
+                    bonus += 0.05
+                score = float(d) + s.answer_term_weight * cov + s.answer_passage_weight * prior + bonus
+                out.append(_Candidate(r, sent, pos, float(d), cov, score))
         out.sort(key=lambda c: -c.score)
         return out
 
@@ -167,18 +200,28 @@ class ExtractiveAnswerer:
         best_cov = max(c.coverage for c in cands)
         if best_dense < s.min_dense_score and best_cov < s.min_term_coverage:
             return "de best passende passages gaan over iets anders"
-        if result.known_term_share < 0.5 and best_dense < s.min_dense_score + 0.03:
+        if result.known_term_share < 0.6 and best_dense < s.min_dense_score + 0.03 and not looks_english(question):
             return "de belangrijkste woorden van de vraag komen in het corpus niet voor"
         years = set(_YEAR.findall(question))
         if years:
-            evidence = " ".join(r.passage.paragraph_text + " " + r.passage.title for r in top[:3])
+            evidence = " ".join(r.passage.paragraph_text + " " + r.passage.title for r in result.passages)
             missing = [y for y in years if y not in evidence]
             if missing:
                 return f"het jaar {', '.join(sorted(missing))} komt in de gevonden passages niet voor"
         good = [c for c in cands if c.score >= cands[0].score - 0.05]
-        if expects_number(question) and not any(
-                numbers_in(c.sentence) - set(_YEAR.findall(c.sentence)) for c in good):
-            return "de gevonden passages noemen geen getal of bedrag dat deze vraag beantwoordt"
+        if expects_number(question):
+            if _MONEY_Q.search(question):
+                if not any(_MONEY.search(c.sentence) and quantities_in(c.sentence) for c in good):
+                    return "de gevonden passages noemen geen bedrag dat deze vraag beantwoordt"
+            elif not any(quantities_in(c.sentence) for c in good):
+                return "de gevonden passages noemen geen getal dat deze vraag beantwoordt"
+            if not any(quantities_in(c.sentence) and c.coverage >= s.min_quantity_coverage for c in good):
+                return "de getallen in de gevonden passages gaan over iets anders dan de vraag"
+            unit = _UNIT_AFTER_HOEVEEL.search(question)
+            if unit and not _MONEY_Q.search(unit.group(1)):
+                stems = set(bm25_tokens(unit.group(1), stemmer=s.stemmer))
+                if stems and not any(stems & set(bm25_tokens(c.sentence, stemmer=s.stemmer)) for c in good):
+                    return f"de gevonden passages noemen geen aantal '{unit.group(1)}'"
         if expects_date(question) and not any(_DATE_IN_TEXT.search(c.sentence) for c in good):
             return "de gevonden passages noemen geen datum of periode die deze vraag beantwoordt"
         return ""
@@ -193,7 +236,7 @@ class ExtractiveAnswerer:
         for c in cands[1:]:
             if len(chosen) >= self.settings.max_answer_sentences:
                 break
-            if c.score < cands[0].score - 0.04 or any(c.sentence == x.sentence for x in chosen):
+            if c.score < cands[0].score - self.settings.answer_margin or any(c.sentence == x.sentence for x in chosen):
                 continue
             new_terms = (set(result.query_terms) & set(bm25_tokens(c.sentence, stemmer=self.settings.stemmer))) - covered
             if not new_terms:
