@@ -70,7 +70,7 @@ run: $(STAMP_RUN)
 	$(PY) app.py $(ARGS)
 
 ask: $(STAMP_RUN)
-	if [ -n "$${Q:-}" ]; then $(PY) -m rag.ask $(ARGS) "$$Q"; else $(PY) -m rag.ask $(ARGS); fi
+	@if [ -n "$${Q:-}" ]; then $(PY) -m rag.ask $(ARGS) "$$Q"; else $(PY) -m rag.ask $(ARGS); fi
 
 eval: $(STAMP_RUN)
 	$(PY) -m rag.evaluate --mode all $(ARGS)
