@@ -17,6 +17,8 @@ PIP := $(PY) -m pip
 # torch is installed first from this exact CPU build; otherwise pip resolves a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 ARGS ?=
+# -qq: no progress and none of the harmless "Location ... is ignored" warnings of this machine's pip config
+PIP_FLAGS ?= --disable-pip-version-check -qq
 
 DEPS_HASH := $(shell sha256sum pyproject.toml | cut -c1-12)
 STAMP_RUN := $(VENV)/.installed-run-$(DEPS_HASH)
@@ -48,14 +50,16 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP_RUN): | $(PY)
-	$(PIP) install --disable-pip-version-check -q $(TORCH)
-	$(PIP) install --disable-pip-version-check -q -e .
+	@echo "Installing the project into $(VENV) (only when pyproject.toml changed; ~1 min the first time)"
+	$(PIP) install $(PIP_FLAGS) $(TORCH)
+	$(PIP) install $(PIP_FLAGS) -e .
 	rm -f $(VENV)/.installed-run-*
 	touch $@
 
 $(STAMP_DEV): | $(PY)
-	$(PIP) install --disable-pip-version-check -q $(TORCH)
-	$(PIP) install --disable-pip-version-check -q -e '.[dev]'
+	@echo "Installing the project with the dev tools into $(VENV) (only when pyproject.toml changed; ~1 min the first time)"
+	$(PIP) install $(PIP_FLAGS) $(TORCH)
+	$(PIP) install $(PIP_FLAGS) -e '.[dev]'
 	rm -f $(VENV)/.installed-run-* $(VENV)/.installed-dev-*
 	touch $@ $(STAMP_RUN)
 
