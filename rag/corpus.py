@@ -17,6 +17,7 @@ import argparse
 import codecs
 import functools
 import hashlib
+import itertools
 import re
 import sys
 from collections import Counter
@@ -443,7 +444,7 @@ def looks_like_pdf_layout(body: str) -> bool:
     p90 = lengths[int(0.9 * (len(lengths) - 1))]
     blank_after = sum(1 for ln in lines if ln.blank_after) / len(lines)
     unterminated = sum(1 for ln in lines if not _TERMINAL.search(ln.text)) / len(lines)
-    continued = sum(1 for a, b in zip(lines, lines[1:], strict=False) if b.text[:1].islower()) / len(lines)
+    continued = sum(1 for _, b in itertools.pairwise(lines) if b.text[:1].islower()) / len(lines)
     return blank_after > 0.6 and 45 <= p90 <= 130 and unterminated > 0.4 and continued > 0.25
 
 
@@ -642,7 +643,7 @@ def _marker_kind(marker: str) -> str:
         return "letter"
     if re.fullmatch(r"\d{1,2}[.)°]", m):
         return "number"
-    return "symbol" 
+    return "symbol"
 
 
 def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section, ...], tuple[Paragraph, ...]]:
@@ -687,7 +688,8 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
             num = next((h.number for h in reversed(stack) if h.kind == "numbered"), "")
             label = f"{num}.{label}" if num else label
         prefix = [h for h in stack[:-1] if h.kind in ("top", "part")]
-        if deepest.kind == "generic" and len(stack) > 1 and stack[-2].kind in ("numbered", "lettered", "chapter", "annex"):
+        if (deepest.kind == "generic" and len(stack) > 1
+                and stack[-2].kind in ("numbered", "lettered", "chapter", "annex")):
             prefix = [*prefix, stack[-2]]
         parts = [_shorten(_heading_label(h)) if h.kind == "top" else _heading_label(h) for h in prefix]
         return " – ".join([*parts, label])
@@ -734,7 +736,8 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
         label = label or current_label()
         counters[key] += 1
         n = counters[key]
-        article = next((h.number for h in reversed(stack) if h.kind == "article"), None) if key == current_key() else None
+        article = (next((h.number for h in reversed(stack) if h.kind == "article"), None)
+                   if key == current_key() else None)
         sec_title = title or (stack[-1].title if stack else label)
         paragraphs.append(Paragraph(
             id=f"{doc_id}#{key}/p{n}", doc_id=doc_id, section_key=key, section_label=label,
@@ -839,7 +842,9 @@ def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FIL
     title = normalize(raw.header.get("title") or raw.title_hint or "")
     if not title:
         first = next((b for b in blocks if b.strip()), "")
-        title = first.split("\n")[0][:200] if first and len(first) <= 200 else path.stem.replace("-", " ")
+        # the file name is untrusted text too: normalise it (no control/ANSI characters in titles)
+        title = (first.split("\n")[0][:200] if first and len(first) <= 200
+                 else normalize(path.stem.replace("-", " ")) or doc_id_for(path, corpus_dir))
     doc_id = doc_id_for(path, corpus_dir)
     sections, paragraphs = structure(doc_id, title, blocks)
     if not paragraphs:
@@ -929,8 +934,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         table.add_row(escape(d.id), str(len(d.sections)), str(len(d.paragraphs)), d.date or "-",
                       "ja" if d.fragment else "")
     console.print(table)
-    for s in load.skipped:
-        console.print(f"[red]overgeslagen[/red] {escape(s.path)}: {escape(s.reason)}")
+    for sk in load.skipped:
+        console.print(f"[red]overgeslagen[/red] {escape(sk.path)}: {escape(sk.reason)}")
     return 0
 
 

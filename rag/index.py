@@ -68,7 +68,11 @@ class BuildReport:
 
 
 def expected_manifest(settings: Settings, embedder: Embedder, corpus_hash: str | None = None) -> dict[str, Any]:
-    """The manifest fields an index must match to be used with ``settings`` and ``embedder``."""
+    """The manifest fields an index must match to be used with ``settings`` and ``embedder``.
+
+    ``corpus_dir`` is informational (an index may be used with a moved or copied corpus); it
+    tells :meth:`SearchIndex.load` which folder to compare file by file when the corpus differs.
+    """
     return {
         "format_version": FORMAT_VERSION,
         "embedder": {"backend": embedder.backend, "model_id": embedder.model_id, "dim": embedder.dim,
@@ -80,6 +84,7 @@ def expected_manifest(settings: Settings, embedder: Embedder, corpus_hash: str |
         "bm25": {"stemmer": settings.stemmer, "k1": 1.2, "b": 0.75},
         "max_file_mb": settings.max_file_mb,
         "corpus_hash": corpus_hash,
+        "corpus_dir": str(settings.corpus_dir),
     }
 
 
@@ -114,6 +119,7 @@ def make_dense_index(vectors: np.ndarray, ann_threshold: int = ANN_THRESHOLD) ->
     import faiss
 
     n, dim = vectors.shape
+    index: Any
     if n > ann_threshold:
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
@@ -226,13 +232,22 @@ def _build_bm25(texts: Sequence[str], stemmer: str) -> Any:
     return retriever
 
 
-def _diff_manifest(have: dict[str, Any], want: dict[str, Any]) -> list[str]:
+_NOT_COMPARED = ("corpus_dir",)  # where the corpus lives is not what it holds
+
+
+def _diff_manifest(have: dict[str, Any], want: dict[str, Any], prefix: str = "") -> list[str]:
+    """Differences as Dutch lines naming the field, e.g. ``"embedder.model_id: index heeft 'a', verwacht 'b'"``."""
     diffs = []
     for key, value in want.items():
-        if key == "corpus_hash" and value is None:
+        if (key == "corpus_hash" and value is None) or (not prefix and key in _NOT_COMPARED):
             continue
-        if have.get(key) != value:
-            diffs.append(f"{key}: index heeft {have.get(key)!r}, verwacht {value!r}")
+        got = have.get(key)
+        if isinstance(value, dict) and isinstance(got, dict):
+            diffs.extend(_diff_manifest(got, value, f"{prefix}{key}."))
+            diffs.extend(f"{prefix}{key}.{k}: index heeft {got[k]!r}, verwacht niets"
+                         for k in sorted(got.keys() - value.keys()))
+        elif got != value:
+            diffs.append(f"{prefix}{key}: index heeft {got!r}, verwacht {value!r}")
     return diffs
 
 
@@ -262,6 +277,7 @@ class SearchIndex:
         cur = _current_dir(index_dir)
         if not cur.exists():
             raise IndexMissingError(f"Er is nog geen index in {index_dir}.")
+        cur = cur.resolve()  # read every file from one build, even if a new build swaps "current" meanwhile
         try:
             manifest = json.loads((cur / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -273,10 +289,12 @@ class SearchIndex:
             have_files = manifest.get("corpus_files", {})
             if any(d.startswith("corpus_hash") for d in diffs) and isinstance(have_files, dict):
                 diffs = [d for d in diffs if not d.startswith("corpus_hash")] + _corpus_changes(
-                    have_files, Path(manifest.get("corpus_dir", "corpus")))
+                    have_files, Path(want.get("corpus_dir") or manifest.get("corpus_dir", "corpus")))
             raise IndexStaleError("De index past niet bij het huidige corpus of de instellingen: "
                                   + "; ".join(diffs), diffs)
         files = manifest.get("files", {})
+        if not isinstance(files, dict):
+            raise IndexCorruptError(f"Index-manifest heeft een ongeldige vorm in {cur} (files).")
         for name in _FILES:
             path = cur / name
             if not path.is_file():
@@ -293,13 +311,13 @@ class SearchIndex:
             sent = np.load(cur / "sentences.npy", allow_pickle=False)
             offsets = np.load(cur / "sentence_offsets.npy", allow_pickle=False)
             bm25 = bm25s.BM25.load(str(cur / "bm25"), show_progress=False, verbosity=0)
-        except Exception as exc:  # noqa: BLE001 - any reader failure means a corrupt index
+        except Exception as exc:  # any reader failure means a corrupt index
             raise IndexCorruptError(f"Index kon niet gelezen worden: {type(exc).__name__}: {exc}") from exc
         dim = manifest["embedder"]["dim"]
         if (dense.ntotal != len(passages) or dense.d != dim or len(offsets) != len(passages) + 1
                 or sent.shape != (int(offsets[-1]), dim)):
             raise IndexCorruptError("Indexbestanden zijn onderling inconsistent (aantallen of dimensie).")
-        return cls(cur.resolve(), manifest, passages, dense, sent, offsets, bm25)
+        return cls(cur, manifest, passages, dense, sent, offsets, bm25)
 
     def sentences_of(self, i: int) -> tuple[tuple[str, ...], np.ndarray]:
         """Sentences of passage ``i`` and their vectors, float32 (k, dim)."""
