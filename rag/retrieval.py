@@ -123,7 +123,10 @@ class HybridRetriever:
             fused = {i: (s.dense_weight / (s.rrf_k + d_rank[i]) if i in d_rank else 0.0)
                      + (s.bm25_weight / (s.rrf_k + b_rank[i]) if i in b_rank else 0.0) for i in candidates}
         else:
-            fused = self._convex(candidates, d_score, b_score, qvec)
+            # a short query whose words all occur in the corpus ("3RX", "51.000", "Berx-Donner")
+            # is a lexical lookup: BM25 then weighs as much as the dense side
+            lookup = 0 < len(set(terms)) <= 2 and known == 1.0
+            fused = self._convex(candidates, d_score, b_score, qvec, max(s.bm25_weight, 1.0) if lookup else s.bm25_weight)
         order = sorted(candidates, key=lambda i: (-fused[i], i))
         # one passage per paragraph: the best-ranked piece stands for it
         seen: set[str] = set()
@@ -151,7 +154,7 @@ class HybridRetriever:
         return RetrievalResult(query, qvec, out, tuple(terms), known)
 
     def _convex(self, candidates: list[int], d_score: dict[int, float], b_score: dict[int, float],
-                qvec: np.ndarray) -> dict[int, float]:
+                qvec: np.ndarray, bm25_weight: float) -> dict[int, float]:
         """Convex combination of min-max-normalised scores over the candidate set.
 
         dense part = passage cosine + best sentence cosine (sentence vectors from the index);
@@ -166,7 +169,7 @@ class HybridRetriever:
             dense_part[i] = s.dense_weight * d_score[i] + s.sentence_weight * best_sentence
         d_norm = _minmax(dense_part)
         b_norm = _minmax({i: b_score.get(i, 0.0) for i in candidates})
-        return {i: d_norm[i] + s.bm25_weight * b_norm[i] for i in candidates}
+        return {i: d_norm[i] + bm25_weight * b_norm[i] for i in candidates}
 
 
 def _minmax(values: dict[int, float]) -> dict[int, float]:

@@ -41,7 +41,7 @@ class Settings:
     rrf_k: int = 60
     #: weights: passage cosine, best-sentence cosine (convex only) and BM25
     dense_weight: float = 1.0
-    sentence_weight: float = 1.0
+    sentence_weight: float = 0.5
     bm25_weight: float = 0.2
     #: Snowball stemmer for BM25: "dutch" or "dutch_porter"
     stemmer: str = "dutch"
