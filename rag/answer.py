@@ -16,13 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from rag.chunking import Passage
 from rag.index import SearchIndex
 from rag.retrieval import RetrievalResult, Retrieved
 from rag.settings import Settings
-from rag.text import bm25_tokens, contains_folded, fold, normalize, numbers_in
+from rag.text import bm25_tokens, contains_folded, numbers_in
 
 ABSTAIN_MESSAGE = ("Dat staat niet in de documenten: ik vond geen passage die deze vraag beantwoordt, "
                    "dus ik geef geen antwoord en citeer niets.")
@@ -74,14 +72,16 @@ _MONEY = re.compile(r"€|\beuro\b|\bmiljoen\b|\bmiljard\b|\bEUR\b", re.I)
 _UNIT_AFTER_HOEVEEL = re.compile(r"\b(?:hoeveel|how many)\s+([^\W\d_]{3,})", re.I)
 _DATE_Q = re.compile(r"\b(wanneer|op welke datum|in welk jaar|welk jaar|what year|which year|hoe lang geleden)\b|"
                      r"^\W*(and |en )?when\b|\bsince when\b", re.I)
-_ENGLISH = frozenset("the a an of and or to is are was were what which who whom when where why how does did do "
-                     "in on for with by from at as be been this that these those it its their there".split())
+_ENGLISH_WORDS = """the a an of and or to is are was were what which who whom when where why how does did do in on
+for with by from at as be been this that these those it its their there"""
+_ENGLISH = frozenset(_ENGLISH_WORDS.split())
 _MONTHS = ("januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
            "jan|feb|mrt|apr|jun|jul|aug|sep|sept|okt|nov|dec|january|february|march|june|july|august|"
            "october")
 _DATE_IN_TEXT = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({_MONTHS})\b|\b(jaar|jaren|maand|maanden|week|"
                            r"voorjaar|najaar|zomer|winter|binnenkort|spoedig|vandaag|gisteren|morgen)\b", re.I)
-_DATE_EXPR = re.compile(rf"\b\d{{1,2}}\s+({_MONTHS})\.?(\s+\d{{4}})?|\b(1[89]\d\d|20\d\d)(-(1[89]\d\d|20\d\d))?\b", re.I)
+_DATE_EXPR = re.compile(rf"\b\d{{1,2}}\s+({_MONTHS})\.?(\s+\d{{4}})?|"
+                        r"\b(1[89]\d\d|20\d\d)(-(1[89]\d\d|20\d\d))?\b", re.I)
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 
@@ -238,7 +238,8 @@ class ExtractiveAnswerer:
                 break
             if c.score < cands[0].score - self.settings.answer_margin or any(c.sentence == x.sentence for x in chosen):
                 continue
-            new_terms = (set(result.query_terms) & set(bm25_tokens(c.sentence, stemmer=self.settings.stemmer))) - covered
+            terms = set(bm25_tokens(c.sentence, stemmer=self.settings.stemmer))
+            new_terms = (set(result.query_terms) & terms) - covered
             if not new_terms:
                 continue
             chosen.append(c)
@@ -351,18 +352,3 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "notices": list(answer.notices),
         "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()},
     }
-
-
-def clean_question(raw: str) -> str:
-    """Display form of a question: :func:`rag.text.normalize` (controls, NUL, ANSI removed)."""
-    return normalize(raw)
-
-
-def folded_equal(a: str, b: str) -> bool:
-    """True when two strings are equal after :func:`rag.text.fold`."""
-    return fold(a) == fold(b)
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    """Cosine of two L2-normalised vectors."""
-    return float(np.dot(a, b))

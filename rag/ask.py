@@ -198,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - last resort: one line with the reason, status 1
+    except Exception as exc:
         print(f"interne fout: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 

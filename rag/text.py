@@ -40,9 +40,8 @@ _LIGATURES = {
 # Invisible characters that split words: soft hyphen, zero-width space/joiners, word
 # joiner, BOM, and the bidi controls (LRM/RLM/embeddings/isolates).
 _INVISIBLE = dict.fromkeys(
-    [0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x200E, 0x200F, 0x061C]
-    + list(range(0x202A, 0x202F))
-    + list(range(0x2066, 0x206A)),
+    [0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x200E, 0x200F, 0x061C,
+     *range(0x202A, 0x202F), *range(0x2066, 0x206A)],
     None,
 )
 _ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
@@ -123,18 +122,17 @@ _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*[^\W\d_]*|[^\W_]+")
 # Dutch function words (folded). From the Snowball Dutch stop list, plus question words
 # that carry no topic ("hoeveel", "wanneer"...). Kept here rather than taken from bm25s
 # because bm25s' Dutch list is not folded (it keeps "één", "zijn"/"zij'n").
-DUTCH_STOPWORDS: frozenset[str] = frozenset(
-    """
-    aan al alle alles als altijd andere ben bij daar dan dat de der deze die dit doch doen door
-    dus een eens en er ge geen geweest haar had heb hebben heeft hem het hier hij hoe hun iets ik
-    in is ja je kan kon kunnen maar me meer men met mij mijn moet na naar niet niets nog nu of om
-    omdat onder ons ook op over reeds te tegen toch toen tot u uit uw van veel voor want waren
-    was wat werd wezen wie wil worden wordt zal ze zelf zich zij zijn zo zonder zou zouden
-    welke welk wanneer waar waarom hoeveel hoelang wiens waarin waarover waarmee
-    the a an of and or to is are was were what which who when where how why does did do in on
-    for with by from at as be been this that these those it its
-    """.split()
-)
+_STOPWORD_TEXT = """
+    aan al alle alles als altijd andere ben bij daar dan dat de der deze die dit doch doen door dus
+    een eens en er ge geen geweest haar had heb hebben heeft hem het hier hij hoe hun iets ik in is
+    ja je kan kon kunnen maar me meer men met mij mijn moet na naar niet niets nog nu of om omdat
+    onder ons ook op over reeds te tegen toch toen tot u uit uw van veel voor want waren was wat
+    werd wezen wie wil worden wordt zal ze zelf zich zij zijn zo zonder zou zouden welke welk
+    wanneer waar waarom hoeveel hoelang wiens waarin waarover waarmee the a an of and or to is are
+    was were what which who when where how why does did do in on for with by from at as be been this
+    that these those it its
+"""
+DUTCH_STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
 
 
 @functools.lru_cache(maxsize=1)

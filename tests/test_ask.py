@@ -123,7 +123,7 @@ def test_interactive_prompt_through_a_pty(settings):
     try:
         assert b"vraag> " in read_until(b"vraag> ")
         out = b""
-        os.write(fd, "Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?\n".encode())
+        os.write(fd, b"Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?\n")
         read_until(b"vraag> ", timeout=90)
         out_first = out
         out = b""

@@ -103,7 +103,8 @@ def test_real_compounds_keep_their_hyphen(seed):
 
 def test_treaties_yield_their_articles(corpus_load):
     expected = {"1980-verdrag-nederlandse-taalunie": 23, "1995-cultureel-verdrag-nederland-vlaamse-gemeenschap": 12,
-                "2005-verdrag-samenwerking-beleid-beheer-schelde-estuarium": 17, "2015-verdrag-nieuwe-sluis-terneuzen": 18}
+                "2005-verdrag-samenwerking-beleid-beheer-schelde-estuarium": 17,
+                "2015-verdrag-nieuwe-sluis-terneuzen": 18}
     docs = {d.id: d for d in corpus_load.documents}
     for doc_id, n in expected.items():
         arts = {p.article for p in docs[doc_id].paragraphs if p.article and "/" not in p.section_key}
@@ -156,14 +157,16 @@ def test_seed_is_detected_as_pdf_layout_and_treaty_is_not():
 
 
 def test_file_without_header_takes_title_from_first_line(tmp_path):
-    (tmp_path / "notitie.txt").write_text("Notitie over de Westerschelde\n\nDe vaargeul wordt verdiept.\n", encoding="utf-8")
+    (tmp_path / "notitie.txt").write_text("Notitie over de Westerschelde\n\nDe vaargeul wordt verdiept.\n",
+                                          encoding="utf-8")
     doc = load_document(tmp_path / "notitie.txt", tmp_path)
     assert doc.title == "Notitie over de Westerschelde"
     assert doc.paragraphs[-1].text == "De vaargeul wordt verdiept."
     (tmp_path / "zonder.txt").write_text("de vaargeul wordt verdiept en dat is een lange zin die geen titel is, "
                                          "want hij is veel te lang om als titel te dienen en eindigt met een punt "
                                          "zoals een gewone alinea in een document dat geen kopregel heeft en ook "
-                                         "geen titelregel, alleen deze ene lange alinea zonder meer.\n", encoding="utf-8")
+                                         "geen titelregel, alleen deze ene lange alinea zonder meer.\n",
+                                         encoding="utf-8")
     assert load_document(tmp_path / "zonder.txt", tmp_path).title == "zonder"
 
 
