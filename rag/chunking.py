@@ -1,5 +1,6 @@
 """Chunking stage: paragraphs → passages (one per paragraph, split only when too long).
 
+Paragraphs of fewer than three words (web clutter such as "Nieuws") are not indexed.
 A passage keeps its paragraph's id, locator and full text; ``context`` (document title and
 section) is added for embedding and BM25 only, never shown. A paragraph longer than the
 embedding model's limit is split with langchain-text-splitters at line, sentence, clause or
@@ -8,6 +9,7 @@ word boundaries, and every piece is an exact substring of the paragraph.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
@@ -15,7 +17,7 @@ from rag.corpus import Document
 from rag.text import split_sentences
 
 #: Bump when chunking rules change (recorded in the manifest).
-CHUNKING_VERSION = "chunk-2"
+CHUNKING_VERSION = "chunk-3"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,11 @@ class Passage:
         """Text given to the embedder and to BM25: context line plus passage text."""
         return f"{self.context}\n{self.text}" if with_context and self.context else self.text
 
+    def bm25_text(self, with_context: bool = True) -> str:
+        """Text given to BM25: section label plus passage text. The document title is left out:
+        repeated on every passage it lets tiny passages of a matching document outrank real ones."""
+        return f"{self.section_label}\n{self.text}" if with_context else self.text
+
     def to_json(self) -> dict[str, object]:
         """JSON-serialisable dict (sentences as a list)."""
         d = asdict(self)
@@ -70,15 +77,18 @@ class Chunker:
     """
 
     def __init__(self, count_tokens: Callable[[str], int], max_tokens: int = 500,
-                 with_context: bool = True) -> None:
+                 with_context: bool = True, min_words: int = 3) -> None:
         self.count_tokens = count_tokens
         self.max_tokens = max_tokens
         self.with_context = with_context
+        self.min_words = min_words
 
     def __call__(self, documents: Iterable[Document]) -> list[Passage]:
         out: list[Passage] = []
         for doc in documents:
             for para in doc.paragraphs:
+                if len(re.findall(r"[^\W\d_]{2,}", para.text)) < self.min_words:
+                    continue  # web clutter such as "Nieuws" or "Filter items" answers nothing
                 context = f"{doc.title} — {para.section_label}" if self.with_context else ""
                 pieces = self._split(para.text, context)
                 for i, piece in enumerate(pieces, start=1):

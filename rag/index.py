@@ -194,7 +194,7 @@ class IndexBuilder:
         faiss.write_index(make_dense_index(dense), str(tmp / "dense.faiss"))
         np.save(tmp / "sentences.npy", sent_vecs)
         np.save(tmp / "sentence_offsets.npy", offsets)
-        _build_bm25([p.index_text(s.passage_context) for p in passages], s.stemmer).save(
+        _build_bm25([p.bm25_text(s.passage_context) for p in passages], s.stemmer).save(
             str(tmp / "bm25"), show_progress=False)
 
         manifest = dict(want)

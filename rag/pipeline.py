@@ -43,11 +43,12 @@ def is_follow_up(question: str) -> bool:
     return len(content) <= 2 or (len(content) <= 5 and bool(_REFERRING.search(question)))
 
 
-def retrieval_query(question: str, history: Sequence[str]) -> str:
-    """Query used for retrieval: the question, prefixed by the previous question for a follow-up."""
+def retrieval_query(question: str, history: Sequence[str], depth: int = 3) -> str:
+    """Query used for retrieval: the question, prefixed by the previous question's own query
+    for a follow-up (so a chain "Einstein Telescoop?" → "Wanneer?" → "En waar?" keeps its topic)."""
     previous = [h for h in history if h and h.strip()]
-    if previous and is_follow_up(question):
-        return f"{previous[-1]} {question}"
+    if previous and depth > 0 and is_follow_up(question):
+        return f"{retrieval_query(previous[-1], previous[:-1], depth - 1)} {question}"
     return question
 
 
@@ -144,15 +145,19 @@ class Pipeline:
             ans = abstention(question, None, "de invoer is een instructie, geen vraag", INSTRUCTION_MESSAGE)
             return with_meta(ans, notices=tuple(notices),
                              timings_ms={"retrieve": 0.0, "answer": 0.0, "total": (time.perf_counter() - t0) * 1000})
-        query = retrieval_query(query_text, history)
-        if query != query_text:
-            notices.append(f"Vervolgvraag: gezocht met de vorige vraag erbij (\"{query}\").")
-        query = self._fit_query(query, notices)
+        query = self._fit_query(retrieval_query(query_text, history), notices)
         self.load()
         t1 = time.perf_counter()
         result = self.retriever(query, top_k=top_k, mode=mode)
-        t2 = time.perf_counter()
         ans = self.answerer(query, result, self.retriever.index)
+        if query != query_text:
+            if self._follow_up_holds(query_text, ans):
+                notices.append(f"Vervolgvraag: gezocht met de vorige vraag erbij (\"{query}\").")
+            else:  # the previous turn did not help: answer the question on its own
+                query = self._fit_query(query_text, notices)
+                result = self.retriever(query, top_k=top_k, mode=mode)
+                ans = self.answerer(query, result, self.retriever.index)
+        t2 = time.perf_counter()
         ans = with_meta(ans, question=question)
         llm = self.settings.llm_enabled if use_llm is None else use_llm
         if llm and not ans.abstained:
@@ -160,6 +165,17 @@ class Pipeline:
         t3 = time.perf_counter()
         return with_meta(ans, notices=tuple(notices), timings_ms={
             "retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000})
+
+    def _follow_up_holds(self, question: str, answer: Answer) -> bool:
+        """A follow-up answer counts only if it quotes a content word of the new question itself
+        (or the question has none, as in "Wanneer was dat?")."""
+        if answer.abstained:
+            return False
+        own = set(bm25_tokens(question, stemmer=self.settings.stemmer))
+        if not own:
+            return True
+        quoted = set(bm25_tokens(" ".join(c.quote for c in answer.citations), stemmer=self.settings.stemmer))
+        return bool(own & quoted)
 
     def _fit_query(self, query: str, notices: list[str]) -> str:
         limit = self.embedder.max_tokens
