@@ -333,10 +333,8 @@ def test_follow_up_bike_roadmap_countries(pipeline: Pipeline) -> None:
     assert "lanceren FietsRoadmap" in visible_text(out)  # the cited document
 
 
-@pytest.mark.xfail(reason="rag.pipeline.is_follow_up treats every question with <= 2 content words as a "
-                          "follow-up, so an unrelated short question after a conversation is answered with "
-                          "the previous topic instead of abstaining (reported to the lead)", strict=False)
 def test_unrelated_short_question_after_conversation_abstains(pipeline: Pipeline) -> None:
+    """A new topic after a conversation is answered on its own, not with the previous turn."""
     service = ChatService(pipeline)
     out = last_answer(chat(service, [Q_INWONERS, Q_STOOFVLEES]))
     assert ABSTAIN_MESSAGE in visible_text(out)
