@@ -325,14 +325,24 @@ class SearchIndex:
         return self.passages[i].sentences, self.sentence_vectors[a:b]
 
 
+def shown_name(name: str) -> str:
+    """A file name fit for a terminal line: control, bidi and other invisible characters as escapes.
+
+    An ESC character in the name is shown as the four characters backslash, x, 1, b; so a hostile
+    corpus file name cannot drive the terminal through the build report or a staleness message.
+    """
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in name)
+
+
 def _corpus_changes(have_files: dict[str, str], corpus_dir: Path) -> list[str]:
     try:
         _, now = corpus_fingerprint(corpus_dir)
     except CorpusError:
         return ["corpusmap ontbreekt"]
-    changed = sorted(k for k in have_files.keys() & now.keys() if have_files[k] != now[k])
-    added = sorted(now.keys() - have_files.keys())
-    removed = sorted(have_files.keys() - now.keys())
+    changed = sorted(shown_name(k) for k in have_files.keys() & now.keys() if have_files[k] != now[k])
+    added = sorted(shown_name(k) for k in now.keys() - have_files.keys())
+    removed = sorted(shown_name(k) for k in have_files.keys() - now.keys())
     out = []
     if changed:
         out.append("gewijzigd: " + ", ".join(changed))
@@ -374,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  corpus-hash: {m['corpus_hash'][:16]}…  gebouwd: {m.get('build_time')}  "
           f"dense: {m.get('dense_index')}  map: {settings.index_dir / 'current'}")
     for sk in report.skipped:
-        print(f"  overgeslagen: {sk.path}: {sk.reason}")
+        print(f"  overgeslagen: {shown_name(sk.path)}: {sk.reason}")
     return 0
 
 
