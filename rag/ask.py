@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from rag.answer import Answer, answer_to_json
+from rag.answer import Answer, answer_to_json, with_meta
 from rag.errors import CorpusError, EmptyQuestionError, RagError
 from rag.settings import Settings
 
@@ -124,9 +124,7 @@ def _batch(pipeline: Any, args: argparse.Namespace, out: IO[str]) -> int:
         return 2
     for qid, question in items:
         try:
-            ans = pipeline.answer(question)
-            ans = type(ans)(**{**ans.__dict__, "id": qid})
-            _emit(ans, args, out)
+            _emit(with_meta(pipeline.answer(question), id=qid), args, out)
         except EmptyQuestionError as exc:
             if args.json:
                 out.write(json.dumps({"id": qid, "question": question, "error": str(exc)}, ensure_ascii=False) + "\n")
