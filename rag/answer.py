@@ -200,7 +200,10 @@ class ExtractiveAnswerer:
         best_cov = max(c.coverage for c in cands)
         if best_dense < s.min_dense_score and best_cov < s.min_term_coverage:
             return "de best passende passages gaan over iets anders"
-        if result.known_term_share < 0.6 and best_dense < s.min_dense_score + 0.03 and not looks_english(question):
+        english = looks_english(question)
+        if result.query_terms and result.known_term_share == 0 and not english:
+            return "geen enkel woord van de vraag komt in het corpus voor"
+        if result.known_term_share < 0.6 and best_dense < s.min_dense_score + 0.03 and not english:
             return "de belangrijkste woorden van de vraag komen in het corpus niet voor"
         years = set(_YEAR.findall(question))
         if years:

@@ -99,7 +99,8 @@ def _emit(answer: Answer, args: argparse.Namespace, out: IO[str]) -> None:
 def _read_batch(path: Path) -> list[tuple[Any, str]]:
     items: list[tuple[Any, str]] = []
     text = path.read_text(encoding="utf-8-sig")
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 may sit inside JSON
+        line = line.rstrip("\r")
         if not line.strip():
             continue
         stripped = line.strip()

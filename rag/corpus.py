@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import CorpusError, CorpusFileError
-from rag.text import fold, normalize
+from rag.text import fold, normalize, shown_name
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
-PARSER_VERSION = "corpus-6"
+PARSER_VERSION = "corpus-7"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm")
 HEADER_KEYS = {
     "bron": "source",
@@ -177,6 +177,12 @@ def _decode(data: bytes, name: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    # UTF-8 with a few broken bytes stays UTF-8 (the bad bytes become U+FFFD) rather than
+    # garbling every accented letter as Windows-1252
+    lenient = data.decode("utf-8-sig", errors="replace")
+    non_ascii = sum(1 for b in data if b >= 0x80)
+    if lenient.count("\ufffd") <= max(2, non_ascii // 100) and non_ascii > 2 * lenient.count("\ufffd"):
+        return lenient
     try:  # Western-European legacy text: Windows-1252, else Latin-1 (never fails)
         return data.decode("cp1252")
     except UnicodeDecodeError:
@@ -935,7 +941,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       "ja" if d.fragment else "")
     console.print(table)
     for sk in load.skipped:
-        console.print(f"[red]overgeslagen[/red] {escape(sk.path)}: {escape(sk.reason)}")
+        console.print(f"[red]overgeslagen[/red] {escape(shown_name(sk.path))}: {escape(sk.reason)}")
     return 0
 
 

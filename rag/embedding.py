@@ -260,3 +260,17 @@ class EmbeddingCache:
         vecs = np.stack(list(items.values())) if items else np.zeros((0, self.embedder.dim), np.float32)
         np.savez(tmp, keys=keys, vectors=vecs)
         os.replace(tmp, self.path)
+        for stale in self.path.parent.glob("embeddings-*.tmp-*.npz"):  # left by a killed build
+            pid = stale.name.rsplit(".tmp-", 1)[-1].removesuffix(".npz")
+            if pid.isdigit() and not _alive(int(pid)):
+                stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

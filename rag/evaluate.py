@@ -55,7 +55,9 @@ def load_questions(path: Path) -> list[Question]:
     """Read a JSONL question file; raise ValueError (Dutch) on malformed lines or duplicate ids."""
     out: list[Question] = []
     seen: set[str] = set()
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    # split("\n"), not splitlines(): JSON strings may hold U+2028 or U+0085 raw
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), start=1):
+        line = line.rstrip("\r")
         if not line.strip():
             continue
         try:

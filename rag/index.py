@@ -41,7 +41,7 @@ from rag.corpus import PARSER_VERSION, SkippedFile, corpus_fingerprint, list_cor
 from rag.embedding import Embedder, EmbeddingCache
 from rag.errors import CorpusError, IndexCorruptError, IndexMissingError, IndexStaleError
 from rag.settings import Settings
-from rag.text import NORMALISATION_VERSION, bm25_tokens
+from rag.text import NORMALISATION_VERSION, bm25_tokens, shown_name
 
 FORMAT_VERSION = 3
 #: above this many passages the dense index is HNSW (approximate) instead of exact flat IP
@@ -323,16 +323,6 @@ class SearchIndex:
         """Sentences of passage ``i`` and their vectors, float32 (k, dim)."""
         a, b = int(self.sentence_offsets[i]), int(self.sentence_offsets[i + 1])
         return self.passages[i].sentences, self.sentence_vectors[a:b]
-
-
-def shown_name(name: str) -> str:
-    """A file name fit for a terminal line: control, bidi and other invisible characters as escapes.
-
-    An ESC character in the name is shown as the four characters backslash, x, 1, b; so a hostile
-    corpus file name cannot drive the terminal through the build report or a staleness message.
-    """
-    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-                   for ch in name)
 
 
 def _corpus_changes(have_files: dict[str, str], corpus_dir: Path) -> list[str]:

@@ -214,6 +214,16 @@ def split_sentences(paragraph: str) -> tuple[str, ...]:
     return tuple(out) if out else (paragraph.strip(),)
 
 
+def shown_name(name: str) -> str:
+    """A file name fit for a terminal line: control, bidi and other invisible characters as escapes.
+
+    An ESC character in the name is shown as the four characters backslash, x, 1, b; so a hostile
+    corpus file name cannot drive the terminal through the build report or a staleness message.
+    """
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in name)
+
+
 def truncate(text: str, limit: int) -> tuple[str, bool]:
     """Cut ``text`` to at most ``limit`` characters at a word boundary; return (text, cut?)."""
     if len(text) <= limit:
