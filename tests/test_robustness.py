@@ -30,9 +30,9 @@ from rag.corpus import Document, list_corpus_files, load_corpus, load_document
 from rag.embedding import Embedder, load_embedder
 from rag.errors import EmptyQuestionError
 from rag.index import IndexBuilder
-from rag.text import shown_name
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+from rag.text import shown_name
 from tests.conftest import CORPUS, ROOT, SEED_ID, seed_cache
 
 Q_2B = "Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?"
