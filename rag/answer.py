@@ -247,7 +247,28 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(c)
             covered |= new_terms
-        return compose(question, result, chosen)
+        return compose(question, result, [_with_list(c, index) for c in chosen])
+
+
+def _with_list(c: _Candidate, index: SearchIndex, limit: int = 600) -> _Candidate:
+    """A sentence that introduces a list ("De organen van de Taalunie zijn:") brings its items along.
+
+    The result is still one exact span of the passage text, so the quote check holds.
+    """
+    if not c.sentence.rstrip().endswith(":"):
+        return c
+    text = c.retrieved.passage.text
+    sents = c.retrieved.passage.sentences
+    start = text.find(c.sentence)
+    end = start + len(c.sentence)
+    for nxt in sents[c.position + 1 : c.position + 8]:
+        at = text.find(nxt, end)
+        if at < 0 or at + len(nxt) - start > limit:
+            break
+        end = at + len(nxt)
+    if start < 0 or end <= start + len(c.sentence):
+        return c
+    return replace(c, sentence=text[start:end])
 
 
 def compose(question: str, result: RetrievalResult, chosen: Sequence[_Candidate]) -> Answer:
