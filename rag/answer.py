@@ -20,7 +20,7 @@ from rag.chunking import Passage
 from rag.index import SearchIndex
 from rag.retrieval import RetrievalResult, Retrieved
 from rag.settings import Settings
-from rag.text import bm25_tokens, contains_folded, numbers_in
+from rag.text import bm25_tokens, contains_folded, fold, numbers_in
 
 ABSTAIN_MESSAGE = ("Dat staat niet in de documenten: ik vond geen passage die deze vraag beantwoordt, "
                    "dus ik geef geen antwoord en citeer niets.")
@@ -85,9 +85,23 @@ _DATE_EXPR = re.compile(rf"\b\d{{1,2}}\s+({_MONTHS})\.?(\s+\d{{4}})?|"
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 
+_REFERENCE_NUMBER = re.compile(r"\b(artikel|artikelen|art|lid|leden|punt|hoofdstuk|bijlage|nr|nummer|paragraaf|"
+                               r"fase|spoor|stap|kamerstuk)\.?\s+\d+[a-z]?\b|^\s*(\d{1,2}|[a-z])[.)]\s", re.I)
+
+
+_NUMBER_WORDS = re.compile(
+    r"\b(twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien|vijftien|twintig|dertig|"
+    r"veertig|vijftig|zestig|zeventig|tachtig|negentig|honderd|duizend|miljoen|miljard|dozijn|tiental|"
+    r"tientallen|honderden|duizenden|half|halve|helft|kwart|dubbel|verdubbeld|two|three|four|five|ten|"
+    r"hundred|thousand|million|billion)\b", re.I)
+
+
 def quantities_in(text: str) -> set[str]:
-    """Numbers in ``text`` that are not part of a date or a year ("51.000", "30%", "995")."""
-    return numbers_in(_DATE_EXPR.sub(" ", text))
+    """Quantities in ``text``: numbers that are not a date, a year or an article/lid/list number
+    ("51.000", "30%", "995" count; "artikel 4", "6 juni 2023", "3. Nederland…" do not), and
+    Dutch number words ("honderd jaar" gives {"honderd"})."""
+    rest = _REFERENCE_NUMBER.sub(" ", _DATE_EXPR.sub(" ", text))
+    return numbers_in(rest) | {w.lower() for w in _NUMBER_WORDS.findall(rest)}
 
 
 def strip_instructions(question: str) -> tuple[str, bool]:
@@ -101,6 +115,36 @@ def looks_english(question: str) -> bool:
     """True when at least a quarter of the words are English function words."""
     ws = re.findall(r"[a-z]+", question.lower())
     return bool(ws) and sum(w in _ENGLISH for w in ws) / len(ws) >= 0.25
+
+
+_UNIT_WORDS = """
+kilo kilogram kg gram ton tonnen liter meter kilometer km hectare procent euro euros dollar jaar jaren maand
+maanden week weken dag dagen uur uren minuten keer mensen personen inwoners leden landen gemeenten provincies
+banen werknemers werkenden studenten leerlingen schepen bedrijven ministers deelnemers stemmen zetels
+kilometers meters tonnen vaartuigen voertuigen auto's fietsers huizen woningen"""
+_UNITS = frozenset(_UNIT_WORDS.split())
+
+
+_CODE = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z]{2})(?=[A-Za-z0-9-]*[A-Za-z])[A-Z0-9][A-Za-z0-9-]*[A-Z0-9]\b|"
+                   r"\b[0-9]+[A-Za-z]+[0-9A-Za-z]*\b")
+
+
+def codes_in(text: str) -> set[str]:
+    """Acronyms and codes in ``text`` ("3RX", "ASML", "PFAS", "CO2", "A11"): language-independent
+    names that an answer's paragraph must contain when the question names them."""
+    return {m.group(0) for m in _CODE.finditer(text) if not m.group(0).isdigit()}
+
+
+def count_unit(question: str) -> str:
+    """The unit counted in "hoeveel <unit>…" ("inwoners", "kilo"), or "" when the word after
+    "hoeveel" is a verb ("Hoeveel draagt…") or an amount of money (checked separately)."""
+    m = _UNIT_AFTER_HOEVEEL.search(question)
+    if not m:
+        return ""
+    word = m.group(1).lower()
+    if _MONEY_Q.search(word) or word in ("geld", "euro", "euros"):
+        return ""
+    return word if word in _UNITS or (word.endswith(("ers", "ars", "ors")) and len(word) > 5) else ""
 
 
 def expects_number(question: str) -> bool:
@@ -211,30 +255,50 @@ class ExtractiveAnswerer:
             missing = [y for y in years if y not in evidence]
             if missing:
                 return f"het jaar {', '.join(sorted(missing))} komt in de gevonden passages niet voor"
-        good = [c for c in cands if c.score >= cands[0].score - 0.05]
+        if (expects_number(question) or expects_date(question) or codes_in(question)) \
+                and not self.typed_answers(question, cands):
+            return self.type_mismatch(question, cands[0])
+        return ""
+
+    def type_mismatch(self, question: str, c: _Candidate) -> str:
+        """"" when sentence ``c`` can answer the kind of question (an amount, a count with its
+        unit, a date, the acronyms and codes it names); otherwise the Dutch reason why not."""
+        s = self.settings
+        codes = codes_in(question)
+        if codes:
+            where = fold(c.retrieved.passage.paragraph_text + " " + c.retrieved.passage.title)
+            missing = sorted(x for x in codes if fold(x) not in where)
+            if missing:
+                return f"de gevonden passages gaan niet over {', '.join(missing)}"
         if expects_number(question):
-            if _MONEY_Q.search(question):
-                if not any(_MONEY.search(c.sentence) and quantities_in(c.sentence) for c in good):
-                    return "de gevonden passages noemen geen bedrag dat deze vraag beantwoordt"
-            elif not any(quantities_in(c.sentence) for c in good):
+            if not quantities_in(c.sentence):
                 return "de gevonden passages noemen geen getal dat deze vraag beantwoordt"
-            if not any(quantities_in(c.sentence) and c.coverage >= s.min_quantity_coverage for c in good):
+            if _MONEY_Q.search(question) and not _MONEY.search(c.sentence):
+                return "de gevonden passages noemen geen bedrag dat deze vraag beantwoordt"
+            if c.coverage < s.min_quantity_coverage:
                 return "de getallen in de gevonden passages gaan over iets anders dan de vraag"
-            unit = _UNIT_AFTER_HOEVEEL.search(question)
-            if unit and not _MONEY_Q.search(unit.group(1)):
-                stems = set(bm25_tokens(unit.group(1), stemmer=s.stemmer))
-                if stems and not any(stems & set(bm25_tokens(c.sentence, stemmer=s.stemmer)) for c in good):
-                    return f"de gevonden passages noemen geen aantal '{unit.group(1)}'"
-        if expects_date(question) and not any(_DATE_IN_TEXT.search(c.sentence) for c in good):
+            unit = count_unit(question)
+            if unit:
+                stems = set(bm25_tokens(unit, stemmer=s.stemmer))
+                if stems and not stems & set(bm25_tokens(c.sentence, stemmer=s.stemmer)):
+                    return f"de gevonden passages noemen geen aantal '{unit}'"
+        if expects_date(question) and not _DATE_IN_TEXT.search(c.sentence):
             return "de gevonden passages noemen geen datum of periode die deze vraag beantwoordt"
         return ""
+
+    def typed_answers(self, question: str, cands: list[_Candidate]) -> list[_Candidate]:
+        """Sentences scoring within ``answer_typed_margin`` of the best that fit the question type."""
+        floor = cands[0].score - self.settings.answer_typed_margin
+        return [c for c in cands if c.score >= floor and not self.type_mismatch(question, c)]
 
     def __call__(self, question: str, result: RetrievalResult, index: SearchIndex) -> Answer:
         cands = self.candidates(question, result, index)
         reason = self.judge(question, result, cands)
         if reason:
             return abstention(question, result, reason)
-        chosen = [cands[0]]
+        typed = (self.typed_answers(question, cands)
+                 if expects_number(question) or expects_date(question) or codes_in(question) else [])
+        chosen = [typed[0] if typed else cands[0]]
         covered = set(bm25_tokens(cands[0].sentence, stemmer=self.settings.stemmer))
         for c in cands[1:]:
             if len(chosen) >= self.settings.max_answer_sentences:
