@@ -55,6 +55,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def render(answer: Answer, out: IO[str]) -> None:
     """Readable terminal rendering. Document text is printed as plain text (no markup, no escapes)."""
     from rich.console import Console
+    from rich.padding import Padding
     from rich.panel import Panel
     from rich.text import Text
 
@@ -72,7 +73,7 @@ def render(answer: Answer, out: IO[str]) -> None:
         if p.source:
             head.append(f"\n    {p.source}", style="dim")
         console.print(head)
-        body = Text("    ")
+        body = Text()
         text = p.paragraph_text
         start = text.find(c.quote)
         if start >= 0:
@@ -81,7 +82,7 @@ def render(answer: Answer, out: IO[str]) -> None:
             body.append(text[start + len(c.quote):])
         else:
             body.append(text)
-        console.print(body)
+        console.print(Padding(body, (0, 0, 1, 4)))
     if answer.abstained and answer.related:
         console.print(Text("Mogelijk verwante passages (geen antwoord, alleen om zelf na te lezen):", style="dim"))
         for r in answer.related:
