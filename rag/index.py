@@ -45,7 +45,7 @@ from rag.text import NORMALISATION_VERSION, bm25_tokens, shown_name
 
 FORMAT_VERSION = 3
 #: above this many passages the dense index is HNSW (approximate) instead of exact flat IP
-ANN_THRESHOLD = 50_000
+ANN_THRESHOLD = 100_000
 _FILES = ("passages.jsonl", "dense.faiss", "sentences.npy", "sentence_offsets.npy",
           "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
           "bm25/vocab.index.json", "bm25/params.index.json")
