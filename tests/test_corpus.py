@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +17,7 @@ from rag.corpus import (
 )
 from rag.text import fold
 from tests.conftest import CORPUS, SEED_ID
+from tests.helpers import text_pdf
 
 EXPECTED_SECTIONS = {
     "1": "Verbonden door taal, cultuur en waarden",
@@ -180,31 +180,9 @@ def test_html_and_pdf_are_read_through_libraries(tmp_path):
     doc = load_document(tmp_path / "pers.html", tmp_path)
     assert doc.title == "Persbericht Schelde"
     assert any("Scheldecommissie vergaderde" in p.text for p in doc.paragraphs)
-    pdf = _make_pdf(tmp_path / "verslag.pdf", ["Verslag van de Scheldecommissie.", "De vaargeul wordt verdiept."])
+    pdf = text_pdf(tmp_path / "verslag.pdf", ["Verslag van de Scheldecommissie.", "De vaargeul wordt verdiept."])
     pdoc = load_document(pdf, tmp_path)
     assert "vaargeul wordt verdiept" in " ".join(p.text for p in pdoc.paragraphs)
-
-
-def _make_pdf(path: Path, lines: list[str]) -> Path:
-    """A minimal one-page PDF with a real text layer (Helvetica), written by hand."""
-    content = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({ln}) Tj T*" for ln in lines) + " ET"
-    objs = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-            "/Resources << /Font << /F1 5 0 R >> >> >>",
-            f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
-            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for i, obj in enumerate(objs, start=1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n{obj}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
-    for off in offsets:
-        out += f"{off:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    path.write_bytes(out)
-    return path
 
 
 def test_unreadable_files_are_reported_and_others_still_load(tmp_path):

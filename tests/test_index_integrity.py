@@ -36,25 +36,10 @@ from rag.index import IndexBuilder, SearchIndex, expected_manifest
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from tests.conftest import ROOT, SEED_ID, seed_cache
+from tests.helpers import cli_env, run_module
 
 Q_2B = "Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?"
 SEED_FILE = f"{SEED_ID}.txt"
-
-
-def cli_env() -> dict[str, str]:
-    """Environment for CLI subprocesses: offline, no RAG_* overrides from the caller, no forced colour."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("RAG_") and k not in ("FORCE_COLOR", "CLICOLOR_FORCE")}
-    env.update(PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", COLUMNS="200",
-               PYTHONIOENCODING="utf-8")
-    return env
-
-
-def run_module(module: str, *args: str | Path, stdin: bytes | None = None,
-               timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
-    """Run ``python -m module args`` (stdout not a terminal); the timeout only guards against hangs."""
-    return subprocess.run([sys.executable, "-m", module, *map(str, args)], input=stdin, capture_output=True,
-                          timeout=timeout, env=cli_env(), cwd=ROOT, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
+
+from tests.helpers import free_port, visible_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -37,33 +38,11 @@ MB = 1024 * 1024
 pytestmark = pytest.mark.slow
 
 
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def visible_text(fragment: str) -> str:
-    p = _Text()
-    p.feed(fragment)
-    p.close()
-    return "".join(p.parts)
-
-
 def last_answer(history: list[dict[str, Any]]) -> str:
     assert history and history[-1]["role"] == "assistant"
     content = history[-1]["content"]
     text = content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
     return visible_text(text)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,8 @@ control: odd wrapping around it must not change the answer. See docs/robustness.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,26 +30,11 @@ from rag.index import IndexBuilder
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.text import shown_name
-from tests.conftest import CORPUS, ROOT, SEED_ID, seed_cache
+from tests.conftest import CORPUS, SEED_ID, seed_cache
+from tests.helpers import run_module, scan_pdf
 
 Q_2B = "Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?"
 EMPTY_MESSAGE = "Stel een vraag"
-
-
-def cli_env() -> dict[str, str]:
-    """Environment for CLI subprocesses: offline, no RAG_* overrides from the caller, no forced colour."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("RAG_") and k not in ("FORCE_COLOR", "CLICOLOR_FORCE")}
-    env.update(PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", COLUMNS="200",
-               PYTHONIOENCODING="utf-8")
-    return env
-
-
-def run_module(module: str, *args: str | Path, stdin: bytes | None = None,
-               timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
-    """Run ``python -m module args`` (stdout a pipe); the timeout only guards against hangs."""
-    return subprocess.run([sys.executable, "-m", module, *map(str, args)], input=stdin, capture_output=True,
-                          timeout=timeout, env=cli_env(), cwd=ROOT, check=False)
 
 
 def assert_valid_answer(ans: Answer) -> dict[str, object]:
@@ -236,26 +218,6 @@ LATIN1_TEXT = ("Titel: Notitie van het Zeeuwse comité\n\n"
                "de rôle van de naïeve plannen en de « garçon »-regeling van 1998 ± 5 jaar.\n")
 BOM_TEXT = "Titel: Notitie met byte-order-mark\n\nDe één en de ander reisden naar Brussel voor het overleg.\n"
 BOM_NO_HEADER = "Notitie zonder kopregels\n\nDe delegaties spraken in Gent over de kanaalzone en de sluizen.\n"
-
-
-def scan_pdf(path: Path) -> Path:
-    """A valid one-page PDF whose content stream only paints (no text operators): a 'scanned' page."""
-    content = "0.9 g 72 72 468 648 re f 0 G 2 w 72 720 m 540 72 l S"
-    objs = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << >> >>",
-            f"<< /Length {len(content)} >>\nstream\n{content}\nendstream"]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for i, obj in enumerate(objs, start=1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n{obj}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
-    for off in offsets:
-        out += f"{off:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    path.write_bytes(out)
-    return path
 
 
 #: file name → fragment of the skip reason that must be reported for it
