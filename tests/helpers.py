@@ -98,3 +98,13 @@ def run_module(module: str, *args: str | Path, stdin: bytes | None = None,
     """Run ``python -m module args`` with stdout a pipe; the timeout only guards against hangs."""
     return subprocess.run([sys.executable, "-m", module, *map(str, args)], input=stdin, capture_output=True,
                           timeout=timeout, env=cli_env(), cwd=ROOT, check=False)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """Terminate a server subprocess; kill it if it does not exit within 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -49,6 +49,7 @@ from tests.helpers import (
     Q_STOOFVLEES,
     SCRIPT,
     free_port,
+    stop,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -493,12 +494,7 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
         wait_for_port(port, proc, timeout=300)
         yield f"http://127.0.0.1:{port}/", proc, log
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.mark.slow

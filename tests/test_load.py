@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.helpers import free_port, visible_text
+from tests.helpers import free_port, stop, visible_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -68,12 +68,7 @@ def served(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
                 time.sleep(0.3)
         yield f"http://127.0.0.1:{port}/", psutil.Process(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def run_threads(n: int, work: Callable[[int], Any]) -> tuple[list[Any], list[BaseException], float]:
