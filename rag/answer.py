@@ -92,7 +92,7 @@ _REFERENCE_NUMBER = re.compile(r"\b(artikel|artikelen|art|lid|leden|punt|hoofdst
 _NUMBER_WORDS = re.compile(
     r"\b(twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien|vijftien|twintig|dertig|"
     r"veertig|vijftig|zestig|zeventig|tachtig|negentig|honderd|duizend|miljoen|miljard|dozijn|tiental|"
-    r"tientallen|honderden|duizenden|half|halve|helft|kwart|dubbel|verdubbeld|two|three|four|five|ten|"
+    r"tientallen|honderden|duizenden|half|halve|helft|kwart|dubbel|verdubbeld|two|three|four|five|"
     r"hundred|thousand|million|billion)\b", re.I)
 
 
@@ -133,6 +133,39 @@ def codes_in(text: str) -> set[str]:
     """Acronyms and codes in ``text`` ("3RX", "ASML", "PFAS", "CO2", "A11"): language-independent
     names that an answer's paragraph must contain when the question names them."""
     return {m.group(0) for m in _CODE.finditer(text) if not m.group(0).isdigit()}
+
+
+_QUESTION_WORD_TEXT = """
+wat wie waar wanneer waarom hoe hoeveel welke welk is zijn werd worden klopt kan kunnen mag moet heeft hebben
+zal zullen en of the what who where when why how which is are was were did does do in op van voor met over bij
+naar uit
+"""
+_QUESTION_WORDS = frozenset(_QUESTION_WORD_TEXT.split())
+
+
+def names_in(question: str) -> set[str]:
+    """Names in a question: capitalised words after the first word, and codes ("Taalunieverdrag",
+    "Einstein", "Terneuzen", "3RX"), without question words."""
+    words = re.findall(r"[^\W\d_][\w'’-]*|\d+[A-Za-z]\w*", question)
+    out = {w for w in words[1:] if w[:1].isupper() and w.lower() not in _QUESTION_WORDS and len(w) > 2}
+    return out | codes_in(question)
+
+
+def name_share(names: set[str], text: str) -> float:
+    """Share of ``names`` that occur in ``text`` (folded); a compound name counts when a word of
+    five or more letters of the text is part of it ("Taalunie" in "Taalunieverdrag")."""
+    if not names:
+        return 0.0
+    folded = fold(text)
+    long_words = set(re.findall(r"[a-z]{5,}", folded))
+    hits = 0
+    for name in names:
+        n = fold(name)
+        # Dutch compounds put the specific part first: "Taalunie" names "Taalunieverdrag",
+        # "verdrag" does not
+        if n in folded or any(n.startswith(w) for w in long_words if len(w) < len(n)):
+            hits += 1
+    return hits / len(names)
 
 
 def count_unit(question: str) -> str:
@@ -180,6 +213,15 @@ def _idf(index: SearchIndex, term: str) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
+def _df(index: SearchIndex, term: str) -> int:
+    """Number of passages holding BM25 term ``term`` (0 when unknown to the corpus)."""
+    tid = getattr(index.bm25, "vocab_dict", {}).get(term)
+    if tid is None:
+        return 0
+    indptr = index.bm25.scores["indptr"]
+    return int(indptr[tid + 1] - indptr[tid]) if tid + 1 < len(indptr) else 1
+
+
 def _coverage(query_terms: Sequence[str], text_terms: set[str], weights: dict[str, float]) -> float:
     total = sum(weights[t] for t in set(query_terms))
     if total <= 0:
@@ -202,15 +244,24 @@ class ExtractiveAnswerer:
 
         score = sentence cosine + ``answer_term_weight`` * idf-weighted share of the question's
         terms in the sentence + ``answer_passage_weight`` * the passage's retrieval score
-        (min-max over the evidence passages) + small bonuses for a number ("hoeveel…") or a
-        date ("wanneer…") when the question asks for one.
+        (min-max over the evidence passages) + ``answer_name_weight`` * the share of the
+        question's names found in the passage's document ("Taalunieverdrag" → the Taalunie
+        treaty) + small bonuses for a number ("hoeveel…") or a date ("wanneer…") when the
+        question asks for one, minus a penalty for a dangling "…:" at a paragraph's end.
+        Typed questions (amount, date, code) look at all retrieved passages, others at the top five.
         """
         s = self.settings
         terms = list(result.query_terms)
         weights = {t: _idf(index, t) for t in set(terms)}
         want_num, want_date = expects_number(question), expects_date(question)
         years = set(_YEAR.findall(question))
-        evidence = result.passages[: self.evidence_passages]
+        n_passages = max(1, len(index.passages))
+        # names that most passages carry ("Nederland", "Vlaanderen") say nothing about the document
+        names = {nm for nm in names_in(question)
+                 if all(_df(index, t) < 0.1 * n_passages for t in bm25_tokens(nm, stemmer=s.stemmer))}
+        typed = want_num or want_date or bool(codes_in(question))
+        # a question after an amount, date or code may find it a little further down the ranking
+        evidence = result.passages if typed else result.passages[: self.evidence_passages]
         lo = min((r.score for r in evidence), default=0.0)
         hi = max((r.score for r in evidence), default=0.0)
         out: list[_Candidate] = []
@@ -219,6 +270,7 @@ class ExtractiveAnswerer:
             if not len(sents):
                 continue
             prior = (r.score - lo) / (hi - lo) if hi > lo else 1.0
+            named = name_share(names, r.passage.title + " " + r.passage.paragraph_text)
             dense = vecs @ result.query_vector
             for pos, (sent, d) in enumerate(zip(sents, dense, strict=True)):
                 cov = _coverage(terms, set(bm25_tokens(sent, stemmer=s.stemmer)), weights)
@@ -229,8 +281,28 @@ class ExtractiveAnswerer:
                     bonus += 0.03
                 if years and any(y in sent for y in years):
                     bonus += 0.05
-                score = float(d) + s.answer_term_weight * cov + s.answer_passage_weight * prior + bonus
+                if sent.rstrip().endswith(":") and pos == len(sents) - 1:
+                    bonus -= 0.08  # "Komen het volgende overeen:" with nothing after it answers nothing
+                score = (float(d) + s.answer_term_weight * cov + s.answer_passage_weight * prior
+                         + s.answer_name_weight * named + bonus)
                 out.append(_Candidate(r, sent, pos, float(d), cov, score))
+            if typed:  # "…hebben ondertekend. GEDAAN te Brussel, op 9 september 1980": the asked fact
+                # often sits in the sentence after the one that matches the question
+                text = r.passage.text
+                for pos in range(len(sents) - 1):
+                    a = text.find(sents[pos])
+                    b = text.find(sents[pos + 1], a + len(sents[pos])) if a >= 0 else -1
+                    if a < 0 or b < 0 or b + len(sents[pos + 1]) - a > 600:
+                        continue
+                    span = text[a:b + len(sents[pos + 1])]
+                    cov = _coverage(terms, set(bm25_tokens(span, stemmer=s.stemmer)), weights)
+                    d = float(max(dense[pos], dense[pos + 1]))
+                    bonus = ((0.03 if want_num and quantities_in(span) else 0.0)
+                             + (0.03 if want_date and _DATE_IN_TEXT.search(span) else 0.0)
+                             + (0.05 if years and any(y in span for y in years) else 0.0) - 0.02)
+                    score = (d + s.answer_term_weight * cov + s.answer_passage_weight * prior
+                             + s.answer_name_weight * named + bonus)
+                    out.append(_Candidate(r, span, pos, d, cov, score))
         out.sort(key=lambda c: -c.score)
         return out
 

@@ -65,11 +65,13 @@ class Settings:
     #: sentence scoring: weight of question-term coverage and of the passage's retrieval score
     answer_term_weight: float = 0.25
     answer_passage_weight: float = 0.1
+    #: ... and of the share of the question's names found in the passage's document
+    answer_name_weight: float = 0.1
     #: extra sentences must score within this margin of the best one
     answer_margin: float = 0.04
     #: for "hoeveel…"/"wanneer…" questions: look this far below the best sentence for one that
     #: holds the amount, count or date asked for
-    answer_typed_margin: float = 0.15
+    answer_typed_margin: float = 0.2
     #: questions longer than this are cut, with a notice in the answer
     max_question_chars: int = 1000
     #: corpus files larger than this are skipped with a reason

@@ -144,3 +144,19 @@ def test_long_question_is_truncated_with_a_notice(pipeline):
     ans = pipeline.answer(q)
     assert any("erg lang" in n for n in ans.notices)
     assert len(ans.question) <= pipeline.settings.max_question_chars
+
+
+def test_signing_date_comes_from_the_named_treaty(pipeline):
+    """A date question about a named treaty quotes that treaty's own closing clause, even when the
+    date is in the sentence after the one that matches the question."""
+    ans = pipeline.answer("Wanneer werd het Taalunieverdrag ondertekend?")
+    assert not ans.abstained
+    assert "9 september 1980" in ans.text
+    assert ans.citations[0].passage.doc_id == "1980-verdrag-nederlandse-taalunie"
+    assert "21 december 2005" not in ans.text
+
+
+def test_amount_question_finds_the_contribution(pipeline):
+    ans = pipeline.answer("Hoeveel draagt Nederland bij aan de nieuwe sluis Terneuzen?")
+    assert not ans.abstained and "15%" in ans.text
+    assert ans.citations[0].passage.locator.startswith("Artikel 9")
