@@ -290,16 +290,23 @@ class ExtractiveAnswerer:
                 # often sits in the sentence after the one that matches the question
                 text = r.passage.text
                 for pos in range(len(sents) - 1):
+                    first, second = sents[pos], sents[pos + 1]
+                    brings = ((want_num and not quantities_in(first) and quantities_in(second))
+                              or (want_date and not _DATE_IN_TEXT.search(first) and _DATE_IN_TEXT.search(second)))
+                    if not brings:
+                        continue
                     a = text.find(sents[pos])
                     b = text.find(sents[pos + 1], a + len(sents[pos])) if a >= 0 else -1
                     if a < 0 or b < 0 or b + len(sents[pos + 1]) - a > 600:
                         continue
                     span = text[a:b + len(sents[pos + 1])]
-                    cov = _coverage(terms, set(bm25_tokens(span, stemmer=s.stemmer)), weights)
-                    d = float(max(dense[pos], dense[pos + 1]))
+                    # judged by its first sentence (the one that matches the question); the
+                    # second only has to bring the asked fact
+                    cov = _coverage(terms, set(bm25_tokens(sents[pos], stemmer=s.stemmer)), weights)
+                    d = float(dense[pos])
                     bonus = ((0.03 if want_num and quantities_in(span) else 0.0)
                              + (0.03 if want_date and _DATE_IN_TEXT.search(span) else 0.0)
-                             + (0.05 if years and any(y in span for y in years) else 0.0) - 0.02)
+                             + (0.05 if years and any(y in span for y in years) else 0.0) - 0.03)
                     score = (d + s.answer_term_weight * cov + s.answer_passage_weight * prior
                              + s.answer_name_weight * named + bonus)
                     out.append(_Candidate(r, span, pos, d, cov, score))
