@@ -83,7 +83,7 @@ PENDING_TEXT = "Bezig met zoeken…"
 EXAMPLES = [
     "Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?",
     "Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?",
-    "Wat spraken de regeringen af over de Nieuwe Sluis Terneuzen?",
+    "Wanneer werd de intentieverklaring over estuaire vaart ondertekend?",
     "Wat is het recept voor stoofvlees?",
 ]
 TITLE = "Vraag het de topdocumenten"
@@ -244,7 +244,7 @@ def answer_html(answer: Answer) -> str:
     reading hint). One HTML block without blank lines, all document/question text inert."""
     parts = [f'<div class="rag-answer{" rag-abstained" if answer.abstained else ""}">']
     if answer.notices:
-        notes = "".join(f'<span class="rag-notice">ⓘ {text_html(n)}</span>' for n in answer.notices)
+        notes = "".join(f'<span class="rag-notice">Let op: {text_html(n)}</span>' for n in answer.notices)
         parts.append(f'<div class="rag-notices">{notes}</div>')
     numbers = {c.n for c in answer.citations}
     parts.append(f'<p class="rag-text">{answer_text_html(answer.text, numbers)}</p>')
@@ -422,7 +422,7 @@ def build_app(settings: Settings | None = None, *, pipeline: Pipeline | None = N
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=True) as demo:
         gr.Markdown(f"## {TITLE}\n{INTRO}", elem_classes=["rag-intro"])
         chatbot = gr.Chatbot(
-            label="Gesprek", elem_id="rag-chat", height=600, layout="panel", scale=1,
+            label="Gesprek", elem_id="rag-chat", height=600, layout="panel", scale=1, autoscroll=False,
             sanitize_html=True, render_markdown=True, latex_delimiters=[], allow_tags=False,
             buttons=[], feedback_options=None, allow_file_downloads=False,
             examples=[{"text": q} for q in EXAMPLES],
@@ -562,8 +562,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         print("let op: de chat is bereikbaar vanaf het netwerk zonder inloggen (gebruik --auth).",
               file=sys.stderr)
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    print(f"Chat draait op http://{shown_host}:{args.port}/ (stoppen: Ctrl-C)", file=sys.stderr, flush=True)
     try:
-        launch_app(demo, host=args.host, port=args.port, auth=auth, settings=settings)
+        launch_app(demo, host=args.host, port=args.port, auth=auth, settings=settings, quiet=True)
     except OSError as exc:
         print(f"fout: kan niet luisteren op {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

@@ -138,13 +138,13 @@ class Pipeline:
         t0 = time.perf_counter()
         question, notices = self.prepare_question(raw_question)
         query_text, had_instruction = strip_instructions(question)
-        if had_instruction:
-            notices.append("Instructies in de vraag zijn genegeerd; alleen de vraag zelf is gezocht.")
         if had_instruction and (not query_text or not has_letters_or_digits(query_text)
                                 or not bm25_tokens(query_text)):
             ans = abstention(question, None, "de invoer is een instructie, geen vraag", INSTRUCTION_MESSAGE)
             return with_meta(ans, notices=tuple(notices),
                              timings_ms={"retrieve": 0.0, "answer": 0.0, "total": (time.perf_counter() - t0) * 1000})
+        if had_instruction:
+            notices.append("Instructies in de vraag zijn genegeerd; alleen de vraag zelf is gezocht.")
         query = self._fit_query(retrieval_query(query_text, history), notices)
         self.load()
         t1 = time.perf_counter()
