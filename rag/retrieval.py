@@ -8,6 +8,8 @@ each retriever. Fusion is weighted reciprocal rank fusion (RRF); ``mode="dense"`
 
 from __future__ import annotations
 
+import difflib
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +81,26 @@ class HybridRetriever:
         self.settings = settings
         self.reranker = reranker
 
+    def correct_typos(self, terms: list[str]) -> list[str]:
+        """Replace a term unknown to the corpus by the one vocabulary term that is very close to it
+        ("inwonres" → "inwoner", "gemideld" → "gemiddeld"); numbers and short terms stay as they are."""
+        vocab = self.index.vocabulary
+        out = []
+        for t in terms:
+            if t in vocab or len(t) < 5 or t[0].isdigit():
+                out.append(t)
+                continue
+            close = difflib.get_close_matches(t, self._vocab_by_initial.get(t[0], ()), n=1, cutoff=0.86)
+            out.append(close[0] if close else t)
+        return out
+
+    @functools.cached_property
+    def _vocab_by_initial(self) -> dict[str, list[str]]:
+        by: dict[str, list[str]] = {}
+        for term in self.index.vocabulary:
+            by.setdefault(term[:1], []).append(term)
+        return by
+
     def dense_search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(passage index, cosine) pairs, best first."""
         k = min(k, len(self.index.passages))
@@ -100,8 +122,8 @@ class HybridRetriever:
         s = self.settings
         mode = mode or s.mode
         top_k = top_k or s.top_k
-        terms = bm25_tokens(query, stemmer=s.stemmer)
         vocab = self.index.vocabulary
+        terms = self.correct_typos(bm25_tokens(query, stemmer=s.stemmer))
         known = sum(1 for t in set(terms) if t in vocab) / len(set(terms)) if terms else 0.0
         qvec = query_vector if query_vector is not None else self.embedder.embed_queries([query])[0]
         dense = self.dense_search(qvec, s.candidates) if mode in ("hybrid", "dense") else []

@@ -155,3 +155,10 @@ def test_signing_date_comes_from_the_named_treaty(pipeline):
     assert ans.citations[0].passage.doc_id == "1980-verdrag-nederlandse-taalunie"
     assert "21 december 2005" not in ans.text
 
+
+
+def test_typos_are_tolerated(pipeline):
+    """Terms unknown to the corpus are matched to a very close corpus term ("inwonres" → inwoners)."""
+    ans = pipeline.answer("Hoeveel inwonres heeft een Vlaamse gemeende gemideld?")
+    assert not ans.abstained and "22.000" in ans.text
+    assert pipeline.retriever.correct_typos(["stoofvlees", "recep"]) == ["stoofvlees", "recep"]
