@@ -111,6 +111,15 @@ def strip_instructions(question: str) -> tuple[str, bool]:
     return " ".join(kept).strip(), len(kept) != len(parts)
 
 
+_WHERE_Q = re.compile(r"^\W*(en\s+|and\s+)?(waar|where)\b(?!\s+(gaat|ging)\s+het\s+over)", re.I)
+_PLACE = re.compile(r"\b(in|te|op|naar|uit|at|in)\s+(de\s+|het\s+)?(’s-|'s-)?[A-Z][\w’'-]+")
+
+
+def expects_place(question: str) -> bool:
+    """True for "Waar vond…", "Where…" questions (not "waarom", "waarover")."""
+    return bool(_WHERE_Q.search(question))
+
+
 def looks_english(question: str) -> bool:
     """True when at least a quarter of the words are English function words."""
     ws = re.findall(r"[a-z]+", question.lower())
@@ -178,6 +187,11 @@ def count_unit(question: str) -> str:
     if _MONEY_Q.search(word) or word in ("geld", "euro", "euros"):
         return ""
     return word if word in _UNITS or (word.endswith(("ers", "ars", "ors")) and len(word) > 5) else ""
+
+
+def _typed(question: str) -> bool:
+    """Does the question ask for something a sentence must visibly hold (amount, date, place, code)?"""
+    return expects_number(question) or expects_date(question) or expects_place(question) or bool(codes_in(question))
 
 
 def expects_number(question: str) -> bool:
@@ -259,7 +273,7 @@ class ExtractiveAnswerer:
         # names that most passages carry ("Nederland", "Vlaanderen") say nothing about the document
         names = {nm for nm in names_in(question)
                  if all(_df(index, t) < 0.1 * n_passages for t in bm25_tokens(nm, stemmer=s.stemmer))}
-        typed = want_num or want_date or bool(codes_in(question))
+        typed = _typed(question)
         # a question after an amount, date or code may find it a little further down the ranking
         evidence = result.passages if typed else result.passages[: self.evidence_passages]
         lo = min((r.score for r in evidence), default=0.0)
@@ -334,7 +348,7 @@ class ExtractiveAnswerer:
             missing = [y for y in years if y not in evidence]
             if missing:
                 return f"het jaar {', '.join(sorted(missing))} komt in de gevonden passages niet voor"
-        if (expects_number(question) or expects_date(question) or codes_in(question)) \
+        if (_typed(question)) \
                 and not self.typed_answers(question, cands):
             return self.type_mismatch(question, cands[0])
         return ""
@@ -343,6 +357,11 @@ class ExtractiveAnswerer:
         """"" when sentence ``c`` can answer the kind of question (an amount, a count with its
         unit, a date, the acronyms and codes it names); otherwise the Dutch reason why not."""
         s = self.settings
+        years = set(_YEAR.findall(question))
+        if years:
+            where = c.sentence + " " + c.retrieved.passage.paragraph_text + " " + c.retrieved.passage.title
+            if not any(y in where for y in years):
+                return f"de passage hoort niet bij {', '.join(sorted(years))}"
         codes = codes_in(question)
         if codes:
             where = fold(c.retrieved.passage.paragraph_text + " " + c.retrieved.passage.title)
@@ -363,6 +382,8 @@ class ExtractiveAnswerer:
                     return f"de gevonden passages noemen geen aantal '{unit}'"
         if expects_date(question) and not _DATE_IN_TEXT.search(c.sentence):
             return "de gevonden passages noemen geen datum of periode die deze vraag beantwoordt"
+        if expects_place(question) and not _PLACE.search(c.sentence):
+            return "de gevonden passages noemen geen plaats die deze vraag beantwoordt"
         return ""
 
     def typed_answers(self, question: str, cands: list[_Candidate]) -> list[_Candidate]:
@@ -376,7 +397,7 @@ class ExtractiveAnswerer:
         if reason:
             return abstention(question, result, reason)
         typed = (self.typed_answers(question, cands)
-                 if expects_number(question) or expects_date(question) or codes_in(question) else [])
+                 if _typed(question) else [])
         chosen = [typed[0] if typed else cands[0]]
         covered = set(bm25_tokens(cands[0].sentence, stemmer=self.settings.stemmer))
         for c in cands[1:]:

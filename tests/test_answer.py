@@ -162,3 +162,8 @@ def test_typos_are_tolerated(pipeline):
     ans = pipeline.answer("Hoeveel inwonres heeft een Vlaamse gemeende gemideld?")
     assert not ans.abstained and "22.000" in ans.text
     assert pipeline.retriever.correct_typos(["stoofvlees", "recep"]) == ["stoofvlees", "recep"]
+
+
+def test_where_question_with_a_year_answers_with_a_place_of_that_year(pipeline):
+    ans = pipeline.answer("Waar vond de Vlaams-Nederlandse top van 2013 plaats?")
+    assert not ans.abstained and "Maastricht" in ans.text and "2013" in ans.text
