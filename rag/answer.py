@@ -111,12 +111,14 @@ def strip_instructions(question: str) -> tuple[str, bool]:
     return " ".join(kept).strip(), len(kept) != len(parts)
 
 
-_WHERE_Q = re.compile(r"^\W*(en\s+|and\s+)?(waar|where)\b(?!\s+(gaat|ging)\s+het\s+over)", re.I)
+_WHERE_Q = re.compile(r"^\W*(en\s+|and\s+)?(waar|where)\b.*\b(plaats|gehouden|gevestigd|ligt|liggen|lag|zetel|"
+                      r"bijeen|samen|located|held|take|takes|took|happen|happened)\b", re.I)
 _PLACE = re.compile(r"\b(in|te|op|naar|uit|at|in)\s+(de\s+|het\s+)?(’s-|'s-)?[A-Z][\w’'-]+")
 
 
 def expects_place(question: str) -> bool:
-    """True for "Waar vond…", "Where…" questions (not "waarom", "waarover")."""
+    """True for questions after a place: "Waar vond … plaats?", "Where was … held?" ("Waar verwijst
+    … naar?" asks for a thing, "waarom" for a reason: not these)."""
     return bool(_WHERE_Q.search(question))
 
 
