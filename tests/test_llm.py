@@ -492,3 +492,27 @@ def test_base_url_gets_v1_only_without_path() -> None:
     assert normalize_base_url("http://127.0.0.1:11434") == "http://127.0.0.1:11434/v1"
     assert normalize_base_url("http://127.0.0.1:11434/v1/") == "http://127.0.0.1:11434/v1"
     assert normalize_base_url("https://api.example.org/openai/v1") == "https://api.example.org/openai/v1"
+
+
+# --- the web chat in LLM mode ----------------------------------------------------------------------
+
+def test_web_chat_streams_then_shows_verified_llm_citations(server: FakeLLM, llm_pipeline: Any) -> None:
+    """The chat turn with a configured endpoint: a streamed draft first, then the verified answer with
+    its citations rendered (title, locator, quoted sentence highlighted), marked as generated."""
+    from app import ChatService
+
+    from tests.helpers import visible_text
+
+    server.script[Q_ONLINE] = Reply(online_reply)
+    steps = list(ChatService(llm_pipeline).respond(Q_ONLINE, []))
+    drafts = [chat[-1]["content"] for _, chat in steps[1:-1]]
+    assert drafts and any("Concept" in d for d in drafts)  # tokens streamed before the check
+    assert server.requests[0]["stream"] is True
+    final = steps[-1][1][-1]["content"]
+    shown = visible_text(final)
+    assert "[1]" in shown and "[2]" in shown
+    assert "Slotverklaring Nederlands-Vlaamse Top" in shown and "Inleiding, alinea 1" in shown
+    assert "<mark>" in final and COVID_SENTENCE in visible_text(final.split("<mark>", 1)[1])
+    assert "Concept" not in final
+    assert "geformuleerd door het taalmodel, gecontroleerd tegen de geciteerde alinea's" in shown
+    assert len([m for _, chat in steps[-1:] for m in chat if m["role"] == "assistant"]) == 1
