@@ -500,7 +500,6 @@ def test_web_chat_streams_then_shows_verified_llm_citations(server: FakeLLM, llm
     """The chat turn with a configured endpoint: a streamed draft first, then the verified answer with
     its citations rendered (title, locator, quoted sentence highlighted), marked as generated."""
     from app import ChatService
-
     from tests.helpers import visible_text
 
     server.script[Q_ONLINE] = Reply(online_reply)
