@@ -400,16 +400,22 @@ class ExtractiveAnswerer:
             return abstention(question, result, reason)
         typed = (self.typed_answers(question, cands)
                  if _typed(question) else [])
-        chosen = [typed[0] if typed else cands[0]]
-        covered = set(bm25_tokens(cands[0].sentence, stemmer=self.settings.stemmer))
-        for c in cands[1:]:
-            if len(chosen) >= self.settings.max_answer_sentences:
+        s = self.settings
+        best = typed[0] if typed else cands[0]
+        chosen = [best]
+        covered = set(bm25_tokens(best.sentence, stemmer=s.stemmer))
+        for c in cands:
+            if len(chosen) >= s.max_answer_sentences:
                 break
-            if c.score < cands[0].score - self.settings.answer_margin or any(c.sentence == x.sentence for x in chosen):
+            if any(c.sentence in x.sentence or x.sentence in c.sentence for x in chosen):
+                continue  # the same sentence, or one inside a two-sentence window already chosen
+            same_paragraph = c.retrieved.passage.id == best.retrieved.passage.id
+            margin = s.answer_margin * (2 if same_paragraph else 1)
+            if c.score < best.score - margin:
                 continue
-            terms = set(bm25_tokens(c.sentence, stemmer=self.settings.stemmer))
+            terms = set(bm25_tokens(c.sentence, stemmer=s.stemmer))
             new_terms = (set(result.query_terms) & terms) - covered
-            if not new_terms:
+            if not new_terms and not same_paragraph:
                 continue
             chosen.append(c)
             covered |= new_terms
@@ -448,8 +454,9 @@ def compose(question: str, result: RetrievalResult, chosen: Sequence[_Candidate]
             quotes[pid] = []
         quotes[pid].append(c)
     parts = []
-    for c in chosen:
-        parts.append(f"{c.sentence} [{numbers[c.retrieved.passage.id]}]")
+    for pid in numbers:  # passages in order of first use, sentences in document order within each
+        for c in sorted(quotes[pid], key=lambda c: c.position):
+            parts.append(f"{c.sentence} [{numbers[pid]}]")
     citations = []
     for pid, n in numbers.items():
         group = sorted(quotes[pid], key=lambda c: c.position)
