@@ -65,9 +65,9 @@ _INJECTION = re.compile(
     r"\b(toespraak|gedicht|verhaal|speech|poem|story|tweet|lied|grap|joke)\b",
     re.IGNORECASE)
 _COUNT_Q = re.compile(r"\b(hoeveel|hoe ?veel|how (many|much)|welk (bedrag|percentage|aantal)|wat (kost|kostte|kosten|"
-                      r"bedraagt|bedroeg)|hoe (groot|hoog|duur|lang|breed|diep)|hoelang|budget|percentage)\b", re.I)
-_MONEY_Q = re.compile(r"\b(kost|kostte|kosten|bedrag|budget|geld|euro|prijs|prijzen|how much money|cost|costs|price|"
-                      r"uitgetrokken|trekken .{0,30} uit)\b", re.I)
+                      r"bedraagt|bedroeg)|hoe (groot|hoog|duur|lang|breed|diep)|hoelang|\w*budget|percentage)\b", re.I)
+_MONEY_Q = re.compile(r"\b(kost|kostte|kosten|\w*bedrag|\w*budget|geld|euro|prijs|prijzen|how much money|cost|costs|"
+                      r"price|uitgetrokken|trekken .{0,30} uit)\b", re.I)
 _MONEY = re.compile(r"€|\beuro\b|\bmiljoen\b|\bmiljard\b|\bEUR\b", re.I)
 _UNIT_AFTER_HOEVEEL = re.compile(r"\b(?:hoeveel|how many)\s+([^\W\d_]{3,})", re.I)
 _DATE_Q = re.compile(r"\b(wanneer|op welke datum|in welk jaar|welk jaar|what year|which year|hoe lang geleden)\b|"

@@ -29,7 +29,7 @@ from rag.errors import CorpusError, CorpusFileError
 from rag.text import fold, normalize, shown_name
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
-PARSER_VERSION = "corpus-7"
+PARSER_VERSION = "corpus-8"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm")
 HEADER_KEYS = {
     "bron": "source",
@@ -634,6 +634,9 @@ def _merge_lists(blocks: list[str]) -> list[str]:
     for b in blocks:
         m = _LIST_ITEM.match(b)
         kind = _marker_kind(m.group(0)) if m and not _heading_kind(b) else ""
+        if out and kind and marker and kind == "symbol" and marker != "symbol":
+            out[-1] = out[-1] + "\n" + b  # a dash item nested in a lettered or numbered list
+            continue
         if out and kind and ((marker and kind == marker) or (not marker and out[-1].rstrip().endswith(":"))):
             out[-1] = out[-1] + "\n" + b
             marker = kind

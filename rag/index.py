@@ -375,6 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"dense: {m.get('dense_index')}  map: {settings.index_dir / 'current'}")
     for sk in report.skipped:
         print(f"  overgeslagen: {shown_name(sk.path)}: {sk.reason}")
+    sys.stdout.flush()
     return 0
 
 
