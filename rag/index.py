@@ -364,6 +364,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RagError, ValueError) as exc:
         print(f"fout: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError | CorpusError) else 1
+    try:
+        _print_report(report, settings)
+    except BrokenPipeError:  # e.g. piped into `head`: the index is built, the rest is only output
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _print_report(report: BuildReport, settings: Settings) -> None:
+    import sys
+
     m = report.manifest
     status = "ongewijzigd, niets te doen" if report.reused else "gebouwd"
     print(f"Index {status}: {report.documents} documenten, {report.passages} passages, "
@@ -376,7 +386,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sk in report.skipped:
         print(f"  overgeslagen: {shown_name(sk.path)}: {sk.reason}")
     sys.stdout.flush()
-    return 0
 
 
 if __name__ == "__main__":
