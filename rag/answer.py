@@ -219,23 +219,12 @@ class _Candidate:
 
 
 def _idf(index: SearchIndex, term: str) -> float:
-    vocab = getattr(index.bm25, "vocab_dict", {})
+    """BM25-style idf of ``term``; a term unknown to the corpus counts as maximally specific."""
     n = len(index.passages)
-    tid = vocab.get(term)
-    if tid is None:
-        return math.log(1 + n)  # unknown to the corpus: maximally specific
-    indptr = index.bm25.scores["indptr"]
-    df = int(indptr[tid + 1] - indptr[tid]) if tid + 1 < len(indptr) else 1
+    df = index.document_frequency(term)
+    if df == 0:
+        return math.log(1 + n)
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-
-def _df(index: SearchIndex, term: str) -> int:
-    """Number of passages holding BM25 term ``term`` (0 when unknown to the corpus)."""
-    tid = getattr(index.bm25, "vocab_dict", {}).get(term)
-    if tid is None:
-        return 0
-    indptr = index.bm25.scores["indptr"]
-    return int(indptr[tid + 1] - indptr[tid]) if tid + 1 < len(indptr) else 1
 
 
 def _coverage(query_terms: Sequence[str], text_terms: set[str], weights: dict[str, float]) -> float:
@@ -274,7 +263,7 @@ class ExtractiveAnswerer:
         n_passages = max(1, len(index.passages))
         # names that most passages carry ("Nederland", "Vlaanderen") say nothing about the document
         names = {nm for nm in names_in(question)
-                 if all(_df(index, t) < 0.1 * n_passages for t in bm25_tokens(nm, stemmer=s.stemmer))}
+                 if all(index.document_frequency(t) < 0.1 * n_passages for t in bm25_tokens(nm, stemmer=s.stemmer))}
         typed = _typed(question)
         # a question after an amount, date or code may find it a little further down the ranking
         evidence = result.passages if typed else result.passages[: self.evidence_passages]

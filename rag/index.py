@@ -319,6 +319,14 @@ class SearchIndex:
             raise IndexCorruptError("Indexbestanden zijn onderling inconsistent (aantallen of dimensie).")
         return cls(cur, manifest, passages, dense, sent, offsets, bm25)
 
+    def document_frequency(self, term: str) -> int:
+        """Number of passages whose BM25 terms include ``term`` (a stemmed, folded term); 0 if unknown."""
+        tid = getattr(self.bm25, "vocab_dict", {}).get(term)
+        if tid is None:
+            return 0
+        indptr = self.bm25.scores["indptr"]
+        return int(indptr[tid + 1] - indptr[tid]) if tid + 1 < len(indptr) else 1
+
     def sentences_of(self, i: int) -> tuple[tuple[str, ...], np.ndarray]:
         """Sentences of passage ``i`` and their vectors, float32 (k, dim)."""
         a, b = int(self.sentence_offsets[i]), int(self.sentence_offsets[i + 1])
