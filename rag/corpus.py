@@ -757,7 +757,6 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
         add_paragraph("\n".join(front), key="titelblad", label="Titelblad", title="Titelblad")
 
     k = 0
-    last_was_heading = False
     while k < len(blocks):
         b = blocks[k]
         nxt = blocks[k + 1] if k + 1 < len(blocks) else None
@@ -794,7 +793,6 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
                     stack[-1].subtitle = nxt
                     k += 1
             save_section()
-            last_was_heading = True
             k += 1
             continue
         if _is_candidate(b) and nxt is not None:
@@ -806,7 +804,6 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
             if run >= 3 or after_run is None:
                 add_paragraph("\n".join(blocks[k:k + run]))
                 k += run
-                last_was_heading = False
                 continue
             top = has_articles and after_run is not None and _heading_kind(after_run) in ("part", "chapter")
             push(_Heading("top" if top else "generic", "", b))
@@ -814,12 +811,9 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
                 stack[-1].subtitle = blocks[k + 1]
             save_section()
             k += run
-            last_was_heading = True
             continue
         add_paragraph(b)
-        last_was_heading = False
         k += 1
-    del last_was_heading
 
     # sections that received paragraphs keep their label; make sure every key has a Section
     for p in paragraphs:
