@@ -78,6 +78,8 @@ _ENGLISH = frozenset(_ENGLISH_WORDS.split())
 _MONTHS = ("januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
            "jan|feb|mrt|apr|jun|jul|aug|sep|sept|okt|nov|dec|january|february|march|june|july|august|"
            "october")
+_MONTH_WORDS = frozenset(_MONTHS.split("|")) | {"maandag", "dinsdag", "woensdag", "donderdag", "vrijdag",
+                                                 "zaterdag", "zondag"}
 _DATE_IN_TEXT = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({_MONTHS})\b|\b(jaar|jaren|maand|maanden|week|"
                            r"voorjaar|najaar|zomer|winter|binnenkort|spoedig|vandaag|gisteren|morgen)\b", re.I)
 _DATE_EXPR = re.compile(rf"\b\d{{1,2}}\s+({_MONTHS})\.?(\s+\d{{4}})?|"
@@ -116,6 +118,55 @@ _WHERE_Q = re.compile(r"^\W*(en\s+|and\s+)?(waar|where)\b.*\b(plaats|gehouden|ge
 _PLACE = re.compile(r"\b(in|te|op|naar|uit|at|in)\s+(de\s+|het\s+)?(’s-|'s-)?[A-Z][\w’'-]+")
 
 
+_WHO_Q = re.compile(r"^\W*(en\s+|and\s+)?(wie|who|door wie|by whom|namens wie)\b", re.I)
+_ROLE = (r"(?:minister-president|minister|ministers|staatssecretaris|gouverneur|commissaris|voorzitter|burgemeester|"
+         r"gedeputeerde|ambassadeur|secretaris|koning|koningin|premier|dhr\.?|mevr\.?|heer|mevrouw|prime minister)")
+_SURNAME = r"(?:(?:van|de|der|den|Van|De|VAN|DE|DER)\s+)*[A-Z][A-Za-zà-ÿ]+"
+_PERSON = re.compile(
+    rf"\b(?:[A-Z][a-z]?\.\s?-?){{1,3}}\s?{_SURNAME}"  # D. F. van der Mei, Ch.-F. NOTHOMB
+    rf"|\b{_ROLE}\s+(?:van\s+\w+\s+)?(?:[A-Z][a-zà-ÿ]+\s+)?{_SURNAME}"  # minister Harbers
+    rf"|\b[A-Z][a-zà-ÿ]+\s+{_SURNAME}(?:-[A-Z][a-zà-ÿ]+)?")  # Jan Jambon
+# capitalised words that start an institution's or place's name, not a first name ("Algemeen
+# Secretariaat", "Politiek College", "Nederlandse Taalunie", "Koninkrijk België")
+_NOT_FIRST_NAMES = re.compile(r"^(Het|De|Den|Der|Een|Voor|Op|In|Met|Van|Bij|Tijdens|Ook|Zo|Dit|Deze|Die|Dat|Nederland|"
+                              r"Vlaanderen|Vlaams|Nederlands|Belgisch|Europees|Koninkrijk|Verdrag|Artikel|Bijlage|"
+                              r"Algemeen|Politiek|Ambtelijk|Uitvoerend|Internationaal|Nationaal|Hoge|Raad|Comité|"
+                              r"\w+(?:e|se|sche|lijk|eel|aal|ief|isch|iek|ig))$")
+
+
+def expects_name(question: str) -> bool:
+    """True for "Wie …?" / "Who …?": the answer must name a person."""
+    return bool(_WHO_Q.search(question))
+
+
+def new_names(sentence: str, question: str) -> set[str]:
+    """Person names in ``sentence`` that the question does not contain: initials with a surname
+    ("Ch.-F. Nothomb", "D. F. VAN DER MEI"), a role with a name ("minister Harbers") or a first
+    name with a surname ("Jan Jambon"); "Nederlandse Taalunie" is not a person."""
+    asked = fold(question)
+    out = set()
+    for m in _PERSON.finditer(sentence):
+        name = m.group(0)
+        first = name.split()[0]
+        if " " in name and _NOT_FIRST_NAMES.match(first) and not re.match(_ROLE, first, re.I):
+            continue
+        surname = name.split()[-1]
+        if fold(surname) in asked:
+            continue
+        out.add(name)
+    return out
+
+
+_PROPER = re.compile(r"(?<=\s)[A-Z][A-Za-zà-ÿ]+(?:-[A-Z][A-Za-zà-ÿ]+)*")
+
+
+def new_proper_names(sentence: str, question: str) -> set[str]:
+    """Capitalised words (not the first) that the question does not contain: an organisation or
+    region may answer "Wie organiseerde…?" ("Noordrijn-Westfalen")."""
+    asked = fold(question)
+    return {w for w in _PROPER.findall(sentence) if fold(w) not in asked and not _NOT_FIRST_NAMES.match(w)}
+
+
 def expects_place(question: str) -> bool:
     """True for questions after a place: "Waar vond … plaats?", "Where was … held?" ("Waar verwijst
     … naar?" asks for a thing, "waarom" for a reason: not these)."""
@@ -128,11 +179,9 @@ def looks_english(question: str) -> bool:
     return bool(ws) and sum(w in _ENGLISH for w in ws) / len(ws) >= 0.25
 
 
-_UNIT_WORDS = """
-kilo kilogram kg gram ton tonnen liter meter kilometer km hectare procent euro euros dollar jaar jaren maand
-maanden week weken dag dagen uur uren minuten keer mensen personen inwoners leden landen gemeenten provincies
-banen werknemers werkenden studenten leerlingen schepen bedrijven ministers deelnemers stemmen zetels
-kilometers meters tonnen vaartuigen voertuigen auto's fietsers huizen woningen"""
+#: measurement units: "hoeveel kilo PFAS" must be answered by a sentence that says kilo. Countable
+#: nouns ("banen", "inwoners") are not checked: the text may say "een baan" or "350.000 mensen".
+_UNIT_WORDS = "kilo kilogram kg gram ton tonnen liter meter kilometer km kilometers meters hectare procent euro dollar"
 _UNITS = frozenset(_UNIT_WORDS.split())
 
 
@@ -188,12 +237,13 @@ def count_unit(question: str) -> str:
     word = m.group(1).lower()
     if _MONEY_Q.search(word) or word in ("geld", "euro", "euros"):
         return ""
-    return word if word in _UNITS or (word.endswith(("ers", "ars", "ors")) and len(word) > 5) else ""
+    return word if word in _UNITS else ""
 
 
 def _typed(question: str) -> bool:
     """Does the question ask for something a sentence must visibly hold (amount, date, place, code)?"""
-    return expects_number(question) or expects_date(question) or expects_place(question) or bool(codes_in(question))
+    return (expects_number(question) or expects_date(question) or expects_place(question)
+            or expects_name(question) or bool(codes_in(question)))
 
 
 def expects_number(question: str) -> bool:
@@ -258,7 +308,7 @@ class ExtractiveAnswerer:
         s = self.settings
         terms = list(result.query_terms)
         weights = {t: _idf(index, t) for t in set(terms)}
-        want_num, want_date = expects_number(question), expects_date(question)
+        want_num, want_date, want_name = expects_number(question), expects_date(question), expects_name(question)
         years = set(_YEAR.findall(question))
         n_passages = max(1, len(index.passages))
         # names that most passages carry ("Nederland", "Vlaanderen") say nothing about the document
@@ -286,6 +336,8 @@ class ExtractiveAnswerer:
                     bonus += 0.03
                 if years and any(y in sent for y in years):
                     bonus += 0.05
+                if want_name and new_names(sent, question):
+                    bonus += 0.03
                 if sent.rstrip().endswith(":") and pos == len(sents) - 1:
                     bonus -= 0.08  # "Komen het volgende overeen:" with nothing after it answers nothing
                 score = (float(d) + s.answer_term_weight * cov + s.answer_passage_weight * prior
@@ -297,7 +349,8 @@ class ExtractiveAnswerer:
                 for pos in range(len(sents) - 1):
                     first, second = sents[pos], sents[pos + 1]
                     brings = ((want_num and not quantities_in(first) and quantities_in(second))
-                              or (want_date and not _DATE_IN_TEXT.search(first) and _DATE_IN_TEXT.search(second)))
+                              or (want_date and not _DATE_IN_TEXT.search(first) and _DATE_IN_TEXT.search(second))
+                              or (want_name and not new_names(first, question) and new_names(second, question)))
                     if not brings:
                         continue
                     a = text.find(sents[pos])
@@ -375,12 +428,18 @@ class ExtractiveAnswerer:
             return "de gevonden passages noemen geen datum of periode die deze vraag beantwoordt"
         if expects_place(question) and not _PLACE.search(c.sentence):
             return "de gevonden passages noemen geen plaats die deze vraag beantwoordt"
+        if expects_name(question) and not (new_names(c.sentence, question)
+                                           or new_proper_names(c.sentence, question)):
+            return "de gevonden passages noemen niemand die deze vraag beantwoordt"
         return ""
 
     def typed_answers(self, question: str, cands: list[_Candidate]) -> list[_Candidate]:
         """Sentences scoring within ``answer_typed_margin`` of the best that fit the question type."""
         floor = cands[0].score - self.settings.answer_typed_margin
-        return [c for c in cands if c.score >= floor and not self.type_mismatch(question, c)]
+        fit = [c for c in cands if c.score >= floor and not self.type_mismatch(question, c)]
+        if expects_name(question):  # a sentence naming a person beats one naming only an institution
+            fit.sort(key=lambda c: (not new_names(c.sentence, question), -c.score))
+        return fit
 
     def __call__(self, question: str, result: RetrievalResult, index: SearchIndex) -> Answer:
         cands = self.candidates(question, result, index)
@@ -406,6 +465,8 @@ class ExtractiveAnswerer:
             new_terms = (set(result.query_terms) & terms) - covered
             if not new_terms and not same_paragraph:
                 continue
+            if typed and not same_paragraph and self.type_mismatch(question, c):
+                continue  # another paragraph must bring the asked kind of fact too
             chosen.append(c)
             covered |= new_terms
         return compose(question, result, [_with_list(c, index) for c in chosen])

@@ -29,7 +29,7 @@ from rag.errors import CorpusError, CorpusFileError
 from rag.text import fold, normalize, shown_name
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
-PARSER_VERSION = "corpus-8"
+PARSER_VERSION = "corpus-9"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm")
 HEADER_KEYS = {
     "bron": "source",
@@ -572,7 +572,10 @@ def text_blocks(body: str, *, pdf_text: bool = False) -> list[str]:
 # Structure: headings, sections, paragraphs
 # --------------------------------------------------------------------------------------
 
-_RANK = {"top": -1, "part": 0, "chapter": 1, "annex": 1, "numbered": 1, "article": 2, "lettered": 2, "generic": 3}
+_RANK = {"top": -1, "part": 0, "chapter": 1, "annex": 1, "numbered": 1, "closing": 1, "article": 2, "lettered": 2,
+         "generic": 3}
+#: the formula that opens a treaty's signature block (Dutch treaty convention)
+_CLOSING = re.compile(r"^(TEN BLIJKE WAARVAN|GEDAAN te|ONDERTEKEND te|Gedaan te)\b")
 
 
 @dataclass
@@ -718,9 +721,11 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
             base = f"bijlage-{h.number.lower()}"
         elif h.kind == "part":
             base = f"deel-{h.number.lower()}"
+        elif h.kind == "closing":
+            base = "ondertekening"
         else:
             base = _slug(h.title)
-        if h.kind in ("article", "chapter", "generic", "annex"):
+        if h.kind in ("article", "chapter", "generic", "annex", "closing"):
             scope = next((x.key for x in reversed(stack) if x.kind in ("part", "top")), "")
             base = f"{scope}/{base}" if scope else base
         used_keys[base] += 1
@@ -812,6 +817,9 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
             save_section()
             k += run
             continue
+        if has_articles and _CLOSING.match(b) and not (stack and stack[-1].kind == "closing"):
+            push(_Heading("closing", "", "Ondertekening"))  # the signature block is not part of the last article
+            save_section()
         add_paragraph(b)
         k += 1
 

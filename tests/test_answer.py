@@ -167,3 +167,16 @@ def test_typos_are_tolerated(pipeline):
 def test_where_question_with_a_year_answers_with_a_place_of_that_year(pipeline):
     ans = pipeline.answer("Waar vond de Vlaams-Nederlandse top van 2013 plaats?")
     assert not ans.abstained and "Maastricht" in ans.text and "2013" in ans.text
+
+
+def test_who_signed_a_treaty_names_the_signatories(pipeline):
+    ans = pipeline.answer("Wie ondertekende het Taalunieverdrag namens België?")
+    assert not ans.abstained and "NOTHOMB" in ans.text
+    first = ans.citations[0].passage
+    assert first.doc_id == "1980-verdrag-nederlandse-taalunie" and first.locator == "Ondertekening, alinea 1"
+
+
+def test_count_question_accepts_an_inflected_noun(pipeline):
+    """"Hoeveel banen" is answered by "1.700 mensen die een baan … zullen vinden"."""
+    ans = pipeline.answer("Hoeveel banen levert de Einstein Telescoop op?")
+    assert not ans.abstained and "1.700" in ans.text

@@ -227,3 +227,11 @@ def test_corpus_command_prints_counts_and_locators(capsys):
     out = capsys.readouterr().out
     assert "2.b Lokale besturen, alinea 1" in out
     assert fold("gidsland") in fold(out)
+
+
+def test_treaty_signature_blocks_are_their_own_section(corpus_load):
+    for doc in corpus_load.documents:
+        closing = [p for p in doc.paragraphs if p.text.startswith("TEN BLIJKE WAARVAN")]
+        for p in closing:
+            assert p.locator == "Ondertekening, alinea 1", (doc.id, p.locator)
+            assert p.article is None
