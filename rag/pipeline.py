@@ -20,6 +20,7 @@ from rag.answer import (
     Answer,
     ExtractiveAnswerer,
     abstention,
+    names_in,
     strip_instructions,
     with_meta,
 )
@@ -32,14 +33,20 @@ from rag.text import bm25_tokens, has_letters_or_digits, normalize, truncate
 
 _REFERRING = re.compile(
     r"^(en|maar|ook|dus|and|what about|en wat|hoe zit het)\b|\b(dat|dit|die|deze|daar|daarvan|daarover|"
-    r"daarbij|hiervan|hierover|toen|hij|zij|ze|hun|hem|haar|het|ervan|erover|it|that|they|them|there)\b",
+    r"daarbij|hiervan|hierover|toen|hij|zij|ze|hun|hem|haar|ervan|erover|it|that|they|them|there)\b",
     re.IGNORECASE,
 )
 
 
 def is_follow_up(question: str) -> bool:
-    """True for a short or referring question that needs the previous turn ("En in Vlaanderen?")."""
+    """True for a short or referring question that needs the previous turn ("En in Vlaanderen?").
+
+    A question with three or more content words that names something itself ("Wie ondertekende het
+    verdrag over de sluis in Terneuzen?") stands on its own, even after a conversation.
+    """
     content = bm25_tokens(question)
+    if len(content) >= 3 and names_in(question):
+        return False
     return len(content) <= 2 or (len(content) <= 5 and bool(_REFERRING.search(question)))
 
 
@@ -50,6 +57,15 @@ def retrieval_query(question: str, history: Sequence[str], depth: int = 3) -> st
     if previous and depth > 0 and is_follow_up(question):
         return f"{retrieval_query(previous[-1], previous[:-1], depth - 1)} {question}"
     return question
+
+
+def _better(a: Answer, b: Answer) -> bool:
+    """Does answer ``a`` rest on stronger evidence than ``b`` (not abstained, higher best citation score)?"""
+    if a.abstained:
+        return False
+    if b.abstained:
+        return True
+    return max(c.score for c in a.citations) > max(c.score for c in b.citations)
 
 
 class Pipeline:
@@ -151,12 +167,16 @@ class Pipeline:
         result = self.retriever(query, top_k=top_k, mode=mode)
         ans = self.answerer(query, result, self.retriever.index)
         if query != query_text:
-            if self._follow_up_holds(query_text, ans):
-                notices.append(f"Vervolgvraag: gezocht met de vorige vraag erbij (\"{query}\").")
-            else:  # the previous turn did not help: answer the question on its own
-                query = self._fit_query(query_text, notices)
-                result = self.retriever(query, top_k=top_k, mode=mode)
-                ans = self.answerer(query, result, self.retriever.index)
+            alone_query = self._fit_query(query_text, [])
+            alone_result = self.retriever(alone_query, top_k=top_k, mode=mode)
+            alone = self.answerer(alone_query, alone_result, self.retriever.index)
+            # a question that points back ("die verklaring", "En …?") keeps the earlier turns; a short
+            # one without such a word ("Hoe vaak vergadert het Politiek College?") must earn them
+            points_back = bool(_REFERRING.search(query_text))
+            if self._follow_up_holds(query_text, ans) and (points_back or not _better(alone, ans)):
+                notices.append(f"Vervolgvraag: gezocht met de eerdere vraag erbij (\"{query}\").")
+            else:  # the earlier turns did not help: the question on its own answers it
+                query, result, ans = alone_query, alone_result, alone
         t2 = time.perf_counter()
         ans = with_meta(ans, question=question)
         llm = self.settings.llm_enabled if use_llm is None else use_llm

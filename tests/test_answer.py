@@ -180,3 +180,10 @@ def test_count_question_accepts_an_inflected_noun(pipeline):
     """"Hoeveel banen" is answered by "1.700 mensen die een baan … zullen vinden"."""
     ans = pipeline.answer("Hoeveel banen levert de Einstein Telescoop op?")
     assert not ans.abstained and "1.700" in ans.text
+
+
+def test_a_self_contained_question_after_a_conversation_is_not_a_follow_up(pipeline):
+    history = ["Wat is de Vlaams-Nederlandse Scheldecommissie?", "Hoe vaak vergadert het Politiek College?"]
+    assert not is_follow_up("Wie ondertekende het verdrag over de nieuwe sluis in Terneuzen?")
+    ans = pipeline.answer("Wie ondertekende het verdrag over de nieuwe sluis in Terneuzen?", history)
+    assert not any("Vervolgvraag" in n for n in ans.notices)
