@@ -493,6 +493,9 @@ def _with_list(c: _Candidate, index: SearchIndex, limit: int = 600) -> _Candidat
     return replace(c, sentence=text[start:end])
 
 
+_ITEM_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.)°]|[a-z][.)]|[–•-])\s+")
+
+
 def compose(question: str, result: RetrievalResult, chosen: Sequence[_Candidate]) -> Answer:
     """Build the answer text with [n] markers and one citation per cited passage."""
     numbers: dict[str, int] = {}
@@ -506,7 +509,9 @@ def compose(question: str, result: RetrievalResult, chosen: Sequence[_Candidate]
     parts = []
     for pid in numbers:  # passages in order of first use, sentences in document order within each
         for c in sorted(quotes[pid], key=lambda c: c.position):
-            parts.append(f"{c.sentence} [{numbers[pid]}]")
+            # "3. Nederland levert…" reads as "Nederland levert…"; the quote keeps the numbering
+            shown = _ITEM_NUMBER.sub("", c.sentence, count=1) or c.sentence
+            parts.append(f"{shown} [{numbers[pid]}]")
     citations = []
     for pid, n in numbers.items():
         group = sorted(quotes[pid], key=lambda c: c.position)
@@ -517,7 +522,7 @@ def compose(question: str, result: RetrievalResult, chosen: Sequence[_Candidate]
             end_sent = group[-1].sentence
             end = passage.text.find(end_sent, start)
             span = passage.text[start:end + len(end_sent)] if start >= 0 and end >= 0 else ""
-            quote = span if span and len(span) <= 800 else max(group, key=lambda c: c.score).sentence
+            quote = span if span and len(span) <= 1200 else max(group, key=lambda c: c.score).sentence
         citations.append(Citation(n, passage, quote, round(max(c.score for c in group), 4)))
     answer = Answer(question=question, text=" ".join(parts), abstained=False, citations=tuple(citations),
                     retrieved=result.passages)

@@ -29,7 +29,7 @@ from rag.errors import CorpusError, CorpusFileError
 from rag.text import fold, normalize, shown_name
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
-PARSER_VERSION = "corpus-9"
+PARSER_VERSION = "corpus-10"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm")
 HEADER_KEYS = {
     "bron": "source",
@@ -248,6 +248,11 @@ def _read_html(data: bytes, name: str) -> _Raw:
     return _Raw(header, body, "html", title)
 
 
+#: inline formatting tags left in markdown exports ("<sup> 1)</sup>"); anything else (a <script>) stays
+#: as text, to be shown literally and never run
+_FORMAT_TAGS = re.compile(r"</?(?:sup|sub|b|i|em|strong|u|small|br)\s*/?>", re.IGNORECASE)
+
+
 def read_file(path: Path, name: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> _Raw:
     """Read one corpus file into header and body text; raise CorpusFileError with a Dutch reason."""
     try:
@@ -270,7 +275,7 @@ def read_file(path: Path, name: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) ->
         raise CorpusFileError(name, "is een map, geen bestand") from exc
     if suffix in (".html", ".htm"):
         return _read_html(data, name)
-    text = _decode(data, name)
+    text = _FORMAT_TAGS.sub("", _decode(data, name))
     header, body = _parse_header(text.replace("\r\n", "\n").replace("\r", "\n"))
     if not any(ch.isalnum() for ch in body):
         raise CorpusFileError(name, "geen tekst na de kopregels")
