@@ -118,7 +118,9 @@ _WHERE_Q = re.compile(r"^\W*(en\s+|and\s+)?(waar|where)\b.*\b(plaats|gehouden|ge
 _PLACE = re.compile(r"\b(in|te|op|naar|uit|at|in)\s+(de\s+|het\s+)?(’s-|'s-)?[A-Z][\w’'-]+")
 
 
-_WHO_Q = re.compile(r"^\W*(en\s+|and\s+)?(wie|who|door wie|by whom|namens wie)\b", re.I)
+_WHO_Q = re.compile(r"^\W*(en\s+|and\s+)?(wie|who|door wie|by whom|namens wie)\b|^\W*(welke|which)\s+(\w+\s+){0,2}"
+                    r"(ministers?|minister-presidenten|personen|mensen|bewindslieden|bewindspersonen|"
+                    r"staatssecretarissen|politici|deelnemers|leden|ondertekenaars|people|persons)\b", re.I)
 _ROLE = (r"(?:minister-president|minister|ministers|staatssecretaris|gouverneur|commissaris|voorzitter|burgemeester|"
          r"gedeputeerde|ambassadeur|secretaris|koning|koningin|premier|dhr\.?|mevr\.?|heer|mevrouw|prime minister)")
 _SURNAME = r"(?:(?:van|de|der|den|Van|De|VAN|DE|DER)\s+)*[A-Z][A-Za-zà-ÿ]+"
@@ -477,9 +479,12 @@ def _with_list(c: _Candidate, index: SearchIndex, limit: int = 600) -> _Candidat
 
     The result is still one exact span of the passage text, so the quote check holds.
     """
+    text = c.retrieved.passage.text
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if len(lines) >= 3 and c.sentence in lines and len(text) <= 1200:
+        return replace(c, sentence=text.strip())  # one item of a list: the whole list answers
     if not c.sentence.rstrip().endswith(":"):
         return c
-    text = c.retrieved.passage.text
     sents = c.retrieved.passage.sentences
     start = text.find(c.sentence)
     end = start + len(c.sentence)

@@ -2,7 +2,8 @@
 
 Paragraphs of fewer than three words (web clutter such as "Nieuws") are not indexed.
 A passage keeps its paragraph's id, locator and full text; ``context`` (document title and
-section) is added for embedding and BM25 only, never shown. A paragraph longer than the
+section, and the introducing line of a list: "Deelnemers aan de top zijn:") is added for
+embedding only, never shown. A paragraph longer than the
 embedding model's limit is split with langchain-text-splitters at line, sentence, clause or
 word boundaries, and every piece is an exact substring of the paragraph.
 """
@@ -17,7 +18,7 @@ from rag.corpus import Document
 from rag.text import split_sentences
 
 #: Bump when chunking rules change (recorded in the manifest).
-CHUNKING_VERSION = "chunk-3"
+CHUNKING_VERSION = "chunk-4"
 
 
 @dataclass(frozen=True)
@@ -86,10 +87,15 @@ class Chunker:
     def __call__(self, documents: Iterable[Document]) -> list[Passage]:
         out: list[Passage] = []
         for doc in documents:
-            for para in doc.paragraphs:
+            for k, para in enumerate(doc.paragraphs):
                 if len(re.findall(r"[^\W\d_]{2,}", para.text)) < self.min_words:
                     continue  # web clutter such as "Nieuws" or "Filter items" answers nothing
                 context = f"{doc.title} — {para.section_label}" if self.with_context else ""
+                before = doc.paragraphs[k - 1] if k else None
+                if (context and before is not None and before.section_key == para.section_key
+                        and before.text.rstrip().endswith(":") and len(before.text) <= 300):
+                    # "Deelnemers aan de top zijn:" introduces the list that follows
+                    context = f"{context} — {before.text}"
                 pieces = self._split(para.text, context)
                 for i, piece in enumerate(pieces, start=1):
                     out.append(Passage(

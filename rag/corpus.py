@@ -22,14 +22,14 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rag.errors import CorpusError, CorpusFileError
 from rag.text import fold, normalize, shown_name
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
-PARSER_VERSION = "corpus-10"
+PARSER_VERSION = "corpus-11"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm")
 HEADER_KEYS = {
     "bron": "source",
@@ -812,7 +812,13 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
                 run += 1
             after_run = blocks[k + run] if k + run < len(blocks) else None
             if run >= 3 or after_run is None:
-                add_paragraph("\n".join(blocks[k:k + run]))
+                items = "\n".join(blocks[k:k + run])
+                last = paragraphs[-1] if paragraphs else None
+                if last is not None and last.section_key == current_key() and last.text.rstrip().endswith(":"):
+                    # "Nederland:" + the list of ministers under it: one paragraph, citable as a whole
+                    paragraphs[-1] = replace(last, text=f"{last.text}\n{items}")
+                else:
+                    add_paragraph(items)
                 k += run
                 continue
             top = has_articles and after_run is not None and _heading_kind(after_run) in ("part", "chapter")
