@@ -27,7 +27,7 @@ from rag.answer import (
 from rag.embedding import Embedder, load_embedder
 from rag.errors import EmptyQuestionError, IndexCorruptError, IndexMissingError, IndexStaleError
 from rag.index import BuildReport, IndexBuilder, SearchIndex, expected_manifest
-from rag.retrieval import CrossEncoderReranker, HybridRetriever
+from rag.retrieval import CrossEncoderReranker, HybridRetriever, RetrievalResult
 from rag.settings import Settings
 from rag.text import bm25_tokens, has_letters_or_digits, normalize, truncate
 
@@ -163,13 +163,21 @@ class Pipeline:
             notices.append("Instructies in de vraag zijn genegeerd; alleen de vraag zelf is gezocht.")
         query = self._fit_query(retrieval_query(query_text, history), notices)
         self.load()
-        t1 = time.perf_counter()
-        result = self.retriever(query, top_k=top_k, mode=mode)
-        ans = self.answerer(query, result, self.retriever.index)
+        clock = {"retrieve": 0.0, "answer": 0.0}
+
+        def run(q: str) -> tuple[RetrievalResult, Answer]:
+            t = time.perf_counter()
+            res = self.retriever(q, top_k=top_k, mode=mode)
+            clock["retrieve"] += time.perf_counter() - t
+            t = time.perf_counter()
+            a = self.answerer(q, res, self.retriever.index)
+            clock["answer"] += time.perf_counter() - t
+            return res, a
+
+        result, ans = run(query)
         if query != query_text:
             alone_query = self._fit_query(query_text, [])
-            alone_result = self.retriever(alone_query, top_k=top_k, mode=mode)
-            alone = self.answerer(alone_query, alone_result, self.retriever.index)
+            alone_result, alone = run(alone_query)
             # a question that points back ("die verklaring", "En …?") keeps the earlier turns; a short
             # one without such a word ("Hoe vaak vergadert het Politiek College?") must earn them
             points_back = bool(_REFERRING.search(query_text))
@@ -177,14 +185,15 @@ class Pipeline:
                 notices.append(f"Vervolgvraag: gezocht met de eerdere vraag erbij (\"{query}\").")
             else:  # the earlier turns did not help: the question on its own answers it
                 query, result, ans = alone_query, alone_result, alone
-        t2 = time.perf_counter()
         ans = with_meta(ans, question=question)
         llm = self.settings.llm_enabled if use_llm is None else use_llm
         if llm and not ans.abstained:
+            t = time.perf_counter()
             ans = self._generate(question, result, ans, notices, on_token)
+            clock["answer"] += time.perf_counter() - t
         t3 = time.perf_counter()
         return with_meta(ans, notices=tuple(notices), timings_ms={
-            "retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000})
+            "retrieve": clock["retrieve"] * 1000, "answer": clock["answer"] * 1000, "total": (t3 - t0) * 1000})
 
     def _follow_up_holds(self, question: str, answer: Answer) -> bool:
         """A follow-up answer counts only if it quotes a content word of the new question itself
