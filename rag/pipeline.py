@@ -59,6 +59,11 @@ def retrieval_query(question: str, history: Sequence[str], depth: int = 3) -> st
     return question
 
 
+def _first_paragraph(a: Answer) -> str | None:
+    """Paragraph id of an answer's first citation (None when it abstained)."""
+    return a.citations[0].passage.paragraph_id if a.citations else None
+
+
 def _better(a: Answer, b: Answer) -> bool:
     """Does answer ``a`` rest on stronger evidence than ``b`` (not abstained, higher best citation score)?"""
     if a.abstained:
@@ -181,9 +186,11 @@ class Pipeline:
             # a question that points back ("die verklaring", "En …?") keeps the earlier turns; a short
             # one without such a word ("Hoe vaak vergadert het Politiek College?") must earn them
             points_back = bool(_REFERRING.search(query_text))
-            if self._follow_up_holds(query_text, ans) and (points_back or not _better(alone, ans)):
+            same = _first_paragraph(alone) is not None and _first_paragraph(alone) == _first_paragraph(ans)
+            if (not same and self._follow_up_holds(query_text, ans)
+                    and (points_back or not _better(alone, ans))):
                 notices.append(f"Vervolgvraag: gezocht met de eerdere vraag erbij (\"{query}\").")
-            else:  # the earlier turns did not help: the question on its own answers it
+            else:  # the earlier turns did not help or changed nothing: the question on its own answers it
                 query, result, ans = alone_query, alone_result, alone
         ans = with_meta(ans, question=question)
         llm = self.settings.llm_enabled if use_llm is None else use_llm
