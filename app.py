@@ -96,17 +96,22 @@ INTRO = (
 
 CSS = """
 .rag-answer { line-height: 1.5; }
+/* Gradio's bundled semibold/bold web font lacks some capitals (B, A) in this Chromium: bold
+   headings use the text font's own weights via a plain system stack instead */
+.rag-answer .rag-sources-title, .rag-answer .rag-source-head, .rag-answer .rag-locator,
+.rag-answer .rag-marker, .rag-answer .rag-source-head * {
+  font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif !important; }
 .rag-text { margin: 0 0 .5em 0; }
-.rag-marker { font-weight: 600; color: var(--color-accent); white-space: nowrap; }
+.rag-marker { font-weight: 700; color: var(--color-accent); white-space: nowrap; }
 .rag-abstained .rag-text { font-style: italic; }
 .rag-notices { font-size: .8em; opacity: .75; margin-bottom: .4em; }
 .rag-notice { display: block; }
 .rag-sources { border-top: 1px solid var(--border-color-primary); margin-top: .6em; padding-top: .4em; }
-.rag-sources-title { font-size: .85em; font-weight: 600; letter-spacing: .03em; opacity: .7; }
+.rag-sources-title { font-size: .85em; font-weight: 700; letter-spacing: .03em; opacity: .7; }
 .rag-source { margin: .6em 0 .9em 0; }
-.rag-source-head { font-weight: 600; }
+.rag-source-head { font-weight: 700; }
 .rag-meta { font-size: .85em; opacity: .85; }
-.rag-locator { font-weight: 600; }
+.rag-locator { font-weight: 700; }
 .rag-link { font-size: .8em; word-break: break-all; }
 .rag-paragraph { margin: .3em 0 0 0; padding: .3em .7em; border-left: 3px solid var(--border-color-accent);
   font-size: .92em; }
