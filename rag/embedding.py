@@ -230,13 +230,21 @@ class EmbeddingCache:
             except (OSError, ValueError, KeyError):
                 self._vectors = {}  # a broken cache is only a lost speed-up
 
-    def key(self, text: str) -> str:
-        """Cache key of ``text`` for this embedder."""
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    def key(self, text: str, query: bool = False) -> str:
+        """Cache key of ``text`` for this embedder (query-side texts have keys of their own)."""
+        return hashlib.sha256((("\x00query\x00" if query else "") + text).encode("utf-8")).hexdigest()
 
     def embed_passages(self, texts: Sequence[str], progress: bool = False, desc: str = "inbedden") -> Vectors:
         """float32 (n, dim), L2-normalised; embeds only texts not already cached."""
-        keys = [self.key(t) for t in texts]
+        return self._embed(texts, False, progress, desc)
+
+    def embed_queries(self, texts: Sequence[str], progress: bool = False, desc: str = "inbedden") -> Vectors:
+        """Like :meth:`embed_passages`, on the query side of the model (E5 ``query: ``); used for
+        the corpus terms of the lexicon. Cached under their own keys."""
+        return self._embed(texts, True, progress, desc)
+
+    def _embed(self, texts: Sequence[str], query: bool, progress: bool, desc: str) -> Vectors:
+        keys = [self.key(t, query) for t in texts]
         missing = [i for i, k in enumerate(keys) if k not in self._vectors]
         self.hits += len(keys) - len(missing)
         self.misses += len(missing)
@@ -247,7 +255,9 @@ class EmbeddingCache:
             bar = tqdm(total=len(missing), desc=desc, unit="passage", disable=not progress or len(missing) < 32)
             for start in range(0, len(missing), batch):
                 idx = missing[start:start + batch]
-                vecs = self.embedder.embed_passages([texts[i] for i in idx])
+                batch_texts = [texts[i] for i in idx]
+                vecs = (self.embedder.embed_queries(batch_texts) if query
+                        else self.embedder.embed_passages(batch_texts))
                 for i, v in zip(idx, vecs, strict=True):
                     self._vectors[keys[i]] = v
                 bar.update(len(idx))
@@ -256,11 +266,12 @@ class EmbeddingCache:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         return np.stack([self._vectors[k] for k in keys]).astype(np.float32)
 
-    def save(self, keep: Sequence[str] | None = None) -> None:
-        """Write the cache (only ``keep`` texts' vectors if given) atomically."""
+    def save(self, keep: Sequence[str] | None = None, keep_queries: Sequence[str] = ()) -> None:
+        """Write the cache (only ``keep`` passage-side and ``keep_queries`` query-side texts'
+        vectors if ``keep`` is given) atomically."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        items = self._vectors if keep is None else {
-            k: self._vectors[k] for k in (self.key(t) for t in keep) if k in self._vectors}
+        wanted = [] if keep is None else [self.key(t) for t in keep] + [self.key(t, True) for t in keep_queries]
+        items = self._vectors if keep is None else {k: self._vectors[k] for k in wanted if k in self._vectors}
         tmp = self.path.with_suffix(f".tmp-{os.getpid()}.npz")
         keys = np.array(list(items.keys()), dtype="U64")
         vecs = np.stack(list(items.values())) if items else np.zeros((0, self.embedder.dim), np.float32)

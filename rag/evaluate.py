@@ -23,7 +23,7 @@ import math
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,9 @@ class Question:
     gold_passages: tuple[str, ...]
     answer_facts: tuple[str, ...]
     tags: tuple[str, ...] = ()
+    kind: str = ""
+    split: str = ""
+    gold_sentences: tuple[str, ...] = ()
 
 
 def _norm(text: str) -> str:
@@ -75,7 +78,9 @@ def load_questions(path: Path) -> list[Question]:
         facts = tuple(str(x) for x in obj.get("answer_facts", []) or [])
         if answerable and not gold:
             raise ValueError(f"{path}:{n}: beantwoordbare vraag {qid!r} zonder gold_passages")
-        out.append(Question(qid, obj["question"], answerable, gold, facts, tuple(obj.get("tags", []) or [])))
+        sentences = tuple(str(x) for x in obj.get("gold_sentences", []) or [])
+        out.append(Question(qid, obj["question"], answerable, gold, facts, tuple(obj.get("tags", []) or []),
+                            str(obj.get("kind", "") or ""), str(obj.get("split", "") or ""), sentences))
     return out
 
 
@@ -89,6 +94,27 @@ def validate_gold(questions: Sequence[Question], paragraphs: Sequence[str]) -> l
             if not nq or not any(nq in p for p in normed):
                 problems.append(f"{q.id}: gold-citaat niet in het corpus: {quote[:80]!r}")
     return problems
+
+
+def usable_gold(questions: Sequence[Question], paragraphs: Sequence[str]) -> tuple[list[Question], list[str]]:
+    """Keep each question's gold quotes that occur in the corpus; return (questions, warnings).
+
+    An evaluator's file may list alternative gold strings of which only some are in this corpus:
+    a question is scored with the alternatives that are found, with a warning per missing one; a
+    question none of whose gold quotes is found is left out, with a warning.
+    """
+    normed = [_norm(p) for p in paragraphs]
+    kept, warnings = [], []
+    for q in questions:
+        found = tuple(g for g in q.gold_passages if _norm(g) and any(_norm(g) in p for p in normed))
+        for g in q.gold_passages:
+            if g not in found:
+                warnings.append(f"{q.id}: gold-citaat niet in het corpus, overgeslagen: {g[:80]!r}")
+        if q.answerable and not found:
+            warnings.append(f"{q.id}: geen enkel gold-citaat in het corpus; vraag niet meegeteld")
+            continue
+        kept.append(replace(q, gold_passages=found) if found != q.gold_passages else q)
+    return kept, warnings
 
 
 # --- metrics (pure functions, tested on hand-made cases) ------------------------------------
@@ -153,6 +179,7 @@ class Outcome:
     answerable: bool
     abstained: bool
     answer: str
+    kind: str = ""
     scores: dict[str, float] = field(default_factory=dict)
     facts_found: int = 0
     facts_total: int = 0
@@ -168,7 +195,7 @@ class Outcome:
 def score_answer(q: Question, ans: Answer, n_relevant: int) -> Outcome:
     """Turn one answered question into an :class:`Outcome`."""
     paragraphs = [r.passage.paragraph_text for r in ans.retrieved]
-    out = Outcome(q.id, q.question, q.answerable, ans.abstained, ans.text,
+    out = Outcome(q.id, q.question, q.answerable, ans.abstained, ans.text, q.kind,
                   latency_ms=float(ans.timings_ms.get("total", 0.0)), reason=ans.reason)
     if q.answerable:
         out.scores = retrieval_scores(paragraphs, q.gold_passages, n_relevant)
@@ -194,6 +221,8 @@ def aggregate(outcomes: Sequence[Outcome]) -> dict[str, float]:
         m[key] = sum(o.scores.get(key, 0.0) for o in ans) / len(ans) if ans else 0.0
     facts_total = sum(o.facts_total for o in ans)
     m["fact_recall"] = sum(o.facts_found for o in ans) / facts_total if facts_total else 0.0
+    m["complete_answers"] = (sum(1 for o in ans if not o.abstained and o.facts_found == o.facts_total) / len(ans)
+                             if ans else 0.0)
     cits = sum(o.citations for o in ans)
     m["citation_precision"] = sum(o.citations_correct for o in ans) / cits if cits else 0.0
     m["citation_recall"] = sum(1 for o in ans if o.citations_correct > 0) / len(ans) if ans else 0.0
@@ -226,11 +255,36 @@ def run_mode(pipeline: Any, questions: Sequence[Question], mode: str, top_k: int
 
 
 _TABLE_ROWS = [("hit@1", "hit@1"), ("recall@5", "recall@5"), ("recall@10", "recall@10"), ("mrr@10", "MRR@10"),
-               ("ndcg@10", "nDCG@10"), ("fact_recall", "fact recall"), ("citation_precision", "citation precision"),
+               ("ndcg@10", "nDCG@10"), ("fact_recall", "fact recall"), ("complete_answers", "complete answers"),
+               ("citation_precision", "citation precision"),
                ("citation_recall", "citation recall"), ("quote_check_pass", "quote check pass"),
                ("abstain_precision", "abstention precision"), ("abstain_recall", "abstention recall"),
                ("false_abstain_rate", "false abstention rate"), ("latency_p50_ms", "latency p50 (ms)"),
                ("latency_p95_ms", "latency p95 (ms)")]
+
+
+def per_kind(outcomes: Sequence[Outcome]) -> dict[str, dict[str, float]]:
+    """Per question kind: number of questions, share answered correctly and completely (every
+    fact found; for an unanswerable question: abstained), fact recall and abstention rate."""
+    out: dict[str, dict[str, float]] = {}
+    for kind in sorted({o.kind or "?" for o in outcomes}):
+        os_ = [o for o in outcomes if (o.kind or "?") == kind]
+        correct = [(o.abstained if not o.answerable else (not o.abstained and o.facts_found == o.facts_total))
+                   for o in os_]
+        facts = sum(o.facts_total for o in os_)
+        out[kind] = {"questions": float(len(os_)), "correct": sum(correct) / len(os_),
+                     "fact_recall": sum(o.facts_found for o in os_) / facts if facts else float("nan"),
+                     "abstained": sum(o.abstained for o in os_) / len(os_)}
+    return out
+
+
+def kind_table(by_kind: dict[str, dict[str, float]]) -> str:
+    """Markdown table of :func:`per_kind`."""
+    lines = ["| kind | questions | correct and complete | fact recall | abstained |", "|---|---:|---:|---:|---:|"]
+    for kind, m in by_kind.items():
+        fr = "–" if math.isnan(m["fact_recall"]) else f"{m['fact_recall']:.3f}"
+        lines.append(f"| {kind} | {int(m['questions'])} | {m['correct']:.3f} | {fr} | {m['abstained']:.3f} |")
+    return "\n".join(lines)
 
 
 def markdown_table(results: dict[str, dict[str, float]]) -> str:
@@ -275,6 +329,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.evaluate",
                                      description="Evalueer retrieval, antwoorden en onthouding.")
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="JSONL-vragenbestand")
+    parser.add_argument("--split", default="test",
+                        help="alleen vragen van deze split (train, dev, test; 'all' = alle). Standaard test: "
+                             "de enige cijfers die tellen, want op train en dev is gefit. Een bestand zonder "
+                             "splits wordt helemaal gebruikt.")
     parser.add_argument("--mode", choices=[*MODES, "all"], default="hybrid")
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--json", action="store_true", help="alle metrieken als JSON op stdout")
@@ -301,18 +359,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fout: {exc}", file=sys.stderr)
         return 1
     paragraphs = sorted({p.paragraph_text for p in index.passages})
-    problems = validate_gold(questions, paragraphs)
-    if problems:
-        print("fout: het vragenbestand klopt niet met het corpus:\n  " + "\n  ".join(problems), file=sys.stderr)
+    if args.split != "all" and any(q.split for q in questions):
+        questions = [q for q in questions if q.split == args.split]
+        if not questions:
+            print(f"fout: geen vragen met split {args.split!r} in {args.questions}", file=sys.stderr)
+            return 2
+    questions, warnings = usable_gold(questions, paragraphs)
+    for w in warnings:
+        print(f"waarschuwing: {w}", file=sys.stderr)
+    if not questions:
+        print("fout: geen bruikbare vragen over (geen gold-citaat komt in het corpus voor)", file=sys.stderr)
         return 2
     n_relevant = {q.id: sum(1 for p in paragraphs if is_relevant(p, q.gold_passages)) for q in questions}
     modes = list(MODES) if args.mode == "all" else [args.mode]
     results: dict[str, dict[str, float]] = {}
     per_question: dict[str, list[dict[str, Any]]] = {}
+    by_kind: dict[str, dict[str, float]] = {}
     for mode in modes:
         outcomes = run_mode(pipeline, questions, mode, args.top_k, n_relevant)
         results[mode] = aggregate(outcomes)
         per_question[mode] = [asdict(o) for o in outcomes]
+        if mode == "hybrid":
+            by_kind = per_kind(outcomes)
     failures = {
         mode: [o for o in rows if (o["answerable"] and (o["abstained"] or o["scores"].get("hit@1", 0) < 1
                                                          or o["facts_found"] < o["facts_total"]))
@@ -323,26 +391,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         "questions_file": str(args.questions),
         "settings": {k: str(v) for k, v in asdict(settings).items() if not k.startswith("llm_api")},
         "index": {k: index.manifest.get(k) for k in ("build_time", "corpus_hash", "embedder", "counts")},
+        "split": args.split,
         "metrics": results,
+        "hybrid_by_kind": by_kind,
+        "warnings": warnings,
         "questions": per_question,
         "failures": failures,
     }
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "results.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     table = markdown_table(results)
+    kinds = kind_table(by_kind) if by_kind else ""
     (args.results / "results.md").write_text(
-        f"# Evaluatieresultaten\n\n{len(questions)} vragen uit `{args.questions}` "
+        f"# Evaluatieresultaten\n\n{len(questions)} vragen uit `{args.questions}`, split `{args.split}` "
         f"({int(results[modes[0]]['answerable'])} beantwoordbaar, {int(results[modes[0]]['unanswerable'])} niet), "
-        f"top-k {args.top_k}.\n\n{table}\n", encoding="utf-8")
+        f"top-k {args.top_k}. Opnieuw te maken met `python -m rag.evaluate --mode {args.mode} "
+        f"--split {args.split}`.\n\n{table}\n"
+        + (f"\n## Hybrid per soort vraag\n\n{kinds}\n" if kinds else ""), encoding="utf-8")
     try:
         plot(results, args.results / "comparison.png")
     except Exception as exc:
         print(f"waarschuwing: geen grafiek ({exc})", file=sys.stderr)
     if args.json:
-        print(json.dumps({"metrics": results, "failures": {m: [f["id"] for f in fs] for m, fs in failures.items()}},
+        print(json.dumps({"split": args.split, "metrics": results, "hybrid_by_kind": by_kind,
+                          "failures": {m: [f["id"] for f in fs] for m, fs in failures.items()}},
                          ensure_ascii=False, indent=1))
     else:
         print(table)
+        if kinds:
+            print("\nHybrid per soort vraag:\n" + kinds)
         print(f"\nResultaten: {args.results / 'results.json'}, {args.results / 'results.md'}, "
               f"{args.results / 'comparison.png'}")
     return 0

@@ -9,6 +9,8 @@ Layout under ``index_dir``::
                       dense.faiss     normalised passage vectors (inner product)
                       sentences.npy   normalised sentence vectors, float32 (m, dim)
                       sentence_offsets.npy  int64 (n + 1): sentences of passage i are [o[i], o[i+1])
+                      terms.npy       centred query-side vectors of the corpus word forms (rag.lexicon)
+                      terms.json      those word forms and the mean vector they were centred on
                       bm25/           bm25s index over Dutch-stemmed, folded passage text
     cache/embeddings-*.npz            passage/sentence embeddings by content hash
 
@@ -25,6 +27,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
@@ -40,13 +43,14 @@ from rag.chunking import CHUNKING_VERSION, Chunker, Passage
 from rag.corpus import PARSER_VERSION, SkippedFile, corpus_fingerprint, list_corpus_files, load_corpus
 from rag.embedding import Embedder, EmbeddingCache
 from rag.errors import CorpusError, IndexCorruptError, IndexMissingError, IndexStaleError
+from rag.lexicon import Lexicon, centre, lexicon_words
 from rag.settings import Settings
 from rag.text import NORMALISATION_VERSION, bm25_tokens, shown_name
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 #: above this many passages the dense index is HNSW (approximate) instead of exact flat IP
 ANN_THRESHOLD = 100_000
-_FILES = ("passages.jsonl", "dense.faiss", "sentences.npy", "sentence_offsets.npy",
+_FILES = ("passages.jsonl", "dense.faiss", "sentences.npy", "sentence_offsets.npy", "terms.npy", "terms.json",
           "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
           "bm25/vocab.index.json", "bm25/params.index.json")
 _EMPTY_TOKEN = "__leeg__"
@@ -177,7 +181,11 @@ class IndexBuilder:
         sent_vecs = cache.embed_passages(sentences, progress=progress, desc="zinnen inbedden")
         offsets = np.zeros(len(passages) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([len(p.sentences) for p in passages])
-        cache.save(keep=[*texts, *sentences])
+        terms = lexicon_words([*(p.text for p in passages), *{p.title for p in passages},
+                               *{p.section_label for p in passages}])
+        term_vecs = cache.embed_queries(terms, progress=progress, desc="termen inbedden")
+        term_mean = term_vecs.mean(axis=0) if len(terms) else np.zeros(self.embedder.dim, np.float32)
+        cache.save(keep=[*texts, *sentences], keep_queries=terms)
 
         builds = s.index_dir / "builds"
         builds.mkdir(parents=True, exist_ok=True)
@@ -194,6 +202,10 @@ class IndexBuilder:
         faiss.write_index(make_dense_index(dense), str(tmp / "dense.faiss"))
         np.save(tmp / "sentences.npy", sent_vecs)
         np.save(tmp / "sentence_offsets.npy", offsets)
+        np.save(tmp / "terms.npy", centre(term_vecs, term_mean) if len(terms)
+                else np.zeros((0, self.embedder.dim), np.float32))
+        (tmp / "terms.json").write_text(json.dumps({"words": terms, "mean": [float(x) for x in term_mean]},
+                                                   ensure_ascii=False), encoding="utf-8")
         _build_bm25([p.bm25_text(s.passage_context) for p in passages], s.stemmer).save(
             str(tmp / "bm25"), show_progress=False)
 
@@ -255,7 +267,8 @@ class SearchIndex:
     """A loaded, verified index: passages, FAISS dense index, sentence vectors and BM25."""
 
     def __init__(self, directory: Path, manifest: dict[str, Any], passages: list[Passage], dense: Any,
-                 sentence_vectors: np.ndarray, sentence_offsets: np.ndarray, bm25: Any) -> None:
+                 sentence_vectors: np.ndarray, sentence_offsets: np.ndarray, bm25: Any,
+                 lexicon: Lexicon | None = None) -> None:
         self.directory = directory
         self.manifest = manifest
         self.passages = passages
@@ -263,6 +276,9 @@ class SearchIndex:
         self.sentence_vectors = sentence_vectors
         self.sentence_offsets = sentence_offsets
         self.bm25 = bm25
+        #: corpus word forms with centred embeddings, for soft term matching (see rag.lexicon)
+        self.lexicon = lexicon or Lexicon([], np.zeros((0, sentence_vectors.shape[1]), np.float32),
+                                          np.zeros(sentence_vectors.shape[1], np.float32))
         self.vocabulary: frozenset[str] = frozenset(
             str(k) for k in getattr(bm25, "vocab_dict", {}) if k != _EMPTY_TOKEN)
 
@@ -311,13 +327,26 @@ class SearchIndex:
             sent = np.load(cur / "sentences.npy", allow_pickle=False, mmap_mode="r")
             offsets = np.load(cur / "sentence_offsets.npy", allow_pickle=False)
             bm25 = bm25s.BM25.load(str(cur / "bm25"), show_progress=False, verbosity=0)
+            term_data = json.loads((cur / "terms.json").read_text(encoding="utf-8"))
+            lexicon = Lexicon(term_data["words"], np.load(cur / "terms.npy", allow_pickle=False),
+                              np.asarray(term_data["mean"], dtype=np.float32))
         except Exception as exc:  # any reader failure means a corrupt index
             raise IndexCorruptError(f"Index kon niet gelezen worden: {type(exc).__name__}: {exc}") from exc
         dim = manifest["embedder"]["dim"]
         if (dense.ntotal != len(passages) or dense.d != dim or len(offsets) != len(passages) + 1
-                or sent.shape != (int(offsets[-1]), dim)):
+                or sent.shape != (int(offsets[-1]), dim)
+                or lexicon.vectors.shape != (len(lexicon.words), dim) or lexicon.mean.shape != (dim,)):
             raise IndexCorruptError("Indexbestanden zijn onderling inconsistent (aantallen of dimensie).")
-        return cls(cur, manifest, passages, dense, sent, offsets, bm25)
+        return cls(cur, manifest, passages, dense, sent, offsets, bm25, lexicon)
+
+    def idf(self, term: str) -> float:
+        """BM25-style IDF (natural log) of a stemmed, folded term over the passages; a term unknown
+        to the corpus counts as maximally specific, log(1 + n)."""
+        n = len(self.passages)
+        df = self.document_frequency(term)
+        if df == 0:
+            return math.log(1 + n)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def document_frequency(self, term: str) -> int:
         """Number of passages whose BM25 terms include ``term`` (a stemmed, folded term); 0 if unknown."""

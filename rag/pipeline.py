@@ -20,14 +20,15 @@ from rag.answer import (
     Answer,
     ExtractiveAnswerer,
     abstention,
-    names_in,
     strip_instructions,
     with_meta,
 )
 from rag.embedding import Embedder, load_embedder
 from rag.errors import EmptyQuestionError, IndexCorruptError, IndexMissingError, IndexStaleError
 from rag.index import BuildReport, IndexBuilder, SearchIndex, expected_manifest
+from rag.question import QuestionAnalysis, analyze, names_in
 from rag.retrieval import CrossEncoderReranker, HybridRetriever, RetrievalResult
+from rag.scoring import Scorer
 from rag.settings import Settings
 from rag.text import bm25_tokens, has_letters_or_digits, normalize, truncate
 
@@ -59,6 +60,15 @@ def retrieval_query(question: str, history: Sequence[str], depth: int = 3) -> st
     return question
 
 
+def part_query(part: QuestionAnalysis, whole: QuestionAnalysis) -> str:
+    """Retrieval query of one part of a multi-part question: the part, plus the content words of
+    the whole question that the part lacks (its topic: "en wat gebeurt er in 2023?" keeps
+    "werkgroep")."""
+    own = {t.stem for t in part.terms}
+    context = [t.word for t in whole.terms if t.stem not in own]
+    return f"{part.text} {' '.join(context)}".strip() if context else part.text
+
+
 def _first_paragraph(a: Answer) -> str | None:
     """Paragraph id of an answer's first citation (None when it abstained)."""
     return a.citations[0].passage.paragraph_id if a.citations else None
@@ -80,7 +90,7 @@ class Pipeline:
     """
 
     def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None, scorer: Scorer | None = None) -> None:
         self.settings = settings or Settings.from_env()
         self._embedder = embedder
         self._index: SearchIndex | None = None
@@ -88,7 +98,7 @@ class Pipeline:
         self._lock = threading.Lock()
         self._progress = progress
         self.last_build: BuildReport | None = None
-        self.answerer = ExtractiveAnswerer(self.settings)
+        self.answerer = ExtractiveAnswerer(self.settings, scorer)
         self._llm: Any = None
 
     # --- loading --------------------------------------------------------------------------
@@ -119,7 +129,8 @@ class Pipeline:
                 self.last_build = IndexBuilder(s, self.embedder).build(force=True, progress=True)
                 index = SearchIndex.load(s.index_dir, want)
             reranker = CrossEncoderReranker(s.reranker) if s.reranker else None
-            self._retriever = HybridRetriever(index, self.embedder, s, reranker)
+            learned = self.answerer.scorer.reranker if s.learned_reranker and not reranker else None
+            self._retriever = HybridRetriever(index, self.embedder, s, reranker, learned)
             self._index = index
             return index
 
@@ -170,19 +181,22 @@ class Pipeline:
         self.load()
         clock = {"retrieve": 0.0, "answer": 0.0}
 
-        def run(q: str) -> tuple[RetrievalResult, Answer]:
+        def run(q: str, split: bool) -> tuple[RetrievalResult, Answer]:
             t = time.perf_counter()
-            res = self.retriever(q, top_k=top_k, mode=mode)
+            analysis = analyze(q, self.retriever.idf, split=split)
+            res = self.retriever(q, top_k=top_k, mode=mode, analysis=analysis)
+            parts = [self.retriever(part_query(p, analysis), top_k=top_k, mode=mode, analysis=p)
+                     for p in analysis.parts]
             clock["retrieve"] += time.perf_counter() - t
             t = time.perf_counter()
-            a = self.answerer(q, res, self.retriever.index)
+            a = self.answerer(res, parts)
             clock["answer"] += time.perf_counter() - t
             return res, a
 
-        result, ans = run(query)
+        result, ans = run(query, query == query_text)
         if query != query_text:
             alone_query = self._fit_query(query_text, [])
-            alone_result, alone = run(alone_query)
+            alone_result, alone = run(alone_query, True)
             # a question that points back ("die verklaring", "En …?") keeps the earlier turns; a short
             # one without such a word ("Hoe vaak vergadert het Politiek College?") must earn them
             points_back = bool(_REFERRING.search(query_text))
@@ -192,6 +206,7 @@ class Pipeline:
                 notices.append(f"Vervolgvraag: gezocht met de eerdere vraag erbij (\"{query}\").")
             else:  # the earlier turns did not help or changed nothing: the question on its own answers it
                 query, result, ans = alone_query, alone_result, alone
+                notices.append("Deze vraag is los van de vorige beantwoord: de eerdere vraag hielp niet.")
         ans = with_meta(ans, question=question)
         llm = self.settings.llm_enabled if use_llm is None else use_llm
         if llm and not ans.abstained:
@@ -199,7 +214,7 @@ class Pipeline:
             ans = self._generate(question, result, ans, notices, on_token)
             clock["answer"] += time.perf_counter() - t
         t3 = time.perf_counter()
-        return with_meta(ans, notices=tuple(notices), timings_ms={
+        return with_meta(ans, notices=tuple(dict.fromkeys([*notices, *ans.notices])), timings_ms={
             "retrieve": clock["retrieve"] * 1000, "answer": clock["answer"] * 1000, "total": (t3 - t0) * 1000})
 
     def _follow_up_holds(self, question: str, answer: Answer) -> bool:

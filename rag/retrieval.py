@@ -16,7 +16,11 @@ import numpy as np
 
 from rag.chunking import Passage
 from rag.embedding import Embedder
+from rag.features import evidence_text, passage_features
 from rag.index import SearchIndex
+from rag.lexicon import Lexicon
+from rag.question import QuestionAnalysis
+from rag.scoring import LogisticModel
 from rag.settings import Settings
 from rag.text import bm25_tokens
 
@@ -39,14 +43,27 @@ class Retrieved:
 
 @dataclass(frozen=True)
 class RetrievalResult:
-    """Query text as searched, its embedding (float32 (dim,), L2-normalised), ranked passages,
-    the query's BM25 terms and the share of those terms known to the corpus vocabulary."""
+    """What retrieval hands the answer stage.
+
+    ``query``: text as searched; ``query_vector``: float32 (dim,), L2-normalised; ``passages``:
+    ranked; ``query_terms``: the query's BM25 terms; ``known_term_share``: share of those terms in
+    the corpus vocabulary; ``sentence_scores[i]``: cosines, float32 (k_i,), of passage i's
+    sentences with the query; ``sentence_vectors[i]``: their vectors (k_i, dim);
+    ``lexicon``: corpus terms for coverage matching; ``analysis``: the question analysis the
+    retrieval was given (None without one); ``rerank_scores[i]``: the learned reranker's
+    probability for passage i (None when it did not run).
+    """
 
     query: str
     query_vector: np.ndarray
     passages: tuple[Retrieved, ...]
     query_terms: tuple[str, ...]
     known_term_share: float
+    sentence_scores: tuple[np.ndarray, ...] = ()
+    sentence_vectors: tuple[np.ndarray, ...] = ()
+    lexicon: Lexicon | None = None
+    analysis: QuestionAnalysis | None = None
+    rerank_scores: tuple[float, ...] | None = None
 
 
 class CrossEncoderReranker:
@@ -75,11 +92,19 @@ class HybridRetriever:
     """
 
     def __init__(self, index: SearchIndex, embedder: Embedder, settings: Settings,
-                 reranker: CrossEncoderReranker | None = None) -> None:
+                 reranker: CrossEncoderReranker | None = None, learned: LogisticModel | None = None) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
         self.reranker = reranker
+        self.learned = learned
+        self.lexicon = index.lexicon
+        if self.lexicon._embed is None:  # words the corpus lacks are embedded on first use
+            self.lexicon._embed = embedder.embed_queries
+
+    def idf(self, term: str) -> float:
+        """Corpus IDF (natural log) of a stemmed, folded term (see :meth:`SearchIndex.idf`)."""
+        return self.index.idf(term)
 
     def correct_typos(self, terms: list[str]) -> list[str]:
         """Replace a term unknown to the corpus by the one vocabulary term that is very close to it
@@ -118,7 +143,9 @@ class HybridRetriever:
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def __call__(self, query: str, *, top_k: int | None = None, mode: str | None = None,
-                 query_vector: np.ndarray | None = None) -> RetrievalResult:
+                 query_vector: np.ndarray | None = None, analysis: QuestionAnalysis | None = None) -> RetrievalResult:
+        """Retrieve ``top_k`` passages for ``query``. With an ``analysis`` and a learned reranker,
+        hybrid mode reorders the first ``reranker_top_n`` fused passages by the reranker."""
         s = self.settings
         mode = mode or s.mode
         top_k = top_k or s.top_k
@@ -165,16 +192,57 @@ class HybridRetriever:
             rr = self.reranker(query, [self.index.passages[i].index_text(s.passage_context) for i in head])
             scores.update(dict(zip(head, rr, strict=True)))
             ranked = sorted(head, key=lambda i: -scores[i]) + ranked[len(head):]
-        ranked = ranked[:top_k]
         if mode == "bm25":  # the answer stage still needs cosines to judge the evidence
-            for i in ranked:
+            for i in ranked[: max(top_k, s.reranker_top_n)]:
                 d_score[i] = float(self.index.dense.reconstruct(i) @ qvec)
+        sent_scores: dict[int, np.ndarray] = {}
+        sent_vecs: dict[int, np.ndarray] = {}
+        for i in ranked[: max(top_k, s.reranker_top_n)]:
+            _, vecs = self.index.sentences_of(i)
+            sent_vecs[i] = np.asarray(vecs)
+            sent_scores[i] = sent_vecs[i] @ qvec if len(vecs) else np.zeros(0, np.float32)
+        rerank: dict[int, float] | None = None
+        if self.learned is not None and analysis is not None and mode == "hybrid" and ranked:
+            head = ranked[: s.reranker_top_n]
+            rerank = self.rerank(analysis, head, scores, d_score, b_score, sent_scores)
+            ranked = sorted(head, key=lambda i: (-rerank[i], i)) + ranked[len(head):]
+        ranked = ranked[:top_k]
         out = tuple(
             Retrieved(self.index.passages[i], i, rank, float(scores[i]), d_score.get(i), b_score.get(i),
                       d_rank.get(i), b_rank.get(i))
             for rank, i in enumerate(ranked, start=1)
         )
-        return RetrievalResult(query, qvec, out, tuple(terms), known)
+        return RetrievalResult(query, qvec, out, tuple(terms), known,
+                               tuple(sent_scores[i] for i in ranked), tuple(sent_vecs[i] for i in ranked),
+                               self.lexicon, analysis,
+                               tuple(rerank[i] for i in ranked) if rerank is not None else None)
+
+    def rerank(self, analysis: QuestionAnalysis, head: list[int], fused: dict[int, float],
+               d_score: dict[int, float], b_score: dict[int, float],
+               sent_scores: dict[int, np.ndarray]) -> dict[int, float]:
+        """Learned reranker probabilities for the passage indices ``head`` (fused order)."""
+        assert self.learned is not None
+        probs = self.learned(self.passage_rows(analysis, head, fused, d_score, b_score, sent_scores))
+        return {i: float(pr) for i, pr in zip(head, probs, strict=True)}
+
+    def passage_rows(self, analysis: QuestionAnalysis, head: list[int], fused: dict[int, float],
+                     d_score: dict[int, float], b_score: dict[int, float],
+                     sent_scores: dict[int, np.ndarray]) -> np.ndarray:
+        """Reranker features, float32 (len(head), len(PASSAGE_FEATURES)), of passages ``head``
+        in fused order (see :func:`rag.features.passage_features`)."""
+        top_fused = max(fused[i] for i in head) or 1.0
+        top_bm25 = max((b_score.get(i, 0.0) for i in head), default=0.0) or 1.0
+        rows = []
+        for rank, i in enumerate(head, start=1):
+            p = self.index.passages[i]
+            sc = sent_scores.get(i)
+            rows.append(passage_features(
+                analysis, fused_rel=fused[i] / top_fused, rank=rank, passage_cos=d_score.get(i, 0.0),
+                best_sentence_cos=float(sc.max()) if sc is not None and len(sc) else d_score.get(i, 0.0),
+                bm25_rel=b_score.get(i, 0.0) / top_bm25,
+                evidence=evidence_text(p.paragraph_text, p.section_label, p.title, p.date),
+                sentences=p.sentences, lexicon=self.lexicon))
+        return np.stack(rows)
 
     def _convex(self, candidates: list[int], d_score: dict[int, float], b_score: dict[int, float],
                 qvec: np.ndarray, bm25_weight: float) -> dict[int, float]:

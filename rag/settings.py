@@ -55,23 +55,13 @@ class Settings:
     #: optional sentence-transformers CrossEncoder name/path; "" disables the reranker
     reranker: str = ""
     reranker_top_n: int = 20
-    #: abstain when the best evidence scores below these (calibrated on eval/questions.jsonl)
-    min_dense_score: float = 0.80
-    min_term_coverage: float = 0.34
-    #: a "hoeveel…" answer sentence must hold a number and this share of the question's terms
-    min_quantity_coverage: float = 0.3
+    #: fitted scorers (reranker, sentence and answerable models, abstention threshold) written by
+    #: ``python -m rag.train``; "" = the file shipped in rag/models/scorer.json
+    scorer_path: str = ""
+    #: apply the learned reranker to the first ``reranker_top_n`` fused passages (hybrid mode)
+    learned_reranker: bool = True
     #: sentences in an extractive answer (1 to 3)
     max_answer_sentences: int = 3
-    #: sentence scoring: weight of question-term coverage and of the passage's retrieval score
-    answer_term_weight: float = 0.25
-    answer_passage_weight: float = 0.1
-    #: ... and of the share of the question's names found in the passage's document
-    answer_name_weight: float = 0.1
-    #: extra sentences must score within this margin of the best one
-    answer_margin: float = 0.04
-    #: for "hoeveel…"/"wanneer…" questions: look this far below the best sentence for one that
-    #: holds the amount, count or date asked for
-    answer_typed_margin: float = 0.2
     #: questions longer than this are cut, with a notice in the answer
     max_question_chars: int = 1000
     #: corpus files larger than this are skipped with a reason

@@ -96,6 +96,7 @@ def normalize(text: str, *, keep_newlines: bool = False) -> str:
     return " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Return matching text: normalised, case-folded, diacritics and curly quotes made plain.
 
@@ -152,10 +153,16 @@ def bm25_tokens(text: str, *, stemmer: str = "dutch") -> list[str]:
 
     Numbers are kept whole ("51.000", "2023"); one-letter words are dropped.
     ``bm25_tokens("grensbelemmeringen") == bm25_tokens("grensbelemmering")``.
+    Memoised per (text, stemmer): the same paragraphs come back question after question.
     """
+    return list(_bm25_tokens(text, stemmer))
+
+
+@functools.lru_cache(maxsize=65536)
+def _bm25_tokens(text: str, stemmer: str) -> tuple[str, ...]:
     toks = [w for w in words(text) if w not in DUTCH_STOPWORDS and (len(w) > 1 or w.isdigit())]
     if not toks:
-        return []
+        return ()
     stem = _stemmer(stemmer).stemWords
     out: list[str] = []
     for w in toks:
@@ -163,7 +170,7 @@ def bm25_tokens(text: str, *, stemmer: str = "dutch") -> list[str]:
             out.append(w)
         else:
             out.extend(stem([w]))
-    return out
+    return tuple(out)
 
 
 def content_terms(text: str, *, stemmer: str = "dutch") -> set[str]:

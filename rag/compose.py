@@ -1,0 +1,139 @@
+"""Composition: chosen sentences → answer text with ``[n]`` markers and one citation per passage.
+
+Three shapes, all verbatim quotes:
+
+* a single answer — the most probable sentence first, then up to two more whose calibrated
+  probability of stating the answer is at least one half;
+* a multi-part answer — each part's best sentence, or a line saying that part is not in the
+  documents;
+* an overview digest — up to 8 sentences of the relevant paragraphs picked by maximal marginal
+  relevance (:func:`rag.scoring.mmr`), grouped by document and section, each cited.
+
+A sentence that introduces a list ("De organen van de Taalunie zijn:") brings its items along;
+every quote stays one exact span of its passage, so the quote check holds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from rag.features import Coverage
+from rag.retrieval import Retrieved
+
+_ITEM_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.)°]|[a-z][.)]|[–•-])\s+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A scored sentence of a retrieved passage: ``prob`` is the sentence model's P(answer);
+    ``features`` its feature row; ``coverage`` the coverage of its passage's evidence."""
+
+    retrieved: Retrieved
+    sentence: str
+    position: int
+    features: np.ndarray
+    prob: float
+    coverage: Coverage
+    vector: np.ndarray | None = None
+
+
+def with_list(c: Candidate, limit: int = 600) -> Candidate:
+    """A sentence ending in ":" brings the list lines after it; one item of a short list brings the
+    whole list. The result is still one exact span of the passage text."""
+    text = c.retrieved.passage.text
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if len(lines) >= 3 and c.sentence in lines and len(text) <= 1200:
+        return replace(c, sentence=text.strip())
+    if not c.sentence.rstrip().endswith(":"):
+        return c
+    sents = c.retrieved.passage.sentences
+    start = text.find(c.sentence)
+    end = start + len(c.sentence)
+    for nxt in sents[c.position + 1: c.position + 8]:
+        at = text.find(nxt, end)
+        if at < 0 or at + len(nxt) - start > limit:
+            break
+        end = at + len(nxt)
+    if start < 0 or end <= start + len(c.sentence):
+        return c
+    return replace(c, sentence=text[start:end])
+
+
+def pick_single(cands: Sequence[Candidate], max_sentences: int) -> list[Candidate]:
+    """The best candidate, then others with P(answer) ≥ 0.5, best first, no sentence twice."""
+    ordered = sorted(cands, key=lambda c: -c.prob)
+    chosen = [ordered[0]]
+    for c in ordered[1:]:
+        if len(chosen) >= max_sentences or c.prob < 0.5:
+            break
+        if any(c.sentence in x.sentence or x.sentence in c.sentence for x in chosen):
+            continue
+        chosen.append(c)
+    return [with_list(c) for c in chosen]
+
+
+def pick_overview(cands: Sequence[Candidate], relevant: set[str], k: int = 8,
+                  diversity: float = 0.5) -> list[Candidate]:
+    """Up to ``k`` sentences of the passages in ``relevant`` (passage ids), chosen by MMR over
+    sentence vectors; at most ``4 // n`` per paragraph for n relevant paragraphs (at least 1)."""
+    from rag.scoring import mmr
+
+    pool = [c for c in cands if c.retrieved.passage.id in relevant and c.vector is not None]
+    if not pool:
+        return []
+    paragraphs = {c.retrieved.passage.paragraph_id for c in pool}
+    cap = max(1, 4 // len(paragraphs))
+    rel = np.array([c.prob for c in pool])
+    vecs = np.stack([c.vector for c in pool if c.vector is not None])
+    order = mmr(rel, vecs, len(pool), diversity)
+    chosen: list[Candidate] = []
+    per: dict[str, int] = {}
+    for i in order:
+        c = pool[i]
+        pid = c.retrieved.passage.paragraph_id
+        if per.get(pid, 0) >= cap:
+            continue
+        per[pid] = per.get(pid, 0) + 1
+        chosen.append(c)
+        if len(chosen) >= k:
+            break
+    return chosen
+
+
+def grouped(chosen: Sequence[Candidate]) -> list[Candidate]:
+    """Overview order: by document (first appearance), then section and position in the text."""
+    doc_order: dict[str, int] = {}
+    for c in chosen:
+        doc_order.setdefault(c.retrieved.passage.doc_id, len(doc_order))
+    return sorted(chosen, key=lambda c: (doc_order[c.retrieved.passage.doc_id], c.retrieved.passage.id,
+                                         c.position))
+
+
+def shown(sentence: str) -> str:
+    """Display form of a quoted sentence: "3. Nederland levert…" reads "Nederland levert…"."""
+    return _ITEM_NUMBER.sub("", sentence, count=1) or sentence
+
+
+def citation_spans(chosen: Sequence[Candidate]) -> dict[str, tuple[int, Candidate, str, float]]:
+    """Per passage id: (citation number in order of first use, first candidate, quote, best prob).
+    The quote is the span from the first to the last chosen sentence in document order when it is
+    at most 1200 characters, else the most probable sentence."""
+    groups: dict[str, list[Candidate]] = {}
+    for c in chosen:
+        groups.setdefault(c.retrieved.passage.id, []).append(c)
+    out = {}
+    for n, (pid, group) in enumerate(groups.items(), start=1):
+        group = sorted(group, key=lambda c: c.position)
+        text = group[0].retrieved.passage.text
+        quote = group[0].sentence
+        if len(group) > 1:
+            start = text.find(group[0].sentence)
+            end = text.find(group[-1].sentence, start) if start >= 0 else -1
+            span = text[start:end + len(group[-1].sentence)] if start >= 0 and end >= 0 else ""
+            quote = span if span and len(span) <= 1200 else max(group, key=lambda c: c.prob).sentence
+        out[pid] = (n, group[0], quote, max(c.prob for c in group))
+    return out

@@ -1,0 +1,168 @@
+"""Features of evidence for the learned scorers: passages (reranker) and sentences (answer).
+
+Pure functions over a :class:`~rag.question.QuestionAnalysis`, the retrieval scores and a
+:class:`~rag.lexicon.Lexicon`; no index, no model. Each returns a float vector whose entries are
+named by :data:`PASSAGE_FEATURES` / :data:`SENTENCE_FEATURES` (the fitted models store the names
+they were trained on, and :mod:`rag.scoring` refuses a model whose names differ).
+
+Coverage is IDF-weighted: a question term's weight is its corpus IDF, and a text covers it by
+:meth:`Lexicon.match` (same stem or compound 1.0, else the centred word-embedding cosine).
+"Evidence" is the sentence plus its paragraph, section label, document title and date, as the
+answer is judged on what a reader sees with the quote.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.lexicon import Lexicon
+from rag.question import QuestionAnalysis, codes_in, holds_type, years_in
+from rag.text import bm25_tokens, fold
+
+PASSAGE_FEATURES: tuple[str, ...] = (
+    "fused_rel", "rank_inv", "passage_cos", "best_sentence_cos", "bm25_rel", "cover_exact", "cover_soft",
+    "min_match", "missing_idf", "names", "codes", "years", "type_held", "english",
+)
+SENTENCE_FEATURES: tuple[str, ...] = (
+    "sentence_cos", "sentence_cos_gap", "passage_cos", "passage_rank_inv", "passage_fused_rel", "bm25_rel",
+    "sentence_cover_exact", "sentence_cover_soft", "evidence_cover_exact", "evidence_cover_soft", "min_match",
+    "missing_idf", "names", "codes", "years", "typed", "type_held", "type_missing", "position_inv", "first",
+    "length_log", "dangling", "new_words", "english", "overview",
+)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How a text covers a question's terms: per-term match in [0, 1] (question order),
+    IDF-weighted exact and soft coverage, the worst match and the IDF share left uncovered."""
+
+    match: np.ndarray
+    exact: float
+    soft: float
+    worst: float
+    missing_idf: float
+
+    def worst_term(self, analysis: QuestionAnalysis) -> int | None:
+        """Index of the least-covered term (ties: the rarer one); None without terms."""
+        if not len(self.match):
+            return None
+        idf = np.array([t.idf for t in analysis.terms], dtype=np.float32)
+        return int(np.lexsort((-idf, self.match))[0])
+
+
+def coverage(analysis: QuestionAnalysis, text: str, lexicon: Lexicon) -> Coverage:
+    """:class:`Coverage` of ``analysis``' terms by ``text``."""
+    terms = [(t.stem, t.word) for t in analysis.terms]
+    if not terms:
+        return Coverage(np.zeros(0, np.float32), 1.0, 1.0, 1.0, 0.0)
+    m = lexicon.match(terms, text)
+    idf = np.array([t.idf for t in analysis.terms], dtype=np.float32)
+    total = float(idf.sum()) or 1.0
+    exact = float(idf[m >= 1.0].sum()) / total
+    soft = float((idf * m).sum()) / total
+    top = float(idf.max()) or 1.0
+    missing = float((idf * (1.0 - m)).max()) / top
+    return Coverage(m, exact, soft, float(m.min()), missing)
+
+
+def _share_names(analysis: QuestionAnalysis, folded: str) -> float:
+    if not analysis.names:
+        return 1.0
+    long_words = {w for w in folded.split() if len(w) >= 5}
+    hits = 0
+    for name in analysis.names:
+        n = fold(name)
+        if n in folded or any(n.startswith(w) for w in long_words if len(w) < len(n)):
+            hits += 1
+    return hits / len(analysis.names)
+
+
+def _codes_ok(analysis: QuestionAnalysis, folded: str) -> float:
+    return 1.0 if all(fold(c) in folded for c in analysis.codes) else 0.0
+
+
+def _years_ok(analysis: QuestionAnalysis, text: str) -> float:
+    return 1.0 if set(analysis.years) <= years_in(text) else 0.0
+
+
+@dataclass(frozen=True)
+class EvidenceProfile:
+    """What one passage's evidence holds for a question: term coverage and the share of the
+    question's names, its codes and its years found (1.0 when the question has none)."""
+
+    coverage: Coverage
+    names: float
+    codes: float
+    years: float
+
+
+def evidence_profile(analysis: QuestionAnalysis, evidence: str, lexicon: Lexicon) -> EvidenceProfile:
+    """:class:`EvidenceProfile` of an :func:`evidence_text` for ``analysis``."""
+    folded = fold(evidence)
+    return EvidenceProfile(coverage(analysis, evidence, lexicon), _share_names(analysis, folded),
+                           _codes_ok(analysis, folded), _years_ok(analysis, evidence))
+
+
+def evidence_text(paragraph: str, section_label: str, title: str, date: str | None) -> str:
+    """What a reader sees with a quote: paragraph, section label, document title and date."""
+    return f"{title}\n{date or ''}\n{section_label}\n{paragraph}"
+
+
+def passage_features(analysis: QuestionAnalysis, *, fused_rel: float, rank: int, passage_cos: float,
+                     best_sentence_cos: float, bm25_rel: float, evidence: str, sentences: Sequence[str],
+                     lexicon: Lexicon) -> np.ndarray:
+    """Feature vector (len(PASSAGE_FEATURES),) of one retrieved passage for the reranker.
+
+    ``fused_rel``: fused score / best fused score; ``bm25_rel``: BM25 score / best BM25 score
+    (0 when BM25 did not return it); ``evidence``: :func:`evidence_text` of the passage.
+    """
+    prof = evidence_profile(analysis, evidence, lexicon)
+    cov = prof.coverage
+    asked = analysis.folded
+    held = 1.0 if any(holds_type(analysis.answer_type, s, asked) for s in sentences) else 0.0
+    return np.array([
+        fused_rel, 1.0 / rank, passage_cos, best_sentence_cos, bm25_rel, cov.exact, cov.soft, cov.worst,
+        cov.missing_idf, prof.names, prof.codes, prof.years, held, 1.0 if analysis.language == "en" else 0.0,
+    ], dtype=np.float32)
+
+
+def sentence_features(analysis: QuestionAnalysis, sentence: str, *, sentence_cos: float, best_cos: float,
+                      passage_cos: float, rank: int, fused_rel: float, bm25_rel: float, position: int,
+                      last: bool, profile: EvidenceProfile, lexicon: Lexicon) -> np.ndarray:
+    """Feature vector (len(SENTENCE_FEATURES),) of one candidate sentence.
+
+    ``best_cos``: the best sentence cosine among all candidates of the question; ``position``:
+    0-based place of the sentence in its passage; ``profile``: :func:`evidence_profile` of the
+    passage (computed once per passage and shared by its sentences).
+    """
+    sent_cov = coverage(analysis, sentence, lexicon)
+    ev = profile.coverage
+    asked = analysis.folded
+    typed = analysis.concrete
+    held = holds_type(analysis.answer_type, sentence, asked)
+    own = set(bm25_tokens(sentence))
+    q = set(analysis.stems)
+    new_words = len(own - q) / len(own) if own else 0.0
+    # a term the sentence covers better than its passage does still counts: evidence includes it
+    match = np.maximum(ev.match, sent_cov.match) if len(ev.match) else ev.match
+    worst = float(match.min()) if len(match) else 1.0
+    idf = np.array([t.idf for t in analysis.terms], dtype=np.float32)
+    missing = float((idf * (1.0 - match)).max() / (idf.max() or 1.0)) if len(match) else 0.0
+    return np.array([
+        sentence_cos, sentence_cos - best_cos, passage_cos, 1.0 / rank, fused_rel, bm25_rel,
+        sent_cov.exact, sent_cov.soft, max(ev.exact, sent_cov.exact), max(ev.soft, sent_cov.soft), worst, missing,
+        profile.names, profile.codes, profile.years, 1.0 if typed else 0.0, 1.0 if held else 0.0, 1.0 if typed and not held else 0.0,
+        1.0 / (1 + position), 1.0 if position == 0 else 0.0, math.log(1 + len(sentence)),
+        1.0 if last and sentence.rstrip().endswith(":") else 0.0, new_words,
+        1.0 if analysis.language == "en" else 0.0, 1.0 if analysis.overview else 0.0,
+    ], dtype=np.float32)
+
+
+def codes_missing(analysis: QuestionAnalysis, text: str) -> list[str]:
+    """The question's codes ("3RX", "PFAS") that ``text`` does not contain."""
+    folded = fold(text)
+    return [c for c in analysis.codes if fold(c) not in folded and c not in codes_in(text)]

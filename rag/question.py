@@ -1,0 +1,291 @@
+"""Question analysis, done once per question: one frozen :class:`QuestionAnalysis`.
+
+:func:`analyze` turns a normalised question into what every later step reads: its language,
+its content terms (Dutch BM25 stems) with their corpus IDF, the words behind them, the names,
+codes, numbers and years it mentions, the expected answer type and, for a question that asks
+two things, its parts (each a :class:`QuestionAnalysis` of its own). No later step re-parses
+the question text.
+
+The answer-type lexicon (:data:`ANSWER_TYPES`) is one table of question openings; the detectors
+of what a sentence holds (:func:`holds_type`) are the other half of the same mechanism: a
+sentence can answer a typed question only when it holds that type (a number for "hoeveel", a
+date for "wanneer", a name for "wie"). Sources of the type inventory: Li & Roth (2002), "Learning
+question classifiers", coarse classes NUM/LOC/HUM/DESC, plus list, overview and yes/no.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rag.text import DUTCH_STOPWORDS, bm25_tokens, fold, normalize, numbers_in, words
+
+# --- answer types --------------------------------------------------------------------------
+
+#: (answer type, pattern on the folded question), first match wins. One table for every question.
+ANSWER_TYPES: tuple[tuple[str, str], ...] = (
+    ("overview", r"\bwat (staat|stond|staan) er\b|\bwat (zegt|zeggen|zei|vermeldt|vermelden|schrijft|schrijven)\b"
+                 r".*\bover\b|\bwat (is|zijn|waren) de (belangrijkste|voornaamste|centrale|grote|kern)\w*\b|"
+                 r"\bgeef (me |mij )?(een )?(overzicht|samenvatting)\b|\boverzicht van\b|\bsamenvatting\b|"
+                 r"\bwhat (does|do|did) .* (say|state|agree|mention)\b|\bwhat are the (main|key)\b|\boverview\b|"
+                 r"\bsummar(y|ise|ize)\b|\bwat weten we over\b|\bwat wordt er (gezegd|afgesproken) over\b"),
+    ("amount", r"\bhoeveel (geld|euro|budget|middelen)\b|\bwelk (bedrag|budget)\b|\bwat (kost|kostte|kosten|kostten)\b|"
+               r"\bhow much (money|funding|does|did|is|was|will)\b|\bhoe duur\b|\bwhat (does|did) .* cost\b|"
+               r"\bhoe groot is het (bedrag|budget)\b"),
+    ("count", r"\bhoeveel\b|\bhoe ?veel\b|\bhow (many|much)\b|\bwelk (aantal|percentage)\b|\bhoe (groot|hoog|lang|"
+              r"breed|diep|ver)\b|\bwhat (percentage|share|number)\b"),
+    ("date", r"\bwanneer\b|\b(op|vanaf|tot) welke datum\b|\bin welk jaar\b|\bwelk jaar\b|\bsinds wanneer\b|"
+             r"\bhoe lang geleden\b|\bwhen\b|\bwhat year\b|\bwhich year\b|\bin welke (maand|periode)\b|\bhoelang\b"),
+    ("place", r"^\W*(en |and )?(waar|where)\b(?!om|over|mee|in|op|door|aan|voor|bij|naar|van|uit)|"
+              r"\bin welke (stad|plaats|gemeente|provincie|regio|land|haven)\b|\bwhich (city|town|place|port)\b|"
+              r"\bnaar welke (stad|plaats|haven)\b|\bin what (city|place)\b"),
+    ("person", r"^\W*(en |and )?(wie|who|whom)\b|\bdoor wie\b|\bnamens wie\b|\bby whom\b|\bwelke (minister|ministers|"
+               r"minister-presidenten|personen|bewindslieden|staatssecretarissen|politici|organisaties|partijen|"
+               r"instanties|ondertekenaars|partners)\b|\bwhich (minister|ministers|people|organisations?)\b"),
+    ("reason", r"\bwaarom\b|\bom welke reden\b|\bhoe komt het\b|\bwhy\b|\bfor what reason\b|\bwaartoe\b|"
+               r"\bwat is de reden\b|\bmet welk doel\b"),
+    ("definition", r"^\W*(wat|what) (is|zijn|was|waren|are|means?) (een |de |het |a |an |the )?\w+\W*$|"
+                   r"\bwat (betekent|houdt .* in)\b|\bwat wordt (er )?bedoeld\b|\bwhat does .* mean\b|"
+                   r"^\W*(wat|what) (is|zijn|was|waren|are) (een |de |het |a |an |the )?[\w-]+\s*\?"),
+    ("list", r"\bwelke \w+(en|s)\b|\bwhich \w+s\b|\bnoem (de|alle)\b|\bwat (zijn|waren) de \w+(en|s)\b"),
+    ("yes/no", r"^\W*(klopt|is|zijn|was|waren|heeft|hebben|had|wordt|worden|werd|werden|kan|kunnen|zal|zullen|gaat|"
+               r"gaan|moet|moeten|mag|komt|komen|staat|bestaat|does|do|did|is|are|was|were|will|can|has|have)\b"),
+)
+_TYPE_PATTERNS = tuple((t, re.compile(p)) for t, p in ANSWER_TYPES)
+
+#: answer types a sentence must visibly hold to answer the question
+CONCRETE_TYPES = frozenset({"amount", "count", "date", "place", "person"})
+
+_QUESTION_WORDS = r"(wat|wie|waar|wanneer|waarom|hoeveel|welke|welk|hoe|what|who|where|when|why|how|which|klopt)"
+_PART_SPLIT = re.compile(
+    rf"\?\s+(?=\S)|(?:,\s*|\s+)(?:en|and|maar|but)\s+(?=(?:(?:voor|in|op|met|van|over|door|uit|naar|bij|aan|tot|"
+    rf"to|for|in|at|by|of)\s+)?{_QUESTION_WORDS}\b)", re.IGNORECASE)
+
+_ENGLISH_WORDS = frozenset("""the a an of and or to is are was were what which who whom when where why how does did do
+in on for with by from at as be been this that these those it its their there will would can could should about
+""".split())
+_DUTCH_WORDS = frozenset("""de het een en van in op is zijn wat wie waar wanneer waarom hoe welke welk er dat die deze
+dit voor met over bij naar uit ook niet wordt worden werd heeft hebben kan zal klopt""".split())
+
+# --- what sentences hold ------------------------------------------------------------------
+
+_MONTHS = ("januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
+           "jan|feb|mrt|apr|jun|jul|aug|sep|sept|okt|nov|dec|january|february|march|june|july|august|october")
+_DATE_IN_TEXT = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({_MONTHS})\b|\b(jaar|jaren|maand|maanden|week|weken|"
+                           r"voorjaar|najaar|zomer|winter|binnenkort|spoedig|vandaag|gisteren|morgen|eeuw|"
+                           r"decennium|kwartaal|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag)\b", re.I)
+_DATE_EXPR = re.compile(rf"\b\d{{1,2}}\s+({_MONTHS})\.?(\s+\d{{4}})?|\b(1[89]\d\d|20\d\d)(-(1[89]\d\d|20\d\d))?\b",
+                        re.I)
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_REFERENCE_NUMBER = re.compile(r"\b(artikel|artikelen|art|lid|leden|punt|hoofdstuk|bijlage|nr|nummer|paragraaf|"
+                               r"fase|spoor|stap|kamerstuk)\.?\s+\d+[a-z]?\b|^\s*(\d{1,2}|[a-z])[.)]\s", re.I)
+_NUMBER_WORDS = re.compile(
+    r"\b(twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien|vijftien|twintig|dertig|"
+    r"veertig|vijftig|zestig|zeventig|tachtig|negentig|honderd|duizend|miljoen|miljard|dozijn|tiental|"
+    r"tientallen|honderden|duizenden|half|halve|helft|kwart|dubbel|verdubbeld|two|three|four|five|"
+    r"hundred|thousand|million|billion)\b", re.I)
+_MONEY = re.compile(r"€|\beuro\b|\bmiljoen\b|\bmiljard\b|\bEUR\b|\bbudget\w*|\bmiddelen\b|\bfinanci\w+", re.I)
+_PLACE = re.compile(r"\b(in|te|op|naar|uit|at|bij|van)\s+(de\s+|het\s+)?(’s-|'s-)?[A-Z][\w’'-]+")
+_ROLE = (r"(?:minister-president|minister|ministers|staatssecretaris|gouverneur|commissaris|voorzitter|burgemeester|"
+         r"gedeputeerde|ambassadeur|secretaris|koning|koningin|premier|dhr\.?|mevr\.?|heer|mevrouw|prime minister)")
+_SURNAME = r"(?:(?:van|de|der|den|Van|De|VAN|DE|DER)\s+)*[A-Z][A-Za-zà-ÿ]+"
+_PERSON = re.compile(
+    rf"\b(?:[A-Z][a-z]?\.\s?-?){{1,3}}\s?{_SURNAME}"  # D. F. van der Mei, Ch.-F. NOTHOMB
+    rf"|\b{_ROLE}\s+(?:van\s+\w+\s+)?(?:[A-Z][a-zà-ÿ]+\s+)?{_SURNAME}"  # minister Harbers
+    rf"|\b[A-Z][a-zà-ÿ]+\s+{_SURNAME}(?:-[A-Z][a-zà-ÿ]+)?")  # Jan Jambon
+_PROPER = re.compile(r"(?<=\s)[A-Z][A-Za-zà-ÿ]+(?:-[A-Z][A-Za-zà-ÿ]+)*")
+_CODE = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z]{2})(?=[A-Za-z0-9-]*[A-Za-z])[A-Z0-9][A-Za-z0-9-]*[A-Z0-9]\b|"
+                   r"\b[0-9]+[A-Za-z]+[0-9A-Za-z]*\b")
+_REASON = re.compile(r"\b(omdat|doordat|want|vanwege|wegens|daardoor|zodat|dankzij|om\s+\w+(\s+\w+){0,6}\s+te|"
+                     r"met het oog op|teneinde|ter\s+\w+|gelet op|gezien|reden|doel)\b", re.I)
+
+
+def quantities_in(text: str) -> set[str]:
+    """Quantities in ``text``: numbers that are not a date, a year or an article/list number
+    ("51.000", "30%", "995" count; "artikel 4", "6 juni 2023" do not), and number words."""
+    rest = _REFERENCE_NUMBER.sub(" ", _DATE_EXPR.sub(" ", text))
+    return numbers_in(rest) | {w.lower() for w in _NUMBER_WORDS.findall(rest)}
+
+
+def codes_in(text: str) -> set[str]:
+    """Acronyms and codes in ``text`` ("3RX", "ASML", "PFAS", "CO2", "A11")."""
+    return {m.group(0) for m in _CODE.finditer(text) if not m.group(0).isdigit()}
+
+
+def person_names_in(sentence: str, asked: str = "") -> set[str]:
+    """Person names in ``sentence`` whose surname the (folded) question ``asked`` does not hold:
+    initials with a surname, a role with a name ("minister Harbers") or first name + surname."""
+    out = set()
+    for m in _PERSON.finditer(sentence):
+        name = m.group(0)
+        surname = name.split()[-1]
+        if asked and fold(surname) in asked:
+            continue
+        out.add(name)
+    return out
+
+
+def holds_type(answer_type: str, sentence: str, asked: str = "") -> bool:
+    """Does ``sentence`` hold the kind of fact ``answer_type`` asks for? True for types that
+    need no visible fact (definition, reason, list, overview, yes/no, other). For "person", a
+    name already in the (folded) question ``asked`` does not count."""
+    if answer_type == "person":
+        return any(fold(n.split()[-1]) not in asked for n in _person_names(sentence)) or any(
+            fold(w) not in asked for w in _proper_words(sentence))
+    return _holds(answer_type, sentence)
+
+
+@functools.lru_cache(maxsize=65536)
+def _person_names(sentence: str) -> tuple[str, ...]:
+    return tuple(m.group(0) for m in _PERSON.finditer(sentence))
+
+
+@functools.lru_cache(maxsize=65536)
+def _proper_words(sentence: str) -> tuple[str, ...]:
+    return tuple(_PROPER.findall(sentence))
+
+
+@functools.lru_cache(maxsize=65536)
+def _holds(answer_type: str, sentence: str) -> bool:
+    if answer_type == "amount":
+        return bool(quantities_in(sentence)) and bool(_MONEY.search(sentence))
+    if answer_type == "count":
+        return bool(quantities_in(sentence))
+    if answer_type == "date":
+        return bool(_DATE_IN_TEXT.search(sentence))
+    if answer_type == "place":
+        return bool(_PLACE.search(sentence))
+    if answer_type == "reason":
+        return bool(_REASON.search(sentence))
+    return True
+
+
+# --- the analysis -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Term:
+    """A content term of the question: its BM25 stem, the word as typed (folded), its corpus IDF
+    (natural log, BM25 form; a term unknown to the corpus gets the maximum) and whether it is a name."""
+
+    stem: str
+    word: str
+    idf: float
+    name: bool = False
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    """Everything later steps need to know about one question (or one part of it).
+
+    ``terms`` are ordered as in the question; ``focus`` is the subset whose absence from the
+    evidence means the evidence is about something else (all terms but those with very low IDF).
+    ``parts`` is empty for a single question, else two or more analyses of the sub-questions.
+    """
+
+    text: str
+    language: str
+    terms: tuple[Term, ...]
+    names: tuple[str, ...]
+    codes: tuple[str, ...]
+    numbers: tuple[str, ...]
+    years: tuple[str, ...]
+    answer_type: str
+    parts: tuple[QuestionAnalysis, ...] = ()
+
+    @property
+    def folded(self) -> str:
+        """The folded question text (for "is this already in the question" checks)."""
+        return fold(self.text)
+
+    @property
+    def stems(self) -> tuple[str, ...]:
+        """The content terms' stems in question order."""
+        return tuple(t.stem for t in self.terms)
+
+    @property
+    def concrete(self) -> bool:
+        """True when the answer must visibly hold a fact of :attr:`answer_type` (amount, date...)."""
+        return self.answer_type in CONCRETE_TYPES
+
+    @property
+    def overview(self) -> bool:
+        """True for "Wat staat er over X?"-style questions: answered by a digest."""
+        return self.answer_type == "overview"
+
+
+def detect_language(question: str) -> str:
+    """"en" when English function words outnumber Dutch ones, else "nl"."""
+    ws = re.findall(r"[a-z]+", fold(question))
+    en = sum(w in _ENGLISH_WORDS for w in ws)
+    nl = sum(w in _DUTCH_WORDS for w in ws)
+    return "en" if en > nl else "nl"
+
+
+def answer_type(question: str) -> str:
+    """The expected answer type of a (single) question, from :data:`ANSWER_TYPES`; "other" if none."""
+    q = fold(question)
+    for kind, pattern in _TYPE_PATTERNS:
+        if pattern.search(q):
+            return kind
+    return "other"
+
+
+def names_in(question: str) -> set[str]:
+    """Names in a question: capitalised words after the first word, and codes, without
+    question words ("Taalunieverdrag", "Einstein", "Terneuzen", "3RX")."""
+    ws = re.findall(r"[^\W\d_][\w'’-]*|\d+[A-Za-z]\w*", question)
+    out = {w for w in ws[1:] if w[:1].isupper() and fold(w) not in DUTCH_STOPWORDS and len(w) > 2}
+    return out | codes_in(question)
+
+
+def split_parts(question: str) -> list[str]:
+    """The sub-questions of a question that asks two or more things ("Wanneer … en wat …?");
+    a part without a content word of its own borrows the rest of the next part ("Wanneer en waar
+    vond de top plaats?" → "Wanneer vond de top plaats?", "waar vond de top plaats?")."""
+    pieces = [p.strip(" ,;") for p in _PART_SPLIT.split(question) if p and p.strip(" ,;?")]
+    if len(pieces) < 2:
+        return [question]
+    out = []
+    for i, p in enumerate(pieces):
+        if not bm25_tokens(p) and i + 1 < len(pieces):
+            rest = pieces[i + 1].split(None, 1)
+            p = f"{p} {rest[1] if len(rest) > 1 else ''}".strip()
+        out.append(p.rstrip("?") + "?")
+    return out if sum(1 for p in out if bm25_tokens(p)) >= 2 else [question]
+
+
+def analyze(question: str, idf: Callable[[str], float], *, split: bool = True) -> QuestionAnalysis:
+    """Analyse one question. ``idf(stem)`` gives a stem's corpus IDF (natural log).
+
+    Shapes: ``terms`` holds one :class:`Term` per distinct content stem, in question order.
+    Never raises on odd input; an empty question gives an analysis without terms.
+    """
+    text = normalize(question)
+    names = names_in(text)
+    name_words = {fold(n) for n in names}
+    seen: set[str] = set()
+    terms = []
+    for w in words(text):
+        if w in DUTCH_STOPWORDS or (len(w) < 2 and not w.isdigit()):
+            continue
+        stems = bm25_tokens(w)
+        if not stems or stems[0] in seen:
+            continue
+        seen.add(stems[0])
+        terms.append(Term(stems[0], w, float(idf(stems[0])), w in name_words))
+    parts: tuple[QuestionAnalysis, ...] = ()
+    if split:
+        pieces = split_parts(text)
+        if len(pieces) > 1:
+            parts = tuple(analyze(p, idf, split=False) for p in pieces)
+    return QuestionAnalysis(
+        text=text, language=detect_language(text), terms=tuple(terms), names=tuple(sorted(names)),
+        codes=tuple(sorted(codes_in(text))), numbers=tuple(sorted(quantities_in(text))),
+        years=tuple(sorted(set(_YEAR.findall(text)))), answer_type=answer_type(text), parts=parts)
+
+
+def years_in(text: str) -> set[str]:
+    """Four-digit years 1800–2099 written in ``text``."""
+    return set(_YEAR.findall(text))

@@ -1,0 +1,145 @@
+"""Learned scorers: logistic models fitted by ``python -m rag.train`` and applied with numpy.
+
+The fitted models live in one small JSON file, ``rag/models/scorer.json`` (or
+``RAG_SCORER_PATH``): per model its feature names, the standardisation (mean, scale) and the
+logistic coefficients and intercept that scikit-learn fitted, plus the abstention threshold
+chosen on the development split and the data it was fitted on. Applying them needs only numpy,
+so the answer path never imports scikit-learn (cold start, see docs/benchmarks.md).
+
+Three models:
+
+* ``reranker`` — P(passage holds the answer) from :data:`~rag.features.PASSAGE_FEATURES`;
+* ``sentence`` — P(sentence states the answer) from :data:`~rag.features.SENTENCE_FEATURES`;
+* ``answerable`` — P(the evidence answers the question) from :data:`ANSWERABLE_FEATURES`,
+  compared with ``threshold`` to abstain.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import RagError
+
+#: Bump when the file layout changes; the training data and feature lists are versioned inside.
+SCORER_FORMAT = 1
+DEFAULT_SCORER = Path(__file__).parent / "models" / "scorer.json"
+
+#: question-level features of the best candidate, for the answerability model
+ANSWERABLE_FEATURES: tuple[str, ...] = (
+    "best_prob", "prob_margin", "best_passage_prob", "sentence_cos", "passage_cos", "evidence_cover_exact",
+    "evidence_cover_soft", "min_match", "missing_idf", "names", "codes", "years", "type_missing",
+    "known_terms", "english", "terms_log",
+)
+
+
+class ScorerError(RagError):
+    """The fitted scorer file is missing, unreadable or does not fit this code's features."""
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    """A standardised logistic model: p = sigmoid(coef · (x - mean) / scale + intercept)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities, float (n,), for feature rows ``x`` of shape (n, len(features)) or (len(features),)."""
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-serialisable dict (inverse of :meth:`from_json`)."""
+        return {"features": list(self.features), "mean": [float(v) for v in self.mean],
+                "scale": [float(v) for v in self.scale], "coef": [float(v) for v in self.coef],
+                "intercept": float(self.intercept)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], expected: Sequence[str]) -> LogisticModel:
+        """Read a model; raises ScorerError when its feature names differ from ``expected``."""
+        feats = tuple(d["features"])
+        if feats != tuple(expected):
+            raise ScorerError(f"scorer fitted on other features ({len(feats)} vs {len(expected)}); "
+                              "run python -m rag.train")
+        arrays = [np.asarray(d[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
+        if any(a.shape != (len(feats),) for a in arrays):
+            raise ScorerError("scorer file has arrays of the wrong length")
+        scale = np.where(arrays[1] == 0, 1.0, arrays[1])
+        return cls(feats, arrays[0], scale, arrays[2], float(d["intercept"]))
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """The three fitted models and the abstention threshold (see the module docstring)."""
+
+    reranker: LogisticModel
+    sentence: LogisticModel
+    answerable: LogisticModel
+    threshold: float
+    info: dict[str, Any]
+
+
+@functools.lru_cache(maxsize=4)
+def load_scorer(path: Path = DEFAULT_SCORER) -> Scorer:
+    """Load and check a scorer file. Raises ScorerError (Dutch) if it is missing, unreadable or
+    fitted on other features than this code computes."""
+    from rag.features import PASSAGE_FEATURES, SENTENCE_FEATURES
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if data.get("format") != SCORER_FORMAT:
+            raise ScorerError(f"scorerbestand {path} heeft formaat {data.get('format')!r}, verwacht {SCORER_FORMAT}")
+        scorer = Scorer(
+            LogisticModel.from_json(data["reranker"], PASSAGE_FEATURES),
+            LogisticModel.from_json(data["sentence"], SENTENCE_FEATURES),
+            LogisticModel.from_json(data["answerable"], ANSWERABLE_FEATURES),
+            float(data["threshold"]), dict(data.get("info", {})))
+    except ScorerError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ScorerError(f"Het scorerbestand {path} is onleesbaar ({type(exc).__name__}: {exc}); "
+                          "maak het opnieuw met python -m rag.train.") from exc
+    if not 0.0 <= scorer.threshold <= 1.0 or math.isnan(scorer.threshold):
+        raise ScorerError(f"scorerbestand {path}: drempel {scorer.threshold} ligt niet tussen 0 en 1")
+    return scorer
+
+
+def mmr(relevance: np.ndarray, vectors: np.ndarray, k: int, diversity: float = 0.5,
+        groups: Sequence[str] | None = None) -> list[int]:
+    """Maximal marginal relevance (Carbonell & Goldstein, 1998): pick up to ``k`` rows.
+
+    ``relevance`` (n,) and L2-normalised ``vectors`` (n, dim); each step takes the row with the
+    highest ``(1 - diversity) * relevance - diversity * max cosine to those already taken``.
+    With ``groups`` (n,), at most one row per group (e.g. per paragraph). Returns row indices in
+    the order picked.
+    """
+    n = len(relevance)
+    chosen: list[int] = []
+    used: set[str] = set()
+    sim_max = np.full(n, -1.0)
+    available = np.ones(n, dtype=bool)
+    while len(chosen) < min(k, n):
+        score = (1 - diversity) * relevance - diversity * np.where(sim_max < -0.5, 0.0, sim_max)
+        score = np.where(available, score, -np.inf)
+        i = int(np.argmax(score))
+        if not np.isfinite(score[i]):
+            break
+        chosen.append(i)
+        available[i] = False
+        if groups is not None:
+            used.add(groups[i])
+            available &= np.array([g not in used for g in groups])
+        sim_max = np.maximum(sim_max, vectors @ vectors[i])
+    return chosen

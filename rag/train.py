@@ -1,0 +1,265 @@
+"""Fit the learned scorers: ``python -m rag.train [--questions eval/questions.jsonl] [--out FILE]``.
+
+Reproduces ``rag/models/scorer.json`` from the labelled questions, using only the ``train``
+split for fitting and the ``dev`` split for the abstention threshold; ``test`` is never read.
+
+1. **Reranker** — every train question is retrieved (hybrid fusion, top 20, no learned
+   reranking); each passage gets :data:`~rag.features.PASSAGE_FEATURES` and the label "its
+   paragraph holds a gold passage".
+2. **Sentence model** — with the reranker applied, the sentences of the top evidence passages
+   get :data:`~rag.features.SENTENCE_FEATURES` and the label "is (or holds) a gold sentence".
+3. **Answerable model** — :data:`~rag.scoring.ANSWERABLE_FEATURES` of each question's best
+   candidate, from reranker and sentence models fitted on the *other* folds (5-fold
+   ``GroupKFold`` by document section, so the answerable model sees honest probabilities);
+   label 1 for an answerable question whose gold paragraph is among the evidence passages, 0 for
+   an unanswerable one (answerable questions whose evidence lacks the gold are left out).
+4. **Threshold** — on the dev split, the lowest threshold on P(answerable) at which the
+   precision of answering (answered questions that are answerable) reaches ``--target-precision``
+   (default 0.95); if none does, the threshold of the best F1 of abstaining.
+
+All three are scikit-learn ``LogisticRegression`` models on standardised features
+(``StandardScaler``); the file stores their coefficients, so the answer path needs only numpy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.answer import strip_instructions
+from rag.evaluate import DEFAULT_QUESTIONS, Question, is_relevant, load_questions
+from rag.features import PASSAGE_FEATURES, SENTENCE_FEATURES
+from rag.question import analyze
+from rag.scoring import ANSWERABLE_FEATURES, DEFAULT_SCORER, SCORER_FORMAT, LogisticModel, Scorer
+from rag.text import fold
+
+#: passages per question for reranker training; evidence passages come from the answerer
+RERANK_DEPTH = 20
+
+
+def _norm(text: str) -> str:
+    return " ".join(fold(text).split())
+
+
+def is_gold_sentence(sentence: str, gold_sentences: Sequence[str], facts: Sequence[str]) -> bool:
+    """True when ``sentence`` is, contains or lies inside one of the gold sentences (folded,
+    whitespace-normalised); without gold sentences, when it holds an answer fact."""
+    s = _norm(sentence)
+    if gold_sentences:
+        return any((g := _norm(x)) and (g in s or (len(s) >= 20 and s in g)) for x in gold_sentences)
+    return any(_norm(f) in s for f in facts if _norm(f))
+
+
+def placeholder_model(features: Sequence[str]) -> LogisticModel:
+    """A model that gives 0.5 everywhere (used before the real one is fitted)."""
+    n = len(features)
+    return LogisticModel(tuple(features), np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, features: Sequence[str], c: float = 1.0) -> LogisticModel:
+    """Fit scikit-learn's LogisticRegression on standardised ``X`` (n, len(features)), labels ``y``."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(X)
+    lr = LogisticRegression(C=c, max_iter=2000).fit(scaler.transform(X), y)
+    scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
+    return LogisticModel(tuple(features), scaler.mean_.astype(np.float64), scale.astype(np.float64),
+                         lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
+
+
+@dataclass
+class _Item:
+    q: Question
+    text: str
+    analysis: Any
+    vector: np.ndarray
+    base: Any  # RetrievalResult without learned reranking
+    group: str
+
+
+def choose_threshold(probs: np.ndarray, answerable: np.ndarray, target_precision: float) -> tuple[float, dict[str, float]]:
+    """Lowest threshold on P(answerable) whose precision of answering reaches the target (dev data);
+    falls back to the threshold with the best F1 of abstaining. Returns (threshold, dev figures)."""
+    order = np.unique(np.concatenate([[0.0], probs, [1.0]]))
+    best_f1, f1_t = -1.0, 0.5
+    chosen = None
+    for t in order:
+        answered = probs >= t
+        n_ans = int(answered.sum())
+        prec = float(answerable[answered].mean()) if n_ans else 1.0
+        abst = ~answered
+        tp = int((abst & ~answerable).sum())
+        ab_prec = tp / int(abst.sum()) if abst.sum() else 0.0
+        ab_rec = tp / int((~answerable).sum()) if (~answerable).sum() else 0.0
+        f1 = 2 * ab_prec * ab_rec / (ab_prec + ab_rec) if ab_prec + ab_rec else 0.0
+        if f1 > best_f1:
+            best_f1, f1_t = f1, float(t)
+        if chosen is None and n_ans and prec >= target_precision:
+            chosen = float(t)
+    t = chosen if chosen is not None else f1_t
+    answered = probs >= t
+    figures = {
+        "dev_answer_precision": float(answerable[answered].mean()) if answered.any() else 1.0,
+        "dev_abstain_recall": float((~answered & ~answerable).sum() / max(1, (~answerable).sum())),
+        "dev_false_abstain": float((~answered & answerable).sum() / max(1, answerable.sum())),
+    }
+    return t, figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m rag.train``; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m rag.train", description="Fit de geleerde scorers.")
+    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    parser.add_argument("--out", type=Path, default=DEFAULT_SCORER)
+    parser.add_argument("--target-precision", type=float, default=0.95,
+                        help="gewenste precisie van beantwoorde vragen op de dev-split (standaard 0.95)")
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    from sklearn.model_selection import GroupKFold
+
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    questions = [q for q in load_questions(args.questions) if q.split in ("train", "dev")]
+    if not any(q.split == "train" for q in questions):
+        print("fout: geen vragen met split 'train' in het vragenbestand", file=sys.stderr)
+        return 2
+    placeholder = Scorer(placeholder_model(PASSAGE_FEATURES), placeholder_model(SENTENCE_FEATURES),
+                         placeholder_model(ANSWERABLE_FEATURES), 0.5, {})
+    settings = Settings.from_env(learned_reranker=False)
+    pipe = Pipeline(settings, scorer=placeholder)
+    retriever = pipe.retriever
+    answerer = pipe.answerer
+    raw = json.loads("[" + ",".join(
+        line for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()) + "]")
+    groups = {str(o["id"]): (o.get("sections") or [o["id"]])[0] for o in raw}
+
+    items: list[_Item] = []
+    for q in questions:
+        text, _ = strip_instructions(pipe.prepare_question(q.question)[0])
+        if not text:
+            continue
+        analysis = analyze(text, retriever.idf, split=False)
+        base = retriever(text, top_k=RERANK_DEPTH, mode="hybrid")
+        items.append(_Item(q, text, analysis, base.query_vector, base, groups.get(q.id, q.id)))
+    train = [it for it in items if it.q.split == "train"]
+    dev = [it for it in items if it.q.split == "dev"]
+    print(f"{len(train)} train- en {len(dev)} dev-vragen", file=sys.stderr)
+
+    def rerank_data(its: Sequence[_Item]) -> tuple[np.ndarray, np.ndarray]:
+        xs, ys = [], []
+        for it in its:
+            res = it.base
+            if not res.passages:
+                continue
+            idx = [r.index for r in res.passages]
+            rows = retriever.passage_rows(
+                it.analysis, idx, {r.index: r.score for r in res.passages},
+                {r.index: r.dense_score or 0.0 for r in res.passages},
+                {r.index: r.bm25_score for r in res.passages if r.bm25_score is not None},
+                dict(zip(idx, res.sentence_scores, strict=False)))
+            xs.append(rows)
+            ys.extend(it.q.answerable and is_relevant(r.passage.paragraph_text, it.q.gold_passages)
+                      for r in res.passages)
+        return np.concatenate(xs), np.array(ys, dtype=int)
+
+    def reranked(it: _Item, model: LogisticModel) -> Any:
+        retriever.learned = model
+        try:
+            return retriever(it.text, top_k=settings.top_k, mode="hybrid", query_vector=it.vector,
+                             analysis=it.analysis)
+        finally:
+            retriever.learned = None
+
+    def sentence_data(its: Sequence[_Item], model: LogisticModel) -> tuple[np.ndarray, np.ndarray]:
+        xs, ys = [], []
+        for it in its:
+            X, meta = answerer.candidate_rows(reranked(it, model))
+            if not meta:
+                continue
+            xs.append(X)
+            ys.extend(it.q.answerable and is_relevant(r.passage.paragraph_text, it.q.gold_passages)
+                      and is_gold_sentence(sent, it.q.gold_sentences, it.q.answer_facts)
+                      for r, sent, *_ in meta)
+        return np.concatenate(xs), np.array(ys, dtype=int)
+
+    def answerable_rows(its: Sequence[_Item], rr: LogisticModel, sm: LogisticModel,
+                        am: LogisticModel) -> tuple[np.ndarray, np.ndarray, list[_Item]]:
+        answerer.scorer = replace(placeholder, sentence=sm, answerable=am)
+        xs, ys, kept = [], [], []
+        for it in its:
+            res = reranked(it, rr)
+            cands = answerer.candidates(res)
+            if not cands:
+                continue
+            evidence_has_gold = it.q.answerable and any(
+                is_relevant(r.passage.paragraph_text, it.q.gold_passages)
+                for r in res.passages[: answerer.evidence_passages])
+            xs.append(answerer.answerable_row(res, cands))
+            ys.append(1 if evidence_has_gold else 0)
+            kept.append(it)
+        return np.stack(xs), np.array(ys, dtype=int), kept
+
+    # 1-2: reranker and sentence model on all train questions
+    Xr, yr = rerank_data(train)
+    reranker = fit_logistic(Xr, yr, PASSAGE_FEATURES)
+    Xs, ys = sentence_data(train, reranker)
+    sentence = fit_logistic(Xs, ys, SENTENCE_FEATURES)
+    # 3: answerable model on out-of-fold probabilities
+    neutral = placeholder_model(ANSWERABLE_FEATURES)
+    xa_parts, ya_parts = [], []
+    folds = GroupKFold(n_splits=min(args.folds, len({it.group for it in train})))
+    for fit_idx, held_idx in folds.split(train, groups=[it.group for it in train]):
+        fit_items = [train[i] for i in fit_idx]
+        held = [train[i] for i in held_idx]
+        rr_f = fit_logistic(*rerank_data(fit_items), PASSAGE_FEATURES)
+        sm_f = fit_logistic(*sentence_data(fit_items, rr_f), SENTENCE_FEATURES)
+        X, y, kept = answerable_rows(held, rr_f, sm_f, neutral)
+        keep = np.array([not (it.q.answerable and yy == 0) for it, yy in zip(kept, y, strict=True)])
+        xa_parts.append(X[keep])
+        ya_parts.append(y[keep])
+    Xa, ya = np.concatenate(xa_parts), np.concatenate(ya_parts)
+    answerable = fit_logistic(Xa, ya, ANSWERABLE_FEATURES)
+    # 4: threshold on dev
+    Xd, _, dev_kept = answerable_rows(dev, reranker, sentence, answerable)
+    probs = answerable(Xd)
+    labels = np.array([it.q.answerable for it in dev_kept], dtype=bool)
+    threshold, figures = choose_threshold(probs, labels, args.target_precision)
+
+    import sklearn
+
+    info = {
+        "fitted": datetime.now(UTC).isoformat(timespec="seconds"),
+        "questions_file": str(args.questions),
+        "questions_sha256": hashlib.sha256(args.questions.read_bytes()).hexdigest(),
+        "train_questions": len(train), "dev_questions": len(dev),
+        "reranker_rows": int(len(yr)), "reranker_positive": int(yr.sum()),
+        "sentence_rows": int(len(ys)), "sentence_positive": int(ys.sum()),
+        "answerable_rows": int(len(ya)), "answerable_positive": int(ya.sum()),
+        "target_precision": args.target_precision, **figures,
+        "scikit_learn": sklearn.__version__, "embedder": retriever.index.manifest.get("embedder"),
+    }
+    data = {"format": SCORER_FORMAT, "reranker": reranker.to_json(), "sentence": sentence.to_json(),
+            "answerable": answerable.to_json(), "threshold": threshold, "info": info}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(args.out)
+    print(json.dumps({"threshold": round(threshold, 4), **{k: v for k, v in info.items() if k != "embedder"}},
+                     indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
