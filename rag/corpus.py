@@ -1,7 +1,8 @@
 """Corpus stage: files in ``corpus/`` → :class:`Document` objects made of sections and paragraphs.
 
 Reads ``.txt``/``.md`` (with optional ``Bron:``/``Titel:``/``Datum:``/``Soort:``/``Status:``
-header lines), ``.pdf`` (text layer, via pypdf) and ``.html`` (main text, via trafilatura).
+header lines), ``.html`` (main text, via trafilatura) and, through :mod:`rag.readers`, ``.pdf``
+(by its layout: line positions, fonts, columns, tables), ``.docx`` and ``.odt``.
 Rebuilds the documents' own paragraphs from PDF-extracted text (reflow), joins words split
 only by a line end while keeping real Dutch compound hyphens, recognises numbered sections,
 lettered subsections, subtitles, treaty chapters/articles/annexes, and gives each paragraph a
@@ -15,13 +16,15 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import contextlib
+import contextvars
 import functools
 import hashlib
 import itertools
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -29,8 +32,8 @@ from rag.errors import CorpusError, CorpusFileError
 from rag.text import fold, normalize, shown_name
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
-PARSER_VERSION = "corpus-11"
-SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm")
+PARSER_VERSION = "corpus-12"
+SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm", ".docx", ".odt")
 HEADER_KEYS = {
     "bron": "source",
     "source": "source",
@@ -79,6 +82,8 @@ class Paragraph:
     locator: str
     text: str
     article: str | None = None
+    kind: str = "text"  # "text" or "table" (rows as "cel | cel | cel" lines)
+    caption: str = ""  # a table's caption ("Tabel 1. ..."), used as embedding context
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,25 @@ class Document:
     kind: str | None
     sections: tuple[Section, ...]
     paragraphs: tuple[Paragraph, ...]
+    pages: int = 0  # pages of a PDF (0 for other formats)
+    unreadable_pages: tuple[int, ...] = ()  # 1-based PDF pages without a text layer
+
+    @property
+    def tables(self) -> int:
+        """Number of table paragraphs."""
+        return sum(1 for p in self.paragraphs if p.kind == "table")
+
+
+class TableBlock(str):
+    """A block that is a table: rows as ``"cel | cel | cel"`` lines; ``caption`` may be empty."""
+
+    caption: str = ""
+
+    def __new__(cls, text: str, caption: str = "") -> TableBlock:
+        """Make a table block from its row text and optional caption."""
+        obj = super().__new__(cls, text)
+        obj.caption = caption
+        return obj
 
 
 @dataclass(frozen=True)
@@ -122,8 +146,11 @@ class CorpusLoad:
 class _Raw:
     header: dict[str, str]
     body: str
-    mode: str  # "text", "pdf-text" (PDF text layer, one line per printed line) or "html"
+    mode: str  # "text", "pdf-text" (PDF text layer, one line per printed line), "html" or "blocks"
     title_hint: str | None = None
+    blocks: tuple[str, ...] = ()  # mode "blocks": paragraphs and headings already rebuilt (rag.readers)
+    pages: int = 0
+    unreadable_pages: tuple[int, ...] = ()
 
 
 def list_corpus_files(corpus_dir: Path) -> list[Path]:
@@ -264,8 +291,10 @@ def read_file(path: Path, name: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) ->
                 "instelbaar met RAG_MAX_FILE_MB)",
             )
         suffix = path.suffix.lower()
-        if suffix == ".pdf":
-            return _read_pdf(path, name)
+        if suffix in (".pdf", ".docx", ".odt"):
+            from rag import readers  # layout readers: only index builds need them
+
+            return readers.read(path, name)
         data = path.read_bytes()
     except FileNotFoundError as exc:
         raise CorpusFileError(name, "bestand verdwenen tijdens het inlezen") from exc
@@ -309,16 +338,91 @@ def _is_dutch_compound(word: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=65536)
+def _compound_splits(word: str) -> frozenset[int]:
+    """Positions where ``word`` splits into a Dutch word (optional linking s) and a word or compound."""
+    out = set()
+    for i in range(3, len(word) - 2):
+        left, right = word[:i], word[i:]
+        if (_is_dutch_word(left) or (left.endswith("s") and _is_dutch_word(left[:-1]))) and (
+                _is_dutch_word(right) or (len(right) >= 6 and _compound_splits(right))):
+            out.add(i)
+    return frozenset(out)
+
+
+_WORD_FORM = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+
+
+@dataclass(frozen=True)
+class HyphenEvidence:
+    """What a document itself says about its line-end hyphens.
+
+    ``forms``: its word forms (lower case) counted off line ends ("grensbelemmeringen" elsewhere
+    in it means "grens-" + "belemmeringen" joins). ``hyphenated``: the document was hyphenated
+    by a typesetter (at least three line ends split a word into a fragment, and such splits are
+    at least a quarter of its line-end hyphens; a document that is not hyphenated has only real
+    compounds such as "minister-presidenten" at its line ends); then a line-end hyphen between two Dutch words is
+    a hyphenation point too, since Dutch writes compounds closed.
+    """
+
+    forms: Counter[str]
+    hyphenated: bool
+
+
+_EVIDENCE: contextvars.ContextVar[HyphenEvidence | None] = contextvars.ContextVar("hyphen_evidence", default=None)
+
+
+def document_evidence(lines: Iterable[str]) -> HyphenEvidence:
+    """Count the word forms of printed lines (in reading order) and decide whether the document
+    was hyphenated; a line's last word is left out when it ends in "-"."""
+    forms: Counter[str] = Counter()
+    fragments = total = 0
+    prev = ""
+    for line in lines:
+        if not line.strip():
+            continue
+        words = _WORD_FORM.findall(line.lower())
+        m_prev = re.search(r"([^\W\d_]+)-\s*$", prev)
+        m_next = re.match(r"\s*([^\W\d_]+)", line)
+        if m_prev and m_next and m_next.group(1)[0].islower() and m_next.group(1).lower() not in _ELLIPSIS_WORDS:
+            lw, rw = m_prev.group(1), m_next.group(1).lower()
+            if not any(ch.isupper() for ch in lw[1:]):  # not after an acronym ("PFAS-")
+                total += 1
+                if not (_is_dutch_word(lw.lower()) and (_is_dutch_word(rw) or any(
+                        _is_dutch_word(rw[:i]) and _is_dutch_word(rw[i:]) for i in range(4, len(rw) - 3)))):
+                    fragments += 1  # "po-" + "litieke": not two words
+        if words and re.search(r"[^\W\d_]-\s*$", line):
+            words = words[:-1]
+        forms.update(words)
+        prev = line
+    return HyphenEvidence(forms, fragments >= 3 and 4 * fragments >= total)
+
+
+@contextlib.contextmanager
+def hyphen_evidence(lines: Iterable[str]) -> Iterator[None]:
+    """Within this block, :func:`join_line_end_hyphen` also weighs what the document of ``lines``
+    (all of it, in reading order) says itself: see :class:`HyphenEvidence`."""
+    token = _EVIDENCE.set(document_evidence(lines))
+    try:
+        yield
+    finally:
+        _EVIDENCE.reset(token)
+
+
 def join_line_end_hyphen(left: str, right: str) -> str:
     """Join a word broken at a line end: ``left`` ends with "-", ``right`` starts the next line.
 
     Returns the joined text (left and right included). Dutch rules, decided with the wordfreq
     Dutch word list, never with a list of this corpus's words:
 
-    * "industrie- en" (ellipsis before a conjunction) keeps hyphen and space;
+    * "industrie- en" (ellipsis before a conjunction) keeps hyphen and space, unless the joined
+      form is a word and no compound follows the conjunction ("partij-" + "en die" → "partijen");
+    * inside :func:`hyphen_evidence`, the form the document itself uses elsewhere wins
+      ("grensbelemmeringen" or "minister-presidenten");
     * a hyphen before a capital or digit, or after an acronym/name stays ("Noord-Holland",
       "PFAS-gehalten", "Interreg-financiering");
-    * a split inside one word is joined ("duurzaam-" + "heid" → "duurzaamheid");
+    * a split inside one word is joined ("duurzaam-" + "heid" → "duurzaamheid"), also when the
+      joined word is a compound split elsewhere than at the hyphen ("stik-" + "stofreductie");
     * a compound of two words stays hyphenated ("minister-presidenten", "nul-emissie").
     """
     m_left = re.search(r"(\S*?)([^\W\d_]*)-$", left)
@@ -328,13 +432,31 @@ def join_line_end_hyphen(left: str, right: str) -> str:
     keep = left + right
     if not lword or not rword:
         return keep
-    if rword.lower() in _ELLIPSIS_WORDS and (len(right) == len(rword) or not right[len(rword)].isalnum()):
-        return left + " " + right
+    joined = (lword + rword).lower()
+    if (rword.lower() in _ELLIPSIS_WORDS and len(lword) >= 3
+            and (len(right) == len(rword) or not right[len(rword)].isalnum())):
+        after = re.match(r"\s*([^\W\d_][\w-]*)", right[len(rword):])
+        word_after = after.group(1) if after else ""
+        if not _is_dutch_word(joined) or word_after[:1].isupper() or "-" in word_after or (
+                len(word_after) >= 6 and _compound_splits(word_after.lower())):
+            return left + " " + right  # "industrie- en grondstoffenbeleid", "land- en tuinbouw"
+    evidence = _EVIDENCE.get()
+    if evidence is not None:
+        closed, hyphenated = evidence.forms[joined], evidence.forms[f"{lword}-{rword}".lower()]
+        if closed != hyphenated:
+            return left[:-1] + right if closed > hyphenated else keep
     if rword[0].isupper() or any(ch.isupper() for ch in lword[1:]):
         return keep
-    joined = (lword + rword).lower()
     if _is_dutch_word(joined):
         return left[:-1] + right
+    splits = _compound_splits(joined)
+    if splits and len(lword) not in splits:
+        return left[:-1] + right  # "stik-" + "stofreductie": the hyphen is inside "stikstof"
+    if evidence is not None and evidence.hyphenated:
+        vowel_clash = lword[-1].lower() in "aeiou" and rword[0] in "aeiou"
+        name = lword[0].isupper() and not _is_dutch_word(lword.lower())
+        if not (vowel_clash or name or lword.lower() in _HYPHEN_PREFIXES):
+            return left[:-1] + right  # typeset text: "klimaat-" + "regelgeving" is a hyphenation point
     if lword[0].isupper():
         return keep
     if lword.lower() in _HYPHEN_PREFIXES:
@@ -347,20 +469,27 @@ def join_line_end_hyphen(left: str, right: str) -> str:
 
 
 def join_lines(lines: Sequence[str]) -> str:
-    """Join printed lines of one paragraph with spaces, repairing line-end hyphens."""
+    """Join printed lines of one paragraph with spaces, repairing line-end hyphens.
+
+    A soft hyphen (U+00AD) at a line end always joins the two parts.
+    """
     out = ""
+    soft = False
     for raw in lines:
         line = normalize(raw)
         if not line:
             continue
         if not out:
             out = line
+        elif soft:
+            out = out + line
         elif re.search(r"[^\W\d_]-$", out) and re.match(r"[^\W\d_]", line):
             head, _, last = out.rpartition(" ")
             joined = join_line_end_hyphen(last, line)
             out = f"{head} {joined}" if head else joined
         else:
             out = f"{out} {line}"
+        soft = raw.rstrip().endswith("\u00ad")
     return out
 
 
@@ -387,7 +516,7 @@ def _first_alpha_upper(text: str) -> bool:
 
 def _heading_kind(text: str) -> str | None:
     """Classify a one-line block as a heading kind, or None."""
-    if "\n" in text or len(text) > 160:
+    if "\n" in text or len(text) > 160 or isinstance(text, TableBlock):
         return None
     if _ARTICLE.match(text):
         return "article"
@@ -409,7 +538,7 @@ def _heading_kind(text: str) -> str | None:
 
 def _is_candidate(text: str) -> bool:
     """A line that may be an unnumbered heading: short, no sentence end, not a list item."""
-    if "\n" in text or len(text) > 150 or not any(ch.isalpha() for ch in text):
+    if "\n" in text or len(text) > 150 or not any(ch.isalpha() for ch in text) or isinstance(text, TableBlock):
         return False
     if _TERMINAL.search(text) and not text.endswith("?"):
         return False
@@ -564,13 +693,14 @@ def text_blocks(body: str, *, pdf_text: bool = False) -> list[str]:
     text with a blank line after every printed line is detected and reflowed; plain text is
     split at blank lines. Line-end hyphens are repaired in every mode.
     """
-    if pdf_text:
-        blocks = _reflow_pdf(body, blank_style=False)
-    elif looks_like_pdf_layout(body):
-        blocks = _reflow_pdf(body, blank_style=True)
-    else:
-        blocks = _blank_line_blocks(body)
-    return _merge_broken_blocks(blocks)
+    with hyphen_evidence(body.split("\n")):
+        if pdf_text:
+            blocks = _reflow_pdf(body, blank_style=False)
+        elif looks_like_pdf_layout(body):
+            blocks = _reflow_pdf(body, blank_style=True)
+        else:
+            blocks = _blank_line_blocks(body)
+        return _merge_broken_blocks(blocks)
 
 
 # --------------------------------------------------------------------------------------
@@ -640,6 +770,10 @@ def _merge_lists(blocks: list[str]) -> list[str]:
     out: list[str] = []
     marker = ""  # kind of list marker of the list being collected ("" = none)
     for b in blocks:
+        if isinstance(b, TableBlock) or (out and isinstance(out[-1], TableBlock)):
+            marker = ""
+            out.append(b)
+            continue
         m = _LIST_ITEM.match(b)
         kind = _marker_kind(m.group(0)) if m and not _heading_kind(b) else ""
         if out and kind and marker and kind == "symbol" and marker != "symbol":
@@ -750,7 +884,8 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
         parent = stack[-2].key if len(stack) > 1 else ""
         sections[h.key] = Section(h.key, h.kind, h.number, h.title, current_label(), h.subtitle, parent)
 
-    def add_paragraph(text: str, key: str | None = None, label: str | None = None, title: str = "") -> None:
+    def add_paragraph(text: str, key: str | None = None, label: str | None = None, title: str = "",
+                      kind: str = "text", caption: str = "") -> None:
         key = key or current_key()
         label = label or current_label()
         counters[key] += 1
@@ -761,6 +896,7 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
         paragraphs.append(Paragraph(
             id=f"{doc_id}#{key}/p{n}", doc_id=doc_id, section_key=key, section_label=label,
             section_title=sec_title, number=n, locator=f"{label}, alinea {n}", text=text, article=article,
+            kind=kind, caption=caption,
         ))
 
     if front:
@@ -770,6 +906,10 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
     while k < len(blocks):
         b = blocks[k]
         nxt = blocks[k + 1] if k + 1 < len(blocks) else None
+        if isinstance(b, TableBlock):  # a table is one paragraph of its own, never a heading or list
+            add_paragraph(str(b), kind="table", caption=b.caption)
+            k += 1
+            continue
         kind = _heading_kind(b)
         if kind:
             if kind == "article":
@@ -860,7 +1000,7 @@ def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FIL
         content_hash = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         raise CorpusFileError(name, "bestand verdwenen tijdens het inlezen") from exc
-    blocks = text_blocks(raw.body, pdf_text=raw.mode == "pdf-text")
+    blocks = list(raw.blocks) if raw.mode == "blocks" else text_blocks(raw.body, pdf_text=raw.mode == "pdf-text")
     title = normalize(raw.header.get("title") or raw.title_hint or "")
     if not title:
         first = next((b for b in blocks if b.strip()), "")
@@ -883,6 +1023,8 @@ def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FIL
         kind=normalize(raw.header["kind"]) if raw.header.get("kind") else None,
         sections=sections,
         paragraphs=paragraphs,
+        pages=raw.pages,
+        unreadable_pages=raw.unreadable_pages,
     )
 
 
