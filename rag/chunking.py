@@ -1,6 +1,9 @@
 """Chunking stage: paragraphs → passages (one per paragraph, split only when too long).
 
 Paragraphs of fewer than three words (web clutter such as "Nieuws") are not indexed.
+A table (``Paragraph.kind == "table"``, rows as "cel | cel | cel" lines) is one passage: its
+caption joins the context and each row is one "sentence" (a table beyond the model's limit is
+split between rows).
 A passage keeps its paragraph's id, locator and full text; ``context`` (document title and
 section, and the introducing line of a list: "Deelnemers aan de top zijn:") is added for
 embedding only, never shown. A paragraph longer than the
@@ -18,7 +21,7 @@ from rag.corpus import Document
 from rag.text import split_sentences
 
 #: Bump when chunking rules change (recorded in the manifest).
-CHUNKING_VERSION = "chunk-4"
+CHUNKING_VERSION = "chunk-5"
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,10 @@ class Chunker:
                         and before.text.rstrip().endswith(":") and len(before.text) <= 300):
                     # "Deelnemers aan de top zijn:" introduces the list that follows
                     context = f"{context} — {before.text}"
+                table = para.kind == "table"
+                if table and para.caption:
+                    context = f"{context} — {para.caption}" if context else ""
+                # a table is one passage (split between rows only beyond the model's limit)
                 pieces = self._split(para.text, context)
                 for i, piece in enumerate(pieces, start=1):
                     out.append(Passage(
@@ -104,7 +111,9 @@ class Chunker:
                         source=doc.source, fragment=doc.fragment, locator=para.locator,
                         section_label=para.section_label, article=para.article, text=piece,
                         paragraph_text=para.text, context=context,
-                        sentences=split_sentences(piece), part=i, parts=len(pieces),
+                        sentences=(tuple(r for r in piece.split("\n") if r.strip()) if table
+                                   else split_sentences(piece)),
+                        part=i, parts=len(pieces),
                     ))
         return out
 

@@ -1059,13 +1059,27 @@ def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
 # --------------------------------------------------------------------------------------
 
 
+def document_to_json(doc: Document) -> dict[str, object]:
+    """A document's metadata, sections and paragraphs (with ids and locators) as a JSON-ready dict."""
+    return {
+        "id": doc.id, "title": doc.title, "date": doc.date, "source": doc.source, "path": doc.path,
+        "kind": doc.kind, "fragment": doc.fragment, "pages": doc.pages,
+        "unreadable_pages": list(doc.unreadable_pages), "tables": doc.tables,
+        "sections": [{"key": s.key, "kind": s.kind, "number": s.number, "title": s.title, "label": s.label,
+                      "subtitle": s.subtitle, "parent_key": s.parent_key} for s in doc.sections],
+        "paragraphs": [{"id": p.id, "section_key": p.section_key, "locator": p.locator, "kind": p.kind,
+                        "caption": p.caption, "article": p.article, "text": p.text} for p in doc.paragraphs],
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rag.corpus [--corpus DIR] [--show DOC]``: print the structure for checking."""
+    """``python -m rag.corpus [--corpus DIR] [--show DOC [--json]]``: print the structure for checking."""
     parser = argparse.ArgumentParser(prog="python -m rag.corpus",
                                      description="Toon documenten, secties en alinea's van het corpus.")
     parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpusmap (standaard: corpus)")
     parser.add_argument("--show", metavar="DOC", help="toon de alinea's van dit document (id of deel ervan)")
     parser.add_argument("--full", action="store_true", help="met --show: volledige alineatekst")
+    parser.add_argument("--json", action="store_true", help="met --show: secties, alinea's en locators als JSON")
     args = parser.parse_args(argv)
     from rich.console import Console
     from rich.markup import escape
@@ -1083,6 +1097,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"fout: geen document met '{args.show}' in de id", file=sys.stderr)
             return 2
         doc = matches[0]
+        if args.json:
+            import json
+
+            print(json.dumps(document_to_json(doc), ensure_ascii=False, indent=1))
+            return 0
         console.print(f"[bold]{escape(doc.title)}[/bold] ({doc.id}, {doc.date or 'geen datum'})")
         for s in doc.sections:
             if s.subtitle:
@@ -1104,4 +1123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # run the package module, not this __main__ copy: rag.readers' TableBlock is rag.corpus.TableBlock
+    from rag.corpus import main as _main
+
+    raise SystemExit(_main())

@@ -69,6 +69,29 @@ class BuildReport:
     skipped: tuple[SkippedFile, ...]
     reused: bool
     manifest: dict[str, Any] = field(default_factory=dict)
+    new_files: tuple[FileReport, ...] = ()  # files new or changed since the previous build
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """What was read from one new or changed corpus file."""
+
+    path: str
+    sections: int
+    paragraphs: int
+    tables: int
+    pages: int = 0
+    unreadable_pages: tuple[int, ...] = ()
+
+
+def _previous_files(index_dir: Path) -> dict[str, str]:
+    """``corpus_files`` of the current build's manifest ({} when there is none or it is unreadable)."""
+    try:
+        manifest = json.loads((_current_dir(index_dir) / "manifest.json").read_text(encoding="utf-8"))
+        files = manifest.get("corpus_files", {})
+        return dict(files) if isinstance(files, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
 def expected_manifest(settings: Settings, embedder: Embedder, corpus_hash: str | None = None) -> dict[str, Any]:
@@ -168,7 +191,11 @@ class IndexBuilder:
                progress: bool) -> BuildReport:
         s = self.settings
         paths = list_corpus_files(s.corpus_dir)
+        previous = _previous_files(s.index_dir)
         load = load_corpus(s.corpus_dir, s.max_file_bytes, files=paths)
+        new_files = tuple(FileReport(d.path, len(d.sections), len(d.paragraphs), d.tables, d.pages,
+                                     d.unreadable_pages)
+                          for d in load.documents if previous.get(d.path) != files.get(d.path))
         if not load.documents:
             reasons = "; ".join(f"{x.path}: {x.reason}" for x in load.skipped) or "geen bestanden"
             raise CorpusError(f"Geen leesbaar document in {s.corpus_dir} ({reasons}).")
@@ -232,7 +259,7 @@ class IndexBuilder:
             if old.name != build_id and not old.name.endswith(".partial"):
                 shutil.rmtree(old, ignore_errors=True)
         return BuildReport(len(load.documents), len(passages), len(sentences), time.perf_counter() - start,
-                           cache.misses, cache.hits, load.skipped, False, manifest)
+                           cache.misses, cache.hits, load.skipped, False, manifest, new_files)
 
 
 def _build_bm25(texts: Sequence[str], stemmer: str) -> Any:
@@ -420,6 +447,19 @@ def _print_report(report: BuildReport, settings: Settings) -> None:
           f"prefixen {m['embedder']['prefix_scheme']})")
     print(f"  corpus-hash: {m['corpus_hash'][:16]}…  gebouwd: {m.get('build_time')}  "
           f"dense: {m.get('dense_index')}  map: {settings.index_dir / 'current'}")
+    if len(report.new_files) <= 20:  # a first build of a whole corpus is summarised above
+        for f in report.new_files:
+            pages = f", {f.pages} pagina's" if f.pages else ""
+            bad = (f"; pagina zonder tekstlaag (gescand?): {', '.join(map(str, f.unreadable_pages))}"
+                   if f.unreadable_pages else "")
+            print(f"  nieuw: {shown_name(f.path)}: {f.sections} secties, {f.paragraphs} alinea's, "
+                  f"{f.tables} tabellen{pages}{bad}")
+    else:
+        print(f"  nieuw of gewijzigd: {len(report.new_files)} bestanden")
+        for f in report.new_files:
+            if f.unreadable_pages:
+                print(f"  {shown_name(f.path)}: pagina zonder tekstlaag (gescand?): "
+                      f"{', '.join(map(str, f.unreadable_pages))}")
     for sk in report.skipped:
         print(f"  overgeslagen: {shown_name(sk.path)}: {sk.reason}")
     sys.stdout.flush()

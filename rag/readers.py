@@ -23,6 +23,7 @@ evidence, :func:`rag.corpus.hyphen_evidence`).
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 import zipfile
@@ -45,8 +46,8 @@ from rag.corpus import (
 from rag.text import normalize
 
 _CAPTION = re.compile(r"^(?:Tabel|Table|Tab\.)\s*\d+[a-z]?\b", re.IGNORECASE)
-_PAGE_NUMBER = re.compile(r"^(?:(?:pagina|page|blz\.?|p\.)\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:van|of|/)\s*\d{1,4})?$",
-                          re.IGNORECASE)
+_PAGE_NUMBER = re.compile(
+    r"^(?:(?:pagina|page|blz\.?|p\.)\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:van|of|/)\s*\d{1,4})?$", re.IGNORECASE)
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _ITALIC = re.compile(r"italic|oblique", re.IGNORECASE)
 
@@ -317,7 +318,7 @@ def _metrics(lines: list[_Line]) -> _Metrics:
     body = sizes.most_common(1)[0][0] if sizes else 10.0
     body_style = styles.most_common(1)[0][0] if styles else (body, False, False)
     deltas: Counter[float] = Counter()
-    for a, b in zip(text_lines, text_lines[1:], strict=False):
+    for a, b in itertools.pairwise(text_lines):
         if a.page == b.page and a.col == b.col and abs(a.size - body) < 0.6 and abs(b.size - body) < 0.6:
             d = b.top - a.top
             if 0 < d < 3 * body:
@@ -353,7 +354,7 @@ def _blocks_from_lines(lines: list[_Line], footnotes: dict[int, list[_Line]]) ->
             pending_notes.clear()
 
     def is_list_start(ln: _Line) -> bool:
-        return bool(_LIST_ITEM.match(ln.text)) and not re.match(r"^\d{1,2}\.\s+[A-Z]", ln.text) or bool(
+        return (bool(_LIST_ITEM.match(ln.text)) and not re.match(r"^\d{1,2}\.\s+[A-Z]", ln.text)) or bool(
             re.match(r"^[•▪◦·–-]\s", ln.text))
 
     last_page = -1
@@ -380,11 +381,7 @@ def _blocks_from_lines(lines: list[_Line], footnotes: dict[int, list[_Line]]) ->
         listy = is_list_start(cur[0])
         body_text = a.style == m.body_style  # headings and titles may be centred or ragged: gaps decide
         brk = False
-        if a.style != ln.style:
-            brk = True
-        elif is_list_start(ln):
-            brk = True
-        elif flow and ln.top - a.top > 1.3 * max(m.leading, 1.1 * a.size):
+        if a.style != ln.style or is_list_start(ln) or (flow and ln.top - a.top > 1.3 * max(m.leading, 1.1 * a.size)):
             brk = True
         elif not body_text:
             pass
@@ -743,7 +740,7 @@ def read_odt(path: Path, name: str) -> _Raw:
             meta = ElementTree.fromstring(z.read("meta.xml")) if "meta.xml" in z.namelist() else None
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError) as exc:
         raise CorpusFileError(name, f"kapot of onleesbaar ODT-bestand ({type(exc).__name__}: {exc})") from exc
-    body = content.find(f".//{{urn:oasis:names:tc:opendocument:xmlns:office:1.0}}text")
+    body = content.find(".//{urn:oasis:names:tc:opendocument:xmlns:office:1.0}text")
     if body is None:
         raise CorpusFileError(name, "geen tekst in het ODT-bestand")
     raw: list[tuple[str, Any]] = []
@@ -761,14 +758,10 @@ def read_odt(path: Path, name: str) -> _Raw:
             elif tag == "list-item" or tag == "section":
                 walk(child, list_depth)
             elif tag == "table":
-                rows = [[_odf_text(p) for p in cell.iter(f"{{{_ODF_TEXT}}}p")]
-                        for row in child.iter(f"{{{_ODF_TABLE}}}table-row")
-                        for cell in [row]]
                 table_rows = []
                 for row in child.iter(f"{{{_ODF_TABLE}}}table-row"):
                     table_rows.append(["\n".join(_odf_text(p) for p in cell.iter(f"{{{_ODF_TEXT}}}p"))
                                        for cell in row if cell.tag.split("}")[-1] == "table-cell"])
-                del rows
                 raw.append(("t", table_rows))
 
     walk(body)
