@@ -422,7 +422,7 @@ def join_line_end_hyphen(left: str, right: str) -> str:
     * a hyphen before a capital or digit, or after an acronym/name stays ("Noord-Holland",
       "PFAS-gehalten", "Interreg-financiering");
     * a split inside one word is joined ("duurzaam-" + "heid" → "duurzaamheid"), also when the
-      joined word is a compound split elsewhere than at the hyphen ("stik-" + "stofreductie");
+      joined word is a compound whose longest first part ends elsewhere ("stik-" + "stofreductie");
     * a compound of two words stays hyphenated ("minister-presidenten", "nul-emissie").
     """
     m_left = re.search(r"(\S*?)([^\W\d_]*)-$", left)
@@ -450,7 +450,7 @@ def join_line_end_hyphen(left: str, right: str) -> str:
     if _is_dutch_word(joined):
         return left[:-1] + right
     splits = _compound_splits(joined)
-    if splits and len(lword) not in splits:
+    if splits and len(lword) != max(splits):
         return left[:-1] + right  # "stik-" + "stofreductie": the hyphen is inside "stikstof"
     if evidence is not None and evidence.hyphenated:
         vowel_clash = lword[-1].lower() in "aeiou" and rword[0] in "aeiou"
