@@ -61,7 +61,7 @@ from urllib.parse import urlsplit
 
 import gradio as gr
 
-from rag.answer import Answer, Citation
+from rag.answer import FRAGMENT_NOTE, Answer, Citation
 from rag.errors import EmptyQuestionError, RagError
 from rag.pipeline import Pipeline
 from rag.settings import Settings, add_settings_arguments, settings_from_args
@@ -112,6 +112,7 @@ CSS = """
 .rag-source-head { font-weight: 700; }
 .rag-meta { font-size: .85em; opacity: .85; }
 .rag-locator { font-weight: 700; }
+.rag-fragment { color: #8a5a00; font-style: italic; }
 .rag-link { font-size: .8em; word-break: break-all; }
 .rag-paragraph { margin: .3em 0 0 0; padding: .3em .7em; border-left: 3px solid var(--border-color-accent);
   font-size: .92em; }
@@ -234,6 +235,8 @@ def citation_html(c: Citation) -> str:
     """One cited source: ``[n] title``, date · locator, source link, paragraph with the quote marked."""
     p = c.passage
     meta = [f'<span class="rag-locator">{text_html(p.locator)}</span>']
+    if p.fragment:
+        meta.append(f'<span class="rag-fragment">{text_html(FRAGMENT_NOTE)}</span>')
     if p.date:
         meta.insert(0, f'<span class="rag-date">{text_html(dutch_date(p.date))}</span>')
     link = f'<div class="rag-link">{link_html(p.source)}</div>' if p.source else ""

@@ -21,7 +21,8 @@ from rag.scoring import ANSWERABLE_FEATURES, LogisticModel
 
 _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 
-_TYPE_NOUN = {"amount": "bedrag", "count": "aantal", "date": "datum of periode", "place": "plaats",
+#: Dutch name of each concrete answer type, for reasons ("…noemen geen datum…")
+TYPE_NOUN = {"amount": "bedrag", "count": "aantal", "date": "datum of periode", "place": "plaats",
               "person": "persoon of organisatie"}
 
 
@@ -46,7 +47,7 @@ def answerable_features(analysis: QuestionAnalysis, best: np.ndarray, best_prob:
         best[_S["evidence_cover_exact"]], best[_S["evidence_cover_soft"]], best[_S["min_match"]],
         best[_S["missing_idf"]], best[_S["names"]], best[_S["codes"]], best[_S["years"]],
         best[_S["type_missing"]], known_terms, 1.0 if analysis.language == "en" else 0.0,
-        math.log(1 + len(analysis.terms)),
+        math.log(1 + len(analysis.terms)), best[_S["focus_missing"]], best[_S["focus_uncovered"]],
     ], dtype=np.float32)
 
 
@@ -84,12 +85,13 @@ def decide(analysis: QuestionAnalysis, row: np.ndarray, model: LogisticModel, th
         reason = f"het jaar {', '.join(analysis.years)} komt in de gevonden passages niet voor"
     elif worst in ("names", "codes") and (analysis.names or analysis.codes):
         reason = f"de gevonden passages gaan niet over {', '.join(analysis.codes or analysis.names)}"
-    elif worst == "type_missing" and analysis.answer_type in _TYPE_NOUN:
-        reason = (f"de gevonden passages noemen geen {_TYPE_NOUN[analysis.answer_type]} "
+    elif worst == "type_missing" and analysis.answer_type in TYPE_NOUN:
+        reason = (f"de gevonden passages noemen geen {TYPE_NOUN[analysis.answer_type]} "
                   "die deze vraag beantwoordt")
     elif worst == "known_terms":
         reason = "de belangrijkste woorden van de vraag komen in het corpus niet voor"
-    elif missing and worst in ("min_match", "missing_idf", "evidence_cover_exact", "evidence_cover_soft"):
+    elif missing and worst in ("min_match", "missing_idf", "evidence_cover_exact", "evidence_cover_soft",
+                               "focus_missing", "focus_uncovered"):
         reason = f"de documenten noemen geen '{missing}'"
     elif missing and cov is not None and cov.worst < 0.5:
         reason = f"de best passende passages gaan over iets anders; de documenten noemen geen '{missing}'"

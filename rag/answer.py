@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.abstain import Decision, answerable_features, decide
+from rag.abstain import TYPE_NOUN, Decision, answerable_features, decide
 from rag.chunking import Passage
 from rag.compose import Candidate, citation_spans, grouped, pick_overview, pick_single, shown, with_list
 from rag.features import SENTENCE_FEATURES, Coverage, evidence_profile, evidence_text, sentence_features
@@ -30,6 +30,8 @@ from rag.text import contains_folded
 
 ABSTAIN_MESSAGE = ("Dat staat niet in de documenten: ik vond geen passage die deze vraag beantwoordt, "
                    "dus ik geef geen antwoord en citeer niets.")
+#: shown with a citation of a document marked ``Status: fragment`` (CLI and chat; JSON: ``fragment``)
+FRAGMENT_NOTE = "fragment: het corpus bevat maar een deel van dit document"
 INSTRUCTION_MESSAGE = ("Ik voer geen instructies uit die in een vraag of document staan. Stel een vraag "
                        "over de inhoud van de documenten.")
 
@@ -77,6 +79,7 @@ def strip_instructions(question: str) -> tuple[str, bool]:
     return " ".join(kept).strip(), len(kept) != len(parts)
 
 
+_HELD = SENTENCE_FEATURES.index("type_held")
 ENGLISH_NOTICE = "De vraag is in het Engels; de documenten en dus de citaten zijn in het Nederlands."
 
 
@@ -94,6 +97,12 @@ class ExtractiveAnswerer:
         self.settings = settings
         self.scorer = scorer or (load_scorer(Path(settings.scorer_path)) if settings.scorer_path else load_scorer())
         self.evidence_passages = evidence_passages
+
+    @property
+    def _neutral_passage_prob(self) -> float:
+        """The passage probability assumed when the learned reranker did not run (dense or BM25
+        mode): the sentence model's training mean, so the feature contributes nothing."""
+        return float(self.scorer.sentence.mean[SENTENCE_FEATURES.index("passage_prob")])
 
     def candidates(self, result: RetrievalResult, depth: int | None = None) -> list[Candidate]:
         """Scored sentences of the top passages (``depth``, default ``evidence_passages``), best first."""
@@ -128,21 +137,37 @@ class ExtractiveAnswerer:
             prof = evidence_profile(a, evidence, lex)
             scores = result.sentence_scores[k] if k < len(result.sentence_scores) else np.zeros(len(p.sentences))
             vecs = result.sentence_vectors[k] if k < len(result.sentence_vectors) else None
+            passage_prob = result.rerank_scores[k] if result.rerank_scores else self._neutral_passage_prob
+            cos_order = {int(j): n for n, j in enumerate(np.argsort(-np.asarray(scores)), start=1)}
             for pos, sent in enumerate(p.sentences):
                 cos = float(scores[pos]) if pos < len(scores) else float(r.dense_score or 0.0)
                 rows.append(sentence_features(
                     a, sent, sentence_cos=cos, best_cos=best_cos, passage_cos=float(r.dense_score or 0.0),
                     rank=k + 1, fused_rel=r.score / top_fused, bm25_rel=(r.bm25_score or 0.0) / top_bm25,
-                    position=pos, last=pos == len(p.sentences) - 1, profile=prof, lexicon=lex))
+                    position=pos, last=pos == len(p.sentences) - 1, profile=prof, lexicon=lex,
+                    passage_prob=passage_prob, cos_rank=cos_order.get(pos, len(p.sentences))))
                 meta.append((r, sent, pos, prof.coverage, vecs[pos] if vecs is not None and pos < len(vecs) else None))
         if not rows:
             return np.zeros((0, len(SENTENCE_FEATURES)), np.float32), []
         return np.stack(rows), meta
 
+    def answer_candidates(self, result: RetrievalResult, depth: int | None = None) -> list[Candidate]:
+        """:meth:`candidates`, restricted to sentences that hold the asked answer type when the
+        question asks for a concrete fact (amount, count, date, place, person): evidence covers a
+        question only when it holds what is asked. Empty when no sentence holds it."""
+        cands = self.candidates(result, depth)
+        a = result.analysis
+        if a is None or not a.concrete:
+            return cands
+        return [c for c in cands if c.features[_HELD] > 0]
+
     def decide(self, result: RetrievalResult, cands: Sequence[Candidate]) -> Decision:
         """Answerability of ``result``'s question from its best candidates (see :mod:`rag.abstain`)."""
         a = result.analysis
         assert a is not None
+        if not cands and a.concrete and result.passages:
+            return Decision(False, 0.0, f"de gevonden passages noemen geen {TYPE_NOUN[a.answer_type]} "
+                                        "die deze vraag beantwoordt")
         if not cands:
             return Decision(False, 0.0, "geen passages gevonden")
         return decide(a, self.answerable_row(result, cands), self.scorer.answerable, self.scorer.threshold,
@@ -166,16 +191,21 @@ class ExtractiveAnswerer:
         notices = (ENGLISH_NOTICE,) if a.language == "en" else ()
         if parts:
             return self._multi_part(result, parts, notices)
-        cands = self.candidates(result, depth=10 if a.overview else None)
+        cands = self.answer_candidates(result, depth=10 if a.overview else None)
         verdict = self.decide(result, cands)
         if not verdict.answer:
             return replace(abstention(a.text, result, verdict.reason), notices=notices)
         if a.overview:
+            # the paragraphs the reranker finds relevant, and those of the best one's section: a
+            # section of a document is about one topic
+            top = cands[0].retrieved.passage
             relevant = {r.passage.id for r, p in zip(result.passages, result.rerank_scores or (), strict=False)
-                        if p >= 0.5} | {cands[0].retrieved.passage.id}
+                        if p >= self.scorer.passage_threshold} | {top.id} | {
+                r.passage.id for r in result.passages
+                if r.passage.doc_id == top.doc_id and r.passage.section_label == top.section_label}
             chosen = grouped(pick_overview(cands, relevant))
         else:
-            chosen = pick_single(cands, self.settings.max_answer_sentences)
+            chosen = pick_single(cands, self.settings.max_answer_sentences, self.scorer.sentence_threshold)
         return replace(compose_answer(a.text, result, [chosen]), notices=notices)
 
     def _multi_part(self, result: RetrievalResult, parts: Sequence[RetrievalResult],
@@ -185,13 +215,17 @@ class ExtractiveAnswerer:
         groups: list[list[Candidate]] = []
         missing: list[str] = []
         reasons = []
+        used: set[str] = set()
         for pr in parts:
-            cands = self.candidates(pr)
+            cands = self.answer_candidates(pr)
             verdict = self.decide(pr, cands)
             pa = pr.analysis
             assert pa is not None
             if verdict.answer:
-                groups.append([with_list(cands[0])])
+                best = with_list(cands[0])
+                # one sentence that answers two parts is shown once
+                groups.append([] if best.sentence in used else [best])
+                used.add(best.sentence)
             else:
                 groups.append([])
                 missing.append(pa.text)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from rag.answer import Answer, answer_to_json, with_meta
+from rag.answer import FRAGMENT_NOTE, Answer, answer_to_json, with_meta
 from rag.errors import CorpusError, EmptyQuestionError, RagError
 from rag.settings import add_settings_arguments, settings_from_args
 
@@ -54,6 +54,8 @@ def render(answer: Answer, out: IO[str]) -> None:
         head.append(f"{p.title}", style="bold")
         head.append(f" ({p.date})" if p.date else "")
         head.append(f"\n    {p.locator}", style="cyan")
+        if p.fragment:
+            head.append(f"\n    {FRAGMENT_NOTE}", style="yellow")
         if p.source:
             head.append(f"\n    {p.source}", style="dim")
         console.print(head)

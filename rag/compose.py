@@ -2,8 +2,9 @@
 
 Three shapes, all verbatim quotes:
 
-* a single answer — the most probable sentence first, then up to two more whose calibrated
-  probability of stating the answer is at least one half;
+* a single answer — the most probable sentence first, then up to two more: from the same
+  passage, or from another one when their probability of stating the answer reaches the
+  inclusion threshold fitted on the training split;
 * a multi-part answer — each part's best sentence, or a line saying that part is not in the
   documents;
 * an overview digest — up to 8 sentences of the relevant paragraphs picked by maximal marginal
@@ -63,13 +64,19 @@ def with_list(c: Candidate, limit: int = 600) -> Candidate:
     return replace(c, sentence=text[start:end])
 
 
-def pick_single(cands: Sequence[Candidate], max_sentences: int) -> list[Candidate]:
-    """The best candidate, then others with P(answer) ≥ 0.5, best first, no sentence twice."""
+def pick_single(cands: Sequence[Candidate], max_sentences: int, threshold: float) -> list[Candidate]:
+    """The best candidate first, then, best first, the other sentences of its passage (context at
+    no cost: the same citation) and sentences of other passages whose P(answer) reaches
+    ``threshold`` (fitted on the training split, see :mod:`rag.train`); no sentence twice, at most
+    ``max_sentences``."""
     ordered = sorted(cands, key=lambda c: -c.prob)
     chosen = [ordered[0]]
+    best_passage = ordered[0].retrieved.passage.id
     for c in ordered[1:]:
-        if len(chosen) >= max_sentences or c.prob < 0.5:
+        if len(chosen) >= max_sentences:
             break
+        if c.retrieved.passage.id != best_passage and c.prob < threshold:
+            continue
         if any(c.sentence in x.sentence or x.sentence in c.sentence for x in chosen):
             continue
         chosen.append(c)
@@ -79,14 +86,14 @@ def pick_single(cands: Sequence[Candidate], max_sentences: int) -> list[Candidat
 def pick_overview(cands: Sequence[Candidate], relevant: set[str], k: int = 8,
                   diversity: float = 0.5) -> list[Candidate]:
     """Up to ``k`` sentences of the passages in ``relevant`` (passage ids), chosen by MMR over
-    sentence vectors; at most ``4 // n`` per paragraph for n relevant paragraphs (at least 1)."""
+    sentence vectors; at most ``k // n`` per paragraph for n relevant paragraphs (1 to 4)."""
     from rag.scoring import mmr
 
     pool = [c for c in cands if c.retrieved.passage.id in relevant and c.vector is not None]
     if not pool:
         return []
     paragraphs = {c.retrieved.passage.paragraph_id for c in pool}
-    cap = max(1, 4 // len(paragraphs))
+    cap = max(1, min(4, k // len(paragraphs)))
     rel = np.array([c.prob for c in pool])
     vecs = np.stack([c.vector for c in pool if c.vector is not None])
     order = mmr(rel, vecs, len(pool), diversity)

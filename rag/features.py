@@ -14,6 +14,7 @@ answer is judged on what a reader sees with the quote.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,13 +26,15 @@ from rag.text import bm25_tokens, fold
 
 PASSAGE_FEATURES: tuple[str, ...] = (
     "fused_rel", "rank_inv", "passage_cos", "best_sentence_cos", "bm25_rel", "cover_exact", "cover_soft",
-    "min_match", "missing_idf", "names", "codes", "years", "type_held", "english",
+    "min_match", "missing_idf", "names", "codes", "years", "type_held", "english", "focus_missing",
+    "focus_uncovered",
 )
 SENTENCE_FEATURES: tuple[str, ...] = (
     "sentence_cos", "sentence_cos_gap", "passage_cos", "passage_rank_inv", "passage_fused_rel", "bm25_rel",
     "sentence_cover_exact", "sentence_cover_soft", "evidence_cover_exact", "evidence_cover_soft", "min_match",
     "missing_idf", "names", "codes", "years", "typed", "type_held", "type_missing", "position_inv", "first",
-    "length_log", "dangling", "new_words", "english", "overview",
+    "length_log", "dangling", "new_words", "english", "overview", "passage_prob", "cos_rank_in_passage",
+    "focus_missing", "focus_uncovered", "sentence_focus_uncovered",
 )
 
 
@@ -45,13 +48,19 @@ class Coverage:
     soft: float
     worst: float
     missing_idf: float
+    #: max over terms of focus × (1 − match): a term the evidence should hold but does not
+    focus_missing: float = 0.0
+    #: focus-weighted share of the question left uncovered
+    focus_uncovered: float = 0.0
 
     def worst_term(self, analysis: QuestionAnalysis) -> int | None:
-        """Index of the least-covered term (ties: the rarer one); None without terms."""
+        """Index of the term whose absence weighs most (focus × (1 − match), ties: the rarer
+        one); None without terms."""
         if not len(self.match):
             return None
+        weight = np.array([t.focus for t in analysis.terms], dtype=np.float32) * (1.0 - self.match)
         idf = np.array([t.idf for t in analysis.terms], dtype=np.float32)
-        return int(np.lexsort((-idf, self.match))[0])
+        return int(np.lexsort((-idf, -weight))[0])
 
 
 def coverage(analysis: QuestionAnalysis, text: str, lexicon: Lexicon) -> Coverage:
@@ -66,7 +75,10 @@ def coverage(analysis: QuestionAnalysis, text: str, lexicon: Lexicon) -> Coverag
     soft = float((idf * m).sum()) / total
     top = float(idf.max()) or 1.0
     missing = float((idf * (1.0 - m)).max()) / top
-    return Coverage(m, exact, soft, float(m.min()), missing)
+    focus = np.array([t.focus for t in analysis.terms], dtype=np.float32)
+    gap = focus * (1.0 - m)
+    return Coverage(m, exact, soft, float(m.min()), missing, float(gap.max()),
+                    float(gap.sum() / (focus.sum() or 1.0)))
 
 
 def _share_names(analysis: QuestionAnalysis, folded: str) -> float:
@@ -76,8 +88,10 @@ def _share_names(analysis: QuestionAnalysis, folded: str) -> float:
     hits = 0
     for name in analysis.names:
         n = fold(name)
-        if n in folded or any(n.startswith(w) for w in long_words if len(w) < len(n)):
-            hits += 1
+        parts = [x for x in re.split(r"[-\s]+", n) if len(x) >= 3]
+        if (n in folded or any(n.startswith(w) for w in long_words if len(w) < len(n))
+                or (len(parts) > 1 and all(x in folded for x in parts))):
+            hits += 1  # "Vlaams-Nederlandse" is named by "Vlaams – Nederlandse" too
     return hits / len(analysis.names)
 
 
@@ -127,17 +141,21 @@ def passage_features(analysis: QuestionAnalysis, *, fused_rel: float, rank: int,
     return np.array([
         fused_rel, 1.0 / rank, passage_cos, best_sentence_cos, bm25_rel, cov.exact, cov.soft, cov.worst,
         cov.missing_idf, prof.names, prof.codes, prof.years, held, 1.0 if analysis.language == "en" else 0.0,
+        cov.focus_missing, cov.focus_uncovered,
     ], dtype=np.float32)
 
 
 def sentence_features(analysis: QuestionAnalysis, sentence: str, *, sentence_cos: float, best_cos: float,
                       passage_cos: float, rank: int, fused_rel: float, bm25_rel: float, position: int,
-                      last: bool, profile: EvidenceProfile, lexicon: Lexicon) -> np.ndarray:
+                      last: bool, profile: EvidenceProfile, lexicon: Lexicon, passage_prob: float,
+                      cos_rank: int) -> np.ndarray:
     """Feature vector (len(SENTENCE_FEATURES),) of one candidate sentence.
 
     ``best_cos``: the best sentence cosine among all candidates of the question; ``position``:
     0-based place of the sentence in its passage; ``profile``: :func:`evidence_profile` of the
-    passage (computed once per passage and shared by its sentences).
+    passage (computed once per passage and shared by its sentences); ``passage_prob``: the
+    reranker's probability for the passage; ``cos_rank``: 1-based rank of the sentence's cosine
+    among its passage's sentences.
     """
     sent_cov = coverage(analysis, sentence, lexicon)
     ev = profile.coverage
@@ -152,13 +170,18 @@ def sentence_features(analysis: QuestionAnalysis, sentence: str, *, sentence_cos
     worst = float(match.min()) if len(match) else 1.0
     idf = np.array([t.idf for t in analysis.terms], dtype=np.float32)
     missing = float((idf * (1.0 - match)).max() / (idf.max() or 1.0)) if len(match) else 0.0
+    focus = np.array([t.focus for t in analysis.terms], dtype=np.float32)
+    gap = focus * (1.0 - match) if len(match) else np.zeros(1, np.float32)
+    focus_missing = float(gap.max())
+    focus_uncovered = float(gap.sum() / (focus.sum() or 1.0)) if len(match) else 0.0
     return np.array([
         sentence_cos, sentence_cos - best_cos, passage_cos, 1.0 / rank, fused_rel, bm25_rel,
         sent_cov.exact, sent_cov.soft, max(ev.exact, sent_cov.exact), max(ev.soft, sent_cov.soft), worst, missing,
         profile.names, profile.codes, profile.years, 1.0 if typed else 0.0, 1.0 if held else 0.0, 1.0 if typed and not held else 0.0,
         1.0 / (1 + position), 1.0 if position == 0 else 0.0, math.log(1 + len(sentence)),
         1.0 if last and sentence.rstrip().endswith(":") else 0.0, new_words,
-        1.0 if analysis.language == "en" else 0.0, 1.0 if analysis.overview else 0.0,
+        1.0 if analysis.language == "en" else 0.0, 1.0 if analysis.overview else 0.0, passage_prob, 1.0 / cos_rank,
+        focus_missing, focus_uncovered, sent_cov.focus_uncovered,
     ], dtype=np.float32)
 
 

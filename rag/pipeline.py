@@ -183,7 +183,7 @@ class Pipeline:
 
         def run(q: str, split: bool) -> tuple[RetrievalResult, Answer]:
             t = time.perf_counter()
-            analysis = analyze(q, self.retriever.idf, split=split)
+            analysis = self.analyze(q, split)
             res = self.retriever(q, top_k=top_k, mode=mode, analysis=analysis)
             parts = [self.retriever(part_query(p, analysis), top_k=top_k, mode=mode, analysis=p)
                      for p in analysis.parts]
@@ -216,6 +216,14 @@ class Pipeline:
         t3 = time.perf_counter()
         return with_meta(ans, notices=tuple(dict.fromkeys([*notices, *ans.notices])), timings_ms={
             "retrieve": clock["retrieve"] * 1000, "answer": clock["answer"] * 1000, "total": (t3 - t0) * 1000})
+
+    def analyze(self, question: str, split: bool = True) -> QuestionAnalysis:
+        """The :class:`~rag.question.QuestionAnalysis` of ``question`` with this corpus' IDF and
+        lexicon and the fitted focus model (loads the index)."""
+        r = self.retriever
+        focus = self.answerer.scorer.focus
+        return analyze(question, r.idf, split=split, in_corpus=r.lexicon.__contains__,
+                       focus=focus if focus is not None else None, correct=lambda t: r.correct_typos([t])[0])
 
     def _follow_up_holds(self, question: str, answer: Answer) -> bool:
         """A follow-up answer counts only if it quotes a content word of the new question itself

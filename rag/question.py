@@ -16,9 +16,12 @@ question classifiers", coarse classes NUM/LOC/HUM/DESC, plus list, overview and 
 from __future__ import annotations
 
 import functools
+import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from rag.text import DUTCH_STOPWORDS, bm25_tokens, fold, normalize, numbers_in, words
 
@@ -37,7 +40,7 @@ ANSWER_TYPES: tuple[tuple[str, str], ...] = (
     ("count", r"\bhoeveel\b|\bhoe ?veel\b|\bhow (many|much)\b|\bwelk (aantal|percentage)\b|\bhoe (groot|hoog|lang|"
               r"breed|diep|ver)\b|\bwhat (percentage|share|number)\b"),
     ("date", r"\bwanneer\b|\b(op|vanaf|tot) welke datum\b|\bin welk jaar\b|\bwelk jaar\b|\bsinds wanneer\b|"
-             r"\bhoe lang geleden\b|\bwhen\b|\bwhat year\b|\bwhich year\b|\bin welke (maand|periode)\b|\bhoelang\b"),
+             r"\bhoe lang geleden\b|^\W*(?:and |en )?when\b|\bsince when\b|\bwhat year\b|\bwhich year\b|\bin welke (maand|periode)\b|\bhoelang\b"),
     ("place", r"^\W*(en |and )?(waar|where)\b(?!om|over|mee|in|op|door|aan|voor|bij|naar|van|uit)|"
               r"\bin welke (stad|plaats|gemeente|provincie|regio|land|haven)\b|\bwhich (city|town|place|port)\b|"
               r"\bnaar welke (stad|plaats|haven)\b|\bin what (city|place)\b"),
@@ -58,7 +61,7 @@ _TYPE_PATTERNS = tuple((t, re.compile(p)) for t, p in ANSWER_TYPES)
 #: answer types a sentence must visibly hold to answer the question
 CONCRETE_TYPES = frozenset({"amount", "count", "date", "place", "person"})
 
-_QUESTION_WORDS = r"(wat|wie|waar|wanneer|waarom|hoeveel|welke|welk|hoe|what|who|where|when|why|how|which|klopt)"
+_QUESTION_WORDS = r"(?:wat|wie|waar|wanneer|waarom|hoeveel|welke|welk|hoe|what|who|where|when|why|how|which|klopt)"
 _PART_SPLIT = re.compile(
     rf"\?\s+(?=\S)|(?:,\s*|\s+)(?:en|and|maar|but)\s+(?=(?:(?:voor|in|op|met|van|over|door|uit|naar|bij|aan|tot|"
     rf"to|for|in|at|by|of)\s+)?{_QUESTION_WORDS}\b)", re.IGNORECASE)
@@ -68,6 +71,16 @@ in on for with by from at as be been this that these those it its their there wi
 """.split())
 _DUTCH_WORDS = frozenset("""de het een en van in op is zijn wat wie waar wanneer waarom hoe welke welk er dat die deze
 dit voor met over bij naar uit ook niet wordt worden werd heeft hebben kan zal klopt""".split())
+
+#: words of the question's frame, not of its topic: they name the documents or the act of saying
+#: ("Wat staat er in de documenten over…", "What does the declaration say about…") and are not
+#: expected in the evidence, so they are not content terms
+FRAME_WORDS = frozenset("""
+document documenten tekst teksten bron bronnen stuk stukken staat stond staan zeggen zegt zei zeiden noemen noemt
+noemde vermelden vermeldt vermeld gezegd genoemd geschreven lees lezen say says said mention mentions mentioned
+state states stated document documents text texts source sources tell tells told write writes written eigenlijk
+precies ongeveer allemaal waaruit waarover waarbij welke welk
+""".split())
 
 # --- what sentences hold ------------------------------------------------------------------
 
@@ -167,12 +180,32 @@ def _holds(answer_type: str, sentence: str) -> bool:
 @dataclass(frozen=True)
 class Term:
     """A content term of the question: its BM25 stem, the word as typed (folded), its corpus IDF
-    (natural log, BM25 form; a term unknown to the corpus gets the maximum) and whether it is a name."""
+    (natural log, BM25 form; a term unknown to the corpus gets the maximum), whether it is a name,
+    whether the word form occurs in the corpus, its relative position in the question (0–1),
+    whether it directly follows the question word ("welke *stad*"), and its focus: the fitted
+    probability that evidence answering the question contains it (1.0 without a focus model)."""
 
     stem: str
     word: str
     idf: float
     name: bool = False
+    in_corpus: bool = True
+    position: float = 0.0
+    after_question_word: bool = False
+    focus: float = 1.0
+
+
+#: features of a question term for the focus model (see :func:`term_rows`)
+TERM_FEATURES: tuple[str, ...] = ("idf", "name", "in_corpus", "number", "length_log", "position",
+                                  "after_question_word", "english")
+
+
+def term_rows(terms: Sequence[Term], language: str) -> np.ndarray:
+    """Focus-model features, float (len(terms), len(TERM_FEATURES))."""
+    return np.array([[t.idf, float(t.name), float(t.in_corpus), float(t.word[:1].isdigit()),
+                      math.log(1 + len(t.word)), t.position, float(t.after_question_word),
+                      1.0 if language == "en" else 0.0] for t in terms], dtype=np.float64).reshape(
+        len(terms), len(TERM_FEATURES))
 
 
 @dataclass(frozen=True)
@@ -249,15 +282,35 @@ def split_parts(question: str) -> list[str]:
         return [question]
     out = []
     for i, p in enumerate(pieces):
-        if not bm25_tokens(p) and i + 1 < len(pieces):
-            rest = pieces[i + 1].split(None, 1)
-            p = f"{p} {rest[1] if len(rest) > 1 else ''}".strip()
-        out.append(p.rstrip("?") + "?")
-    return out if sum(1 for p in out if bm25_tokens(p)) >= 2 else [question]
+        p = p.rstrip("?")
+        if not _content(_QUESTION_PREFIX.sub("", p, count=1)):
+            # "Wanneer en waar vond … plaats?": the bare part borrows the topic of its neighbour
+            other = pieces[i + 1] if i + 1 < len(pieces) else pieces[i - 1]
+            p = f"{p} {_QUESTION_PREFIX.sub('', other.rstrip('?'), count=1)}".strip()
+        out.append(p + "?")
+    return out if sum(1 for p in out if _content(p)) >= 2 else [question]
 
 
-def analyze(question: str, idf: Callable[[str], float], *, split: bool = True) -> QuestionAnalysis:
-    """Analyse one question. ``idf(stem)`` gives a stem's corpus IDF (natural log).
+_QUESTION_PREFIX = re.compile(
+    r"^\W*(?:(?:voor|in|op|met|van|over|door|uit|naar|bij|aan|tot|to|for|at|by|of)\s+)?"
+    r"(?:(?:welke|welk|hoeveel|which|how many|how much|what)\s+(?!(?:de|het|een|the|a|an)\b)[\w-]+|"
+    rf"{_QUESTION_WORDS}\b(?:\s+(?:is|zijn|was|waren|werd|werden|wordt|worden|are|were|is|did|does|do))?)\s*",
+    re.IGNORECASE)
+
+
+def _content(text: str) -> list[str]:
+    """Content words of ``text``: folded words that are neither stop words nor frame words."""
+    return [w for w in words(text) if w not in DUTCH_STOPWORDS and w not in FRAME_WORDS and len(w) > 1]
+
+
+def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
+            in_corpus: Callable[[str], bool] | None = None,
+            focus: Callable[[np.ndarray], np.ndarray] | None = None,
+            correct: Callable[[str], str] | None = None) -> QuestionAnalysis:
+    """Analyse one question. ``idf(stem)`` gives a stem's corpus IDF (natural log);
+    ``in_corpus(word)`` whether a folded word form occurs in the corpus; ``focus(rows)`` maps
+    :func:`term_rows` to focus probabilities (the fitted focus model); ``correct(stem)`` replaces
+    a stem the corpus lacks by a very close corpus stem (typo tolerance, as in retrieval).
 
     Shapes: ``terms`` holds one :class:`Term` per distinct content stem, in question order.
     Never raises on odd input; an empty question gives an analysis without terms.
@@ -265,23 +318,34 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True) -
     text = normalize(question)
     names = names_in(text)
     name_words = {fold(n) for n in names}
+    language = detect_language(text)
+    all_words = words(text)
     seen: set[str] = set()
     terms = []
-    for w in words(text):
-        if w in DUTCH_STOPWORDS or (len(w) < 2 and not w.isdigit()):
+    for k, w in enumerate(all_words):
+        if w in DUTCH_STOPWORDS or w in FRAME_WORDS or (len(w) < 2 and not w.isdigit()):
             continue
         stems = bm25_tokens(w)
+        if stems and correct is not None:
+            stems = [correct(stems[0])]
         if not stems or stems[0] in seen:
             continue
         seen.add(stems[0])
-        terms.append(Term(stems[0], w, float(idf(stems[0])), w in name_words))
+        after = k > 0 and bool(re.fullmatch(_QUESTION_WORDS, all_words[k - 1]))
+        terms.append(Term(stems[0], w, float(idf(stems[0])), w in name_words,
+                          in_corpus(w) if in_corpus is not None else True,
+                          k / max(1, len(all_words) - 1), after))
+    if focus is not None and terms:
+        probs = focus(term_rows(terms, language))
+        terms = [replace(t, focus=float(p)) for t, p in zip(terms, probs, strict=True)]
     parts: tuple[QuestionAnalysis, ...] = ()
     if split:
         pieces = split_parts(text)
         if len(pieces) > 1:
-            parts = tuple(analyze(p, idf, split=False) for p in pieces)
+            parts = tuple(analyze(p, idf, split=False, in_corpus=in_corpus, focus=focus, correct=correct)
+                          for p in pieces)
     return QuestionAnalysis(
-        text=text, language=detect_language(text), terms=tuple(terms), names=tuple(sorted(names)),
+        text=text, language=language, terms=tuple(terms), names=tuple(sorted(names)),
         codes=tuple(sorted(codes_in(text))), numbers=tuple(sorted(quantities_in(text))),
         years=tuple(sorted(set(_YEAR.findall(text)))), answer_type=answer_type(text), parts=parts)
 

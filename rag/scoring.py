@@ -6,7 +6,10 @@ logistic coefficients and intercept that scikit-learn fitted, plus the abstentio
 chosen on the development split and the data it was fitted on. Applying them needs only numpy,
 so the answer path never imports scikit-learn (cold start, see docs/benchmarks.md).
 
-Three models:
+Four models:
+
+* ``focus`` — P(evidence that answers the question holds this question term) from
+  :data:`~rag.question.TERM_FEATURES`: weighs which missing words matter;
 
 * ``reranker`` — P(passage holds the answer) from :data:`~rag.features.PASSAGE_FEATURES`;
 * ``sentence`` — P(sentence states the answer) from :data:`~rag.features.SENTENCE_FEATURES`;
@@ -36,7 +39,7 @@ DEFAULT_SCORER = Path(__file__).parent / "models" / "scorer.json"
 ANSWERABLE_FEATURES: tuple[str, ...] = (
     "best_prob", "prob_margin", "best_passage_prob", "sentence_cos", "passage_cos", "evidence_cover_exact",
     "evidence_cover_soft", "min_match", "missing_idf", "names", "codes", "years", "type_missing",
-    "known_terms", "english", "terms_log",
+    "known_terms", "english", "terms_log", "focus_missing", "focus_uncovered",
 )
 
 
@@ -89,6 +92,12 @@ class Scorer:
     answerable: LogisticModel
     threshold: float
     info: dict[str, Any]
+    #: P(evidence that answers a question contains this question term); None = every term counts fully
+    focus: LogisticModel | None = None
+    #: P(answer) from which a further sentence joins an answer (fitted on train for F1)
+    sentence_threshold: float = 0.5
+    #: P(relevant) from which a paragraph joins an overview digest (fitted on train for F1)
+    passage_threshold: float = 0.5
 
 
 @functools.lru_cache(maxsize=4)
@@ -96,6 +105,7 @@ def load_scorer(path: Path = DEFAULT_SCORER) -> Scorer:
     """Load and check a scorer file. Raises ScorerError (Dutch) if it is missing, unreadable or
     fitted on other features than this code computes."""
     from rag.features import PASSAGE_FEATURES, SENTENCE_FEATURES
+    from rag.question import TERM_FEATURES
 
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -105,7 +115,10 @@ def load_scorer(path: Path = DEFAULT_SCORER) -> Scorer:
             LogisticModel.from_json(data["reranker"], PASSAGE_FEATURES),
             LogisticModel.from_json(data["sentence"], SENTENCE_FEATURES),
             LogisticModel.from_json(data["answerable"], ANSWERABLE_FEATURES),
-            float(data["threshold"]), dict(data.get("info", {})))
+            float(data["threshold"]), dict(data.get("info", {})),
+            focus=LogisticModel.from_json(data["focus"], TERM_FEATURES) if "focus" in data else None,
+            sentence_threshold=float(data.get("sentence_threshold", 0.5)),
+            passage_threshold=float(data.get("passage_threshold", 0.5)))
     except ScorerError:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
