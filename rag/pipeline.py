@@ -183,7 +183,9 @@ class Pipeline:
 
         def run(q: str, split: bool) -> tuple[RetrievalResult, Answer]:
             t = time.perf_counter()
-            analysis = self.analyze(q, split)
+            # a follow-up is searched with the earlier question, but judged on its own words: the
+            # evidence must cover what is asked now, not every word asked before
+            analysis = self.analyze(q if split else query_text, split)
             res = self.retriever(q, top_k=top_k, mode=mode, analysis=analysis)
             parts = [self.retriever(part_query(p, analysis), top_k=top_k, mode=mode, analysis=p)
                      for p in analysis.parts]

@@ -79,7 +79,7 @@ FRAME_WORDS = frozenset("""
 document documenten tekst teksten bron bronnen stuk stukken staat stond staan zeggen zegt zei zeiden noemen noemt
 noemde vermelden vermeldt vermeld gezegd genoemd geschreven lees lezen say says said mention mentions mentioned
 state states stated document documents text texts source sources tell tells told write writes written eigenlijk
-precies ongeveer allemaal waaruit waarover waarbij welke welk
+precies ongeveer allemaal waaruit waarover waarbij welke welk plaats
 """.split())
 
 # --- what sentences hold ------------------------------------------------------------------
@@ -197,15 +197,21 @@ class Term:
 
 #: features of a question term for the focus model (see :func:`term_rows`)
 TERM_FEATURES: tuple[str, ...] = ("idf", "name", "in_corpus", "number", "length_log", "position",
-                                  "after_question_word", "english")
+                                  "after_question_word", "english", "participle", "past_tense", "ends_en", "ends_t")
+
+# Dutch verb morphology, as cues (not rules) for the focus model: verbs of a question ("ondertekende",
+# "levert", "afgesproken") are seldom in the answering text in the same form; nouns and names are
+_PARTICIPLE = re.compile(r"^(?:\w{0,6}?)ge\w{2,}(?:d|t|en)$")
+_PAST = re.compile(r"\w{3,}(?:de|te|den|ten)$")
 
 
 def term_rows(terms: Sequence[Term], language: str) -> np.ndarray:
     """Focus-model features, float (len(terms), len(TERM_FEATURES))."""
     return np.array([[t.idf, float(t.name), float(t.in_corpus), float(t.word[:1].isdigit()),
                       math.log(1 + len(t.word)), t.position, float(t.after_question_word),
-                      1.0 if language == "en" else 0.0] for t in terms], dtype=np.float64).reshape(
-        len(terms), len(TERM_FEATURES))
+                      1.0 if language == "en" else 0.0, float(bool(_PARTICIPLE.match(t.word))),
+                      float(bool(_PAST.fullmatch(t.word))), float(t.word.endswith("en")), float(t.word.endswith("t"))]
+                     for t in terms], dtype=np.float64).reshape(len(terms), len(TERM_FEATURES))
 
 
 @dataclass(frozen=True)
