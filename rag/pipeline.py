@@ -39,6 +39,9 @@ _REFERRING = re.compile(
 )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def is_follow_up(question: str) -> bool:
     """True for a short or referring question that needs the previous turn ("En in Vlaanderen?").
 
@@ -144,9 +147,10 @@ class Pipeline:
     # --- answering ------------------------------------------------------------------------
     def prepare_question(self, raw: str) -> tuple[str, list[str]]:
         """Normalise and bound a question; return (question, notices). Raises EmptyQuestionError."""
-        if raw is None:
-            raise EmptyQuestionError()
-        question = normalize(str(raw))
+        if raw is None or not isinstance(raw, str):
+            raise EmptyQuestionError("Stel een vraag als tekst: de invoer is leeg of geen tekst.")
+        # lone surrogates stand for bytes that were not UTF-8 (argv, JSON "\udcff"): U+FFFD instead
+        question = normalize(_SURROGATE.sub("\ufffd", raw))
         if not question or not has_letters_or_digits(question):
             raise EmptyQuestionError(
                 "Stel een vraag met woorden: de invoer is leeg of bevat alleen leestekens of symbolen.")

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from tests.test_llm are used as test parameters)
 """Issue 14, items 2 to 5: language-model replies that are subtly false, huge, slow or malformed.
 
 Every case runs against the real scripted OpenAI-compatible HTTP server on 127.0.0.1 from
