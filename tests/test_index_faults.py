@@ -193,3 +193,22 @@ def test_current_copied_as_a_real_folder_is_rebuilt(tmp_path: Path, session_inde
     report = IndexBuilder(settings, embedder).build(progress=False)
     assert not report.reused and (index_dir / "current").is_symlink()
     _answers(settings, embedder)
+
+
+def test_any_exception_of_one_corpus_file_skips_only_that_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-file catch of load_corpus isolates every exception, not only the expected ones."""
+    import rag.corpus
+    from tests.conftest import CORPUS
+
+    real = rag.corpus.load_document
+
+    def flaky(path: Path, *args: Any, **kwargs: Any) -> Any:
+        if path.name.startswith("kcbr-iak-7-6"):
+            raise LookupError("onverwacht")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(rag.corpus, "load_document", flaky)
+    load = rag.corpus.load_corpus(CORPUS)
+    assert any(x.path.startswith("kcbr-iak-7-6") and "onleesbaar bestand (LookupError" in x.reason
+               for x in load.skipped)
+    assert len(load.documents) >= 30
