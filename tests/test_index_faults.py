@@ -99,7 +99,7 @@ def test_damaged_embedding_cache_is_ignored_logged_and_rewritten(tmp_path: Path,
 @pytest.mark.parametrize("where", ["cache-save", "build-files"])
 def test_full_disk_leaves_nothing_behind_and_recovers(tmp_path: Path, session_index_dir: Path, corpus_copy: Path,
                                                       embedder: Any, where: str) -> None:
-    with tmpfs(tmp_path / "schijf", "16m") as disk:
+    with tmpfs(tmp_path / "schijf", "64m") as disk:
         index_dir = disk / "index"
         shutil.copytree(session_index_dir, index_dir, symlinks=True)
         settings = Settings(corpus_dir=corpus_copy, index_dir=index_dir, auto_build=False)
