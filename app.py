@@ -64,7 +64,7 @@ import gradio as gr
 from rag.answer import FRAGMENT_NOTE, Answer, Citation
 from rag.errors import EmptyQuestionError, RagError
 from rag.pipeline import Pipeline
-from rag.settings import Settings, add_settings_arguments, settings_from_args
+from rag.settings import DutchArgumentParser, Settings, add_settings_arguments, settings_from_args
 
 log = logging.getLogger("rag.app")
 
@@ -530,7 +530,7 @@ def launch_app(demo: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT
 
 def build_parser() -> argparse.ArgumentParser:
     """Flags of ``python app.py`` (retrieval/LLM flags shared with ``rag.ask``)."""
-    p = argparse.ArgumentParser(
+    p = DutchArgumentParser(
         prog="python app.py",
         description="Webchat over de Nederlands-Vlaamse topdocumenten, met bronvermelding.")
     p.add_argument("--host", default=DEFAULT_HOST,

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -20,12 +21,12 @@ from typing import IO, Any
 
 from rag.answer import FRAGMENT_NOTE, Answer, answer_to_json, with_meta
 from rag.errors import CorpusError, EmptyQuestionError, RagError
-from rag.settings import add_settings_arguments, settings_from_args
+from rag.settings import DutchArgumentParser, add_settings_arguments, settings_from_args
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser of ``rag.ask`` (shared flag names with ``app.py``)."""
-    p = argparse.ArgumentParser(
+    p = DutchArgumentParser(
         prog="python -m rag.ask",
         description="Beantwoord een vraag over de Nederlands-Vlaamse topdocumenten, met bronvermelding.")
     p.add_argument("question", nargs="*", help="de vraag (zonder vraag: interactief, of lees van stdin)")
@@ -83,41 +84,59 @@ def _emit(answer: Answer, args: argparse.Namespace, out: IO[str]) -> None:
         render(answer, out)
 
 
-def _read_batch(path: Path) -> list[tuple[Any, str]]:
-    items: list[tuple[Any, str]] = []
-    text = path.read_text(encoding="utf-8-sig")
-    for n, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 may sit inside JSON
-        line = line.rstrip("\r")
+def _read_batch(path: Path) -> list[tuple[Any, str | None, str | None]]:
+    """(id, question, error) per non-empty line of a batch file. A bad line (invalid JSON, no
+    ``question``, a question that is not text) gets a Dutch ``error`` instead of stopping the batch;
+    bytes that are not UTF-8 are replaced by U+FFFD, so such a line is still asked."""
+    items: list[tuple[Any, str | None, str | None]] = []
+    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+    for n, raw in enumerate(data.split(b"\n"), start=1):  # not splitlines(): U+2028 may sit inside JSON
+        line = raw.decode("utf-8", errors="replace").rstrip("\r")
         if not line.strip():
             continue
         stripped = line.strip()
         if stripped.startswith("{"):
             try:
                 obj = json.loads(stripped)
-            except ValueError as exc:
-                raise ValueError(f"regel {n}: ongeldige JSON ({exc})") from exc
+            except (ValueError, RecursionError) as exc:
+                items.append((None, None, f"regel {n}: ongeldige JSON ({exc})"))
+                continue
             if not isinstance(obj, dict) or "question" not in obj:
-                raise ValueError(f"regel {n}: JSON-object zonder 'question'")
-            items.append((obj.get("id"), str(obj["question"])))
+                items.append((None, None, f"regel {n}: JSON-object zonder 'question'"))
+                continue
+            qid, question = obj.get("id"), obj["question"]
+            if not isinstance(question, str):
+                kind = "leeg (null)" if question is None else f"geen tekst maar {type(question).__name__}"
+                items.append((qid, None, f"regel {n}: 'question' is {kind}"))
+                continue
+            items.append((qid, question, None))
         else:
-            items.append((None, stripped))
+            items.append((None, stripped, None))
     return items
+
+
+def _batch_error(qid: Any, question: str | None, message: str, args: argparse.Namespace, out: IO[str]) -> None:
+    if args.json:
+        out.write(json.dumps({"id": qid, "question": question, "error": message}, ensure_ascii=False) + "\n")
+        out.flush()
+    else:
+        print(f"fout: {message}", file=sys.stderr)
 
 
 def _batch(pipeline: Any, args: argparse.Namespace, out: IO[str]) -> int:
     try:
         items = _read_batch(args.batch)
-    except (OSError, ValueError) as exc:
-        print(f"fout: {args.batch}: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"fout: {args.batch}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    for qid, question in items:
+    for qid, question, error in items:
+        if error is not None or question is None:
+            _batch_error(qid, question, error or "geen vraag", args, out)
+            continue
         try:
             _emit(with_meta(pipeline.answer(question), id=qid), args, out)
         except EmptyQuestionError as exc:
-            if args.json:
-                out.write(json.dumps({"id": qid, "question": question, "error": str(exc)}, ensure_ascii=False) + "\n")
-            else:
-                print(f"fout: {exc}", file=sys.stderr)
+            _batch_error(qid, question, str(exc), args, out)
     return 0
 
 
@@ -143,8 +162,19 @@ def _interactive(pipeline: Any, args: argparse.Namespace, out: IO[str]) -> int:
         history.append(line.strip())
 
 
+def _tolerant_streams() -> None:
+    """Undecodable input bytes become U+FFFD and unencodable output characters ``?``, so bad bytes
+    in a question can never end the program with a UnicodeError."""
+    for stream, errors in ((sys.stdin, "replace"), (sys.stdout, "replace"), (sys.stderr, "backslashreplace")):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors=errors)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m rag.ask`` / ``rag-ask``; returns the exit status."""
+    _tolerant_streams()
     args = build_parser().parse_args(argv)
     out = sys.stdout
     try:

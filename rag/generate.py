@@ -11,9 +11,13 @@ language model is never asked when the passages were judged irrelevant.
 * a citation number outside ``1..n`` is removed;
 * a sentence without a valid citation is dropped;
 * a citation whose passage shares no content word with the sentence is removed, and a sentence
-  of which less than :data:`MIN_SUPPORT` of the content words (or any number) does not occur in
-  its cited passages is dropped — this also drops text produced by obeying an instruction
-  planted in a passage;
+  is dropped unless it is *supported* (:func:`sentence_support`): every content word and every
+  number of it occurs in its cited passages (compared folded and stemmed, so case, accents and
+  inflection do not matter; a word may also be part of a compound in the passage, or a compound
+  of passage words), and every negation or comparison word ("niet", "geen", "meer", "dan",
+  "groter" …) occurs in a cited sentence next to the same word as in the claim, while a negation
+  of the cited sentence is not left out. This drops invented clauses added to supported words,
+  inverted comparisons, and text produced by obeying an instruction planted in a passage;
 * each cited passage gets one :class:`~rag.answer.Citation` whose quote is the passage sentence(s)
   most similar to the sentences citing it (exact substrings, so
   :func:`~rag.answer.check_quotes` passes); citations are renumbered 1..k in order of first use.
@@ -30,9 +34,11 @@ Outcomes (``Answer.mode``):
 from __future__ import annotations
 
 import contextlib
+import json
 import re
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -50,16 +56,29 @@ from rag.answer import (
 from rag.chunking import Passage
 from rag.retrieval import RetrievalResult, Retrieved
 from rag.settings import Settings
-from rag.text import bm25_tokens, fold, normalize, numbers_in, split_sentences, truncate
+from rag.text import DUTCH_STOPWORDS, bm25_tokens, fold, normalize, numbers_in, split_sentences, truncate, words
 
 #: The fixed phrase the model must use when the passages do not answer the question.
 ABSTAIN_PHRASE = "Dat staat niet in de documenten."
 #: Passages given to the model (the top of the ranking).
 DEFAULT_MAX_PASSAGES = 5
-#: Minimum share of a sentence's content words that must occur in its cited passages.
-MIN_SUPPORT = 0.5
+#: Words that flip or grade a claim; each must occur in a cited sentence next to the same word.
+_NEGATION_TEXT = "niet geen nooit niets niemand nergens noch zonder geenszins allerminst not no never"
+_COMPARISON_TEXT = """
+    meer minder meest minst dan veel weinig evenveel zoveel evenmin groter grootste kleiner kleinste hoger
+    hoogste lager laagste beter beste slechter slechtste langer korter sneller trager duurder goedkoper vaker
+    zelden ruim bijna nauwelijks hooguit minstens maximaal minimaal ongeveer more less than fewer
+"""
+NEGATION_WORDS: frozenset[str] = frozenset(_NEGATION_TEXT.split())
+COMPARISON_WORDS: frozenset[str] = frozenset(_COMPARISON_TEXT.split())
+_MARKER_WORDS = NEGATION_WORDS | COMPARISON_WORDS
 #: Upper bound on generated tokens (a short answer of a few sentences).
 MAX_TOKENS = 512
+#: Bytes read from the endpoint for one reply at most (counted on the wire, before any parsing).
+#: A streamed reply of MAX_TOKENS tokens is about 100 KB of SSE events; a plain reply far less.
+MAX_REPLY_BYTES = 256 * 1024
+#: Characters of reply text accepted at most (MAX_TOKENS tokens are about 2,500 characters).
+MAX_REPLY_CHARS = 8000
 #: Characters of one passage shown to the model at most.
 MAX_PASSAGE_CHARS = 2500
 #: Replaces a passage sentence that reads as an instruction (never sent to the model).
@@ -193,12 +212,110 @@ def _is_abstention(sentence: str) -> bool:
     return fold(_claim_text(sentence)).startswith(_ABSTAIN_FOLDED)
 
 
+
+def _stem(word: str, stemmer: str) -> str:
+    if word[:1].isdigit():
+        return word
+    stems = bm25_tokens(word, stemmer=stemmer)
+    return stems[0] if stems else word
+
+
+def _is_content(word: str) -> bool:
+    return word not in DUTCH_STOPWORDS and word not in _MARKER_WORDS and (len(word) > 1 or word.isdigit())
+
+
+class _Evidence:
+    """Folded words, stems and numbers of the cited sentences, for :func:`sentence_support`."""
+
+    def __init__(self, sentences: Sequence[str], stemmer: str) -> None:
+        self.stemmer = stemmer
+        self.sentences = [words(s) for s in sentences if s]
+        self.words = {w for ws in self.sentences for w in ws}
+        self.stems = {_stem(w, stemmer) for w in self.words}
+        self.long_words = [w for w in self.words if len(w) >= 6]
+        self.numbers = numbers_in(" ".join(sentences))
+
+    def same(self, a: str, b: str) -> bool:
+        return a == b or _stem(a, self.stemmer) == _stem(b, self.stemmer)
+
+    def covers(self, word: str, depth: int = 0) -> bool:
+        """Is ``word`` (folded) in the evidence: as a word or stem, as part of a compound there
+        ("verdrag" in "taalunieverdrag"), or as a compound of evidence words ("grensregio")?"""
+        if word in self.words or _stem(word, self.stemmer) in self.stems:
+            return True
+        if word[:1].isdigit():
+            return re.sub(r"[.,]", "", word) in self.numbers
+        if len(word) >= 4 and any(word in w for w in self.long_words):
+            return True
+        if depth < 2 and len(word) >= 6:
+            for i in range(3, len(word) - 2):
+                head, tail = word[:i], word[i:]
+                heads = [head] + ([head[:-1]] if head[-1] in "se" and len(head) > 3 else [])
+                if any(h in self.words or _stem(h, self.stemmer) in self.stems for h in heads) \
+                        and self.covers(tail, depth + 1):
+                    return True
+        return False
+
+
+def _anchor(tokens: list[str], i: int) -> tuple[str, int] | None:
+    """The content word nearest after (else before) the marker at ``tokens[i]``: (word, +1 or -1)."""
+    for w in tokens[i + 1:i + 5]:
+        if _is_content(w):
+            return w, 1
+    for w in reversed(tokens[max(0, i - 4):i]):
+        if _is_content(w):
+            return w, -1
+    return None
+
+
+def _marker_found(ev: _Evidence, marker: str, anchor: tuple[str, int] | None) -> bool:
+    """Does a cited sentence hold ``marker`` with the same neighbouring word (within 5 words)?"""
+    for toks in ev.sentences:
+        for j, w in enumerate(toks):
+            if w != marker:
+                continue
+            if anchor is None:
+                return True
+            word, side = anchor
+            near = toks[j + 1:j + 6] if side > 0 else toks[max(0, j - 5):j]
+            if any(ev.same(word, x) for x in near):
+                return True
+    return False
+
+
+def sentence_support(claim: str, evidence: Sequence[str], *, stemmer: str = "dutch") -> list[str]:
+    """Why ``claim`` is not supported by the cited ``evidence`` sentences; ``[]`` when it is.
+
+    Every content word and number must be covered (:meth:`_Evidence.covers`); every negation or
+    comparison word must occur in a cited sentence next to the same word as in the claim; and a
+    negation in the cited sentence that matches the claim best must not be left out of the claim.
+    The reasons are Dutch fragments ("woord niet in de bron: gelogen")."""
+    ev = _Evidence(evidence, stemmer)
+    tokens = words(claim)
+    problems: list[str] = []
+    missing = [w for w in tokens if _is_content(w) and not ev.covers(w)]
+    if missing:
+        problems.append("woord niet in de bron: " + ", ".join(dict.fromkeys(missing)))
+    for i, w in enumerate(tokens):
+        if w in _MARKER_WORDS and not _marker_found(ev, w, _anchor(tokens, i)):
+            problems.append(f"'{w}' staat zo niet in de bron")
+    if not any(w in NEGATION_WORDS for w in tokens) and ev.sentences:
+        claim_stems = {_stem(w, stemmer) for w in tokens if _is_content(w)}
+        best = max(ev.sentences, key=lambda toks: len(claim_stems & {_stem(w, stemmer) for w in toks}))
+        for j, w in enumerate(best):
+            anchor = _anchor(best, j) if w in NEGATION_WORDS else None
+            if anchor and _stem(anchor[0], stemmer) in claim_stems:
+                problems.append(f"ontkenning '{w}' uit de bron ontbreekt")
+                break
+    return problems
+
+
 def verify_generated(reply: str, passages: Sequence[Passage], *, stemmer: str = "dutch") -> Verification:
     """Check a model reply against the passages it was given (numbered 1..len(passages)).
 
     Never raises on odd input; see the module docstring for the rules."""
     out = Verification()
-    reply = _THINK.sub(" ", reply or "")
+    reply = _THINK.sub(" ", (reply or "")[:MAX_REPLY_CHARS])  # bounded work whatever the caller passes
     sentences = split_reply(reply)
     if not sentences:
         return out
@@ -235,11 +352,11 @@ def verify_generated(reply: str, passages: Sequence[Passage], *, stemmer: str = 
         terms = set(bm25_tokens(claim, stemmer=stemmer))
         # a citation must share at least one content word with the sentence
         relevant = {n for n in cited if terms & evidence_terms[n - 1]}
-        support_terms = set().union(*(evidence_terms[n - 1] for n in relevant)) if relevant else set()
         support_numbers = set().union(*(evidence_numbers[n - 1] for n in relevant)) if relevant else set()
         claim_numbers = numbers_in(claim)
-        share = len(terms & support_terms) / len(terms) if terms else 0.0
-        if not relevant or share < MIN_SUPPORT or not claim_numbers <= support_numbers:
+        if (not relevant or not claim_numbers <= support_numbers
+                or sentence_support(claim, [s for n in sorted(relevant) for s in (*evidence[n - 1], labels[n - 1])],
+                                    stemmer=stemmer)):
             out.dropped_unsupported += 1
             continue
         key = fold(claim)
@@ -319,6 +436,111 @@ def normalize_base_url(url: str) -> str:
     return url
 
 
+
+# --- reading the reply: capped bytes, then strict parsing -------------------------------------
+
+def _too_big() -> LLMError:
+    return LLMError(f"het antwoord van het taalmodel was te groot (meer dan {MAX_REPLY_BYTES // 1024} kB of "
+                    f"{MAX_REPLY_CHARS:,} tekens) en is niet gelezen".replace(",", "."))
+
+
+def _read_capped(chunks: Iterable[bytes], cancel: threading.Event) -> bytes:
+    """All bytes of a non-streamed reply; raises :class:`LLMError` past :data:`MAX_REPLY_BYTES`."""
+    buf = bytearray()
+    for chunk in chunks:
+        if cancel.is_set():
+            raise LLMError("het taalmodel was niet op tijd klaar (time-out)")
+        buf += chunk
+        if len(buf) > MAX_REPLY_BYTES:
+            raise _too_big()
+    return bytes(buf)
+
+
+def _malformed(what: str) -> LLMError:
+    return LLMError(f"het taalmodel gaf een onbruikbaar antwoord ({what})")
+
+
+def _json(data: bytes | str, what: str) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise _malformed(f"{what}: geen geldige JSON") from exc
+
+
+def _choice_text(obj: Any, key: str) -> str | None:
+    """Text of ``obj.choices[0][key].content``; None when absent; LLMError when the shape is wrong."""
+    if not isinstance(obj, dict):
+        raise _malformed("geen JSON-object")
+    if "error" in obj and not obj.get("choices"):
+        raise _malformed("foutmelding in plaats van een antwoord")
+    choices = obj.get("choices")
+    if not isinstance(choices, list):
+        raise _malformed("geen 'choices'-lijst")
+    if not choices:
+        return None
+    first = choices[0]
+    part = first.get(key) if isinstance(first, dict) else None
+    if part is None:
+        return None
+    if not isinstance(part, dict):
+        raise _malformed(f"'{key}' is geen object")
+    content = part.get("content")
+    if content is None:
+        return None
+    if not isinstance(content, str):
+        raise _malformed(f"de inhoud is geen tekst maar {type(content).__name__}")
+    return content
+
+
+def parse_completion(body: bytes) -> str:
+    """Reply text of a non-streamed chat completion (``choices[0].message.content``).
+
+    Raises :class:`LLMError` (Dutch) for a body that is not JSON, is cut off, has another shape,
+    or whose content is not a string or exceeds :data:`MAX_REPLY_CHARS`."""
+    text = _choice_text(_json(body, "antwoord"), "message") or ""
+    if len(text) > MAX_REPLY_CHARS:
+        raise _too_big()
+    return text
+
+
+def _read_sse(chunks: Iterable[bytes], on_token: Callable[[str], None], cancel: threading.Event) -> str:
+    """Text of a streamed reply (SSE ``data:`` events with ``choices[0].delta.content``).
+
+    Comments and keep-alives are skipped; ``[DONE]`` ends the reply. Raises :class:`LLMError` past
+    :data:`MAX_REPLY_BYTES` bytes or :data:`MAX_REPLY_CHARS` characters, or for an event that is not
+    a chat-completion chunk. A stream that ends without ``[DONE]`` keeps the text received."""
+    pieces: list[str] = []
+    size = 0
+    chars = 0
+    pending = b""
+    for chunk in chunks:
+        if cancel.is_set():
+            raise LLMError("het taalmodel was niet op tijd klaar (time-out)")
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise _too_big()
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for raw in lines:
+            line = raw.rstrip(b"\r")
+            if not line.startswith(b"data:"):
+                continue  # blank line, ": keep-alive" comment, "event:" or "id:" field
+            data = line[5:].strip()
+            if data == b"[DONE]":
+                return "".join(pieces)
+            if not data:
+                continue
+            piece = _choice_text(_json(data, "stroomfragment"), "delta")
+            if piece:
+                chars += len(piece)
+                if chars > MAX_REPLY_CHARS:
+                    raise _too_big()
+                pieces.append(piece)
+                if not cancel.is_set():
+                    on_token(piece)
+    return "".join(pieces)
+
+
 class LLMAnswerer:
     """Generated, verified answers from an OpenAI-compatible endpoint.
 
@@ -335,40 +557,72 @@ class LLMAnswerer:
         self.settings = settings
         self.max_passages = max_passages
         self.timeout = float(settings.llm_timeout)
+        import httpx2 as httpx
+
         self.client = openai.OpenAI(
             base_url=normalize_base_url(settings.llm_base_url),
             api_key=settings.llm_api_key or "geen-sleutel",
-            timeout=self.timeout,
+            # per-read and connect limits; the total is enforced by complete()'s own deadline
+            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
             max_retries=0,
         )
 
     # -- endpoint call
     def complete(self, messages: list[dict[str, str]], on_token: Callable[[str], None] | None = None) -> str:
-        """The model's reply text. Streams when ``on_token`` is given. The whole reply must arrive
-        within ``settings.llm_timeout`` seconds. Raises :class:`LLMError` with a Dutch message."""
+        """The model's reply text. Streams when ``on_token`` is given.
+
+        Bounded three ways: one wall-clock deadline of ``settings.llm_timeout`` seconds around the
+        whole request and stream (a server that trickles bytes or only sends keep-alives is given up
+        at the deadline); at most :data:`MAX_REPLY_BYTES` bytes are read from the wire, counted
+        before any parsing; and the reply must have the shape of an OpenAI chat completion (or its
+        SSE chunks) with text content. Raises :class:`LLMError` with a Dutch message otherwise.
+        ``on_token`` is called from a worker thread; an exception it raises propagates here."""
+        deadline = time.monotonic() + self.timeout
+        cancel = threading.Event()
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["text"] = self._request(messages, on_token, cancel, box)
+            except BaseException as exc:  # re-raised in the calling thread
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="rag-llm", daemon=True).start()
+        if not done.wait(max(0.0, deadline - time.monotonic())):
+            cancel.set()
+            resp = box.get("response")
+            if resp is not None:
+                with contextlib.suppress(Exception):
+                    resp.close()
+            raise LLMError(f"het taalmodel was niet binnen {self.timeout:g} s klaar (time-out)")
+        if "error" in box:
+            raise box["error"]
+        text = str(box.get("text", ""))
+        if not text.strip():
+            raise LLMError("het taalmodel gaf een leeg antwoord")
+        return text
+
+    def _request(self, messages: list[dict[str, str]], on_token: Callable[[str], None] | None,
+                 cancel: threading.Event, box: dict[str, Any]) -> str:
+        """One HTTP request, read as raw bytes (capped) and parsed here; see :meth:`complete`."""
+        import httpx2 as httpx
         import openai
 
-        deadline = time.monotonic() + self.timeout
         kwargs: dict[str, Any] = {"model": self.settings.llm_model, "messages": messages,
                                   "temperature": 0, "max_tokens": MAX_TOKENS}
+        stream = on_token is not None
         try:
-            if on_token is None:
-                resp = self.client.chat.completions.create(**kwargs, stream=False)
-                choices = getattr(resp, "choices", None) or []
-                text = (choices[0].message.content or "") if choices else ""
-            else:
-                chunks: list[str] = []
-                stream = self.client.chat.completions.create(**kwargs, stream=True)
-                with contextlib.closing(stream):
-                    for chunk in stream:
-                        if time.monotonic() > deadline:
-                            raise LLMError(f"het taalmodel was niet binnen {self.timeout:g} s klaar (time-out)")
-                        for choice in getattr(chunk, "choices", None) or []:
-                            piece = getattr(choice.delta, "content", None) if choice.delta else None
-                            if piece:
-                                chunks.append(piece)
-                                on_token(piece)
-                text = "".join(chunks)
+            with self.client.chat.completions.with_streaming_response.create(**kwargs, stream=stream) as resp:
+                box["response"] = resp
+                if stream:
+                    assert on_token is not None
+                    return _read_sse(resp.iter_bytes(), on_token, cancel)
+                return parse_completion(_read_capped(resp.iter_bytes(), cancel))
+        except LLMError:
+            raise
         except openai.APITimeoutError as exc:
             raise LLMError(f"het taalmodel antwoordde niet binnen {self.timeout:g} s (time-out)") from exc
         except openai.APIConnectionError as exc:
@@ -377,9 +631,12 @@ class LLMAnswerer:
             raise LLMError(f"het taalmodel gaf een fout (HTTP {exc.status_code})") from exc
         except openai.OpenAIError as exc:
             raise LLMError(f"het taalmodel gaf een fout ({type(exc).__name__})") from exc
-        if not text.strip():
-            raise LLMError("het taalmodel gaf een leeg antwoord")
-        return text
+        except httpx.TimeoutException as exc:
+            raise LLMError(f"het taalmodel antwoordde niet binnen {self.timeout:g} s (time-out)") from exc
+        except (httpx.HTTPError, OSError) as exc:
+            if cancel.is_set():
+                raise LLMError("het taalmodel was niet op tijd klaar (time-out)") from exc
+            raise LLMError(f"de verbinding met het taalmodel werd verbroken ({type(exc).__name__})") from exc
 
     # -- answering
     def passages_for(self, result: RetrievalResult) -> list[Retrieved]:

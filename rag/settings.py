@@ -166,3 +166,54 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         top_k=args.top_k, mode=args.mode, corpus_dir=args.corpus, index_dir=args.index,
         embedder=args.embedder, auto_build=False if args.no_build else None,
         llm_base_url=args.llm_base_url, llm_model=args.llm_model, llm_api_key=args.llm_api_key)
+
+
+_ARGPARSE_DUTCH = (
+    (r"^the following arguments are required: ", "deze argumenten ontbreken: "),
+    (r"^unrecognized arguments: ", "onbekende argumenten: "),
+    (r"^argument (\S+): invalid int value: ", r"argument \1: geen geheel getal: "),
+    (r"^argument (\S+): invalid float value: ", r"argument \1: geen getal: "),
+    (r"^argument (\S+): invalid (\w+) value: ", r"argument \1: ongeldige waarde: "),
+    (r"^argument (\S+): invalid choice: (.*) \(choose from (.*)\)$", r"argument \1: ongeldige keuze: \2 (kies uit \3)"),
+    (r"^argument (\S+): expected one argument$", r"argument \1: verwacht één waarde"),
+    (r"^argument (\S+): expected at least one argument$", r"argument \1: verwacht minstens één waarde"),
+    (r"^argument (\S+): ignored explicit argument (.*)$", r"argument \1: overbodige waarde \2"),
+    (r"^argument (\S+): not allowed with argument (\S+)$", r"argument \1: niet samen met \2 te gebruiken"),
+    (r"^ambiguous option: (\S+) could match (.*)$", r"dubbelzinnige optie: \1 kan \2 zijn"),
+)
+
+
+def dutch_argparse_message(message: str) -> str:
+    """argparse's English error messages in Dutch (the flag names and values stay as given)."""
+    import re
+
+    for pattern, replacement in _ARGPARSE_DUTCH:
+        new, n = re.subn(pattern, replacement, message)
+        if n:
+            return new
+    return message
+
+
+class DutchArgumentParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` with Dutch usage, help headings and error messages.
+
+    A usage error prints the usage line and ``fout: <Dutch message>`` on stderr and exits 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("add_help", False)
+        super().__init__(*args, **kwargs)
+        self.add_argument("-h", "--help", action="help", help="toon deze hulp en stop")
+
+    def format_usage(self) -> str:
+        """Usage line with a Dutch heading."""
+        return super().format_usage().replace("usage: ", "gebruik: ", 1)
+
+    def format_help(self) -> str:
+        """Help text with Dutch headings."""
+        text = super().format_help().replace("usage: ", "gebruik: ", 1)
+        return text.replace("\npositional arguments:\n", "\nargumenten:\n").replace("\noptions:\n", "\nopties:\n")
+
+    def error(self, message: str) -> Any:  # argparse's signature returns NoReturn
+        """Print the usage and the Dutch message on stderr, exit 2."""
+        self.print_usage(__import__("sys").stderr)
+        self.exit(2, f"fout: {dutch_argparse_message(message)}\n")

@@ -142,7 +142,10 @@ def test_damaged_index_is_detected_refused_and_rebuilt(case: str, corpus_copy: P
     assert p.last_build.cache_hits > 0
     assert any(fragments[-1] in m for m in progress), progress
     new_build = (index_copy / "current").resolve()
-    assert new_build != damaged_build and not damaged_build.exists()
+    # the damaged build is no longer current; like any previous build it stays for readers that opened
+    # it before the swap, until the next build (issue 14 item 9)
+    assert new_build != damaged_build
+    assert sorted(p.name for p in new_build.parent.iterdir()) == sorted({new_build.name, damaged_build.name})
     SearchIndex.load(index_copy, want_for(strict, embedder))  # the new index passes every check
 
 
@@ -239,9 +242,12 @@ def test_sigkill_mid_build_keeps_the_previous_index(corpus_copy: Path, index_cop
     assert partial[0].is_dir()
     _answers_2b(settings, embedder)
 
-    # 3. The next build succeeds, removes the leftover .partial folder and every older build.
+    # 3. The next build succeeds, removes the leftover .partial folder and every older build except the
+    #    one it replaced (kept for readers that opened it before the swap, issue 14 item 9).
+    before = os.readlink(index_copy / "current")
     report = IndexBuilder(settings, embedder).build(force=True, progress=False)
     assert not report.reused and report.cache_hits > 0
     assert not list(builds.glob("*.partial"))
-    assert [p.name for p in builds.iterdir()] == [Path(os.readlink(index_copy / "current")).name]
+    assert sorted(p.name for p in builds.iterdir()) == sorted(
+        {Path(os.readlink(index_copy / "current")).name, Path(before).name})
     _answers_2b(settings, embedder)

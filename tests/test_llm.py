@@ -60,6 +60,8 @@ class Reply:
     delay: float = 0.0
     stall_after_first_chunk: float = 0.0
     status: int = 200
+    #: writes the whole HTTP response itself (status line, headers, body): malformed or slow replies
+    raw: Callable[[BaseHTTPRequestHandler, dict[str, Any]], None] | None = None
 
 
 @dataclass
@@ -117,7 +119,9 @@ def _make_handler(state: FakeLLM) -> type[BaseHTTPRequestHandler]:
             try:
                 if reply.delay:
                     state.stop.wait(reply.delay)
-                if reply.status != 200:
+                if reply.raw is not None:
+                    reply.raw(self, body)
+                elif reply.status != 200:
                     self._json(reply.status, {"error": {"message": "kapot", "type": "server_error"}})
                 elif body.get("stream"):
                     self._stream(body, text, reply.stall_after_first_chunk)
