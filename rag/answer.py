@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from rag.abstain import TYPE_NOUN, Decision, answerable_features, decide
+from rag.abstain import TYPE_NOUN, Decision, answerable_features, decide, entity_reason, uncovered_entities
 from rag.chunking import Passage
 from rag.compose import Candidate, citation_spans, grouped, pick_overview, pick_single, shown, with_list
 from rag.features import SENTENCE_FEATURES, Coverage, evidence_profile, evidence_text, sentence_features
+from rag.question import Term
 from rag.retrieval import RetrievalResult, Retrieved
 from rag.scoring import ANSWERABLE_FEATURES, Scorer, load_scorer
 from rag.settings import Settings
@@ -170,8 +171,20 @@ class ExtractiveAnswerer:
                                         "die deze vraag beantwoordt")
         if not cands:
             return Decision(False, 0.0, "geen passages gevonden")
+        missing = self.missing_entities(result, cands)
+        if missing and result.lexicon is not None:
+            return Decision(False, 0.0, entity_reason(a, missing, result.lexicon), ", ".join(t.word for t in missing))
         return decide(a, self.answerable_row(result, cands), self.scorer.answerable, self.scorer.threshold,
                       cands[0].coverage)
+
+    def missing_entities(self, result: RetrievalResult, cands: Sequence[Candidate]) -> list[Term]:
+        """Names, codes and years of the question that the best candidate's document lacks
+        (see :func:`rag.abstain.uncovered_entities`)."""
+        a, lex = result.analysis, result.lexicon
+        document = result.documents.get(cands[0].retrieved.passage.doc_id, "") if cands else ""
+        if a is None or lex is None or not document:
+            return []
+        return uncovered_entities(a, document, lex)
 
     def answerable_row(self, result: RetrievalResult, cands: Sequence[Candidate]) -> np.ndarray:
         """Features (len(ANSWERABLE_FEATURES),) of the best of ``cands`` (non-empty, best first)."""
@@ -243,7 +256,7 @@ def compose_answer(question: str, result: RetrievalResult, groups: Sequence[Sequ
     are not in the documents. The quotes are verified (:func:`verify_answer`)."""
     flat = [c for g in groups for c in g]
     spans = citation_spans(flat)
-    parts = []
+    parts: list[str] = []
     for g in groups:
         parts.extend(f"{shown(c.sentence)} [{spans[c.retrieved.passage.id][0]}]" for c in g)
     parts.extend(f"Over de vraag \"{m.rstrip('?')}\" staat niets in de documenten." for m in missing)

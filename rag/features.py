@@ -177,7 +177,8 @@ def sentence_features(analysis: QuestionAnalysis, sentence: str, *, sentence_cos
     return np.array([
         sentence_cos, sentence_cos - best_cos, passage_cos, 1.0 / rank, fused_rel, bm25_rel,
         sent_cov.exact, sent_cov.soft, max(ev.exact, sent_cov.exact), max(ev.soft, sent_cov.soft), worst, missing,
-        profile.names, profile.codes, profile.years, 1.0 if typed else 0.0, 1.0 if held else 0.0, 1.0 if typed and not held else 0.0,
+        profile.names, profile.codes, profile.years, 1.0 if typed else 0.0, 1.0 if held else 0.0,
+        1.0 if typed and not held else 0.0,
         1.0 / (1 + position), 1.0 if position == 0 else 0.0, math.log(1 + len(sentence)),
         1.0 if last and sentence.rstrip().endswith(":") else 0.0, new_words,
         1.0 if analysis.language == "en" else 0.0, 1.0 if analysis.overview else 0.0, passage_prob, 1.0 / cos_rank,

@@ -100,10 +100,8 @@ class Lexicon:
         out = np.zeros(len(terms), dtype=np.float32)
         soft_needed = []
         for i, (stem, word) in enumerate(terms):
-            if stem in stems or (word[:1].isdigit() and word in folded):
-                out[i] = 1.0
-            elif len(word) >= MIN_COMPOUND_PART and any(
-                    word in w or (len(w) >= MIN_COMPOUND_PART and w in word) for w in text_words):
+            if stem in stems or (word[:1].isdigit() and word in folded) or (len(word) >= MIN_COMPOUND_PART and any(
+                    word in w or (len(w) >= MIN_COMPOUND_PART and w in word) for w in text_words)):
                 out[i] = 1.0
             elif not word[:1].isdigit():
                 soft_needed.append(i)

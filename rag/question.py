@@ -40,7 +40,8 @@ ANSWER_TYPES: tuple[tuple[str, str], ...] = (
     ("count", r"\bhoeveel\b|\bhoe ?veel\b|\bhow (many|much)\b|\bwelk (aantal|percentage)\b|\bhoe (groot|hoog|lang|"
               r"breed|diep|ver)\b|\bwhat (percentage|share|number)\b"),
     ("date", r"\bwanneer\b|\b(op|vanaf|tot) welke datum\b|\bin welk jaar\b|\bwelk jaar\b|\bsinds wanneer\b|"
-             r"\bhoe lang geleden\b|^\W*(?:and |en )?when\b|\bsince when\b|\bwhat year\b|\bwhich year\b|\bin welke (maand|periode)\b|\bhoelang\b"),
+             r"\bhoe lang geleden\b|^\W*(?:and |en )?when\b|\bsince when\b|\bwhat year\b|\bwhich year\b|"
+             r"\bin welke (maand|periode)\b|\bhoelang\b"),
     ("place", r"^\W*(en |and )?(waar|where)\b(?!om|over|mee|in|op|door|aan|voor|bij|naar|van|uit)|"
               r"\bin welke (stad|plaats|gemeente|provincie|regio|land|haven)\b|\bwhich (city|town|place|port)\b|"
               r"\bnaar welke (stad|plaats|haven)\b|\bin what (city|place)\b"),
@@ -66,21 +67,26 @@ _PART_SPLIT = re.compile(
     rf"\?\s+(?=\S)|(?:,\s*|\s+)(?:en|and|maar|but)\s+(?=(?:(?:voor|in|op|met|van|over|door|uit|naar|bij|aan|tot|"
     rf"to|for|in|at|by|of)\s+)?{_QUESTION_WORDS}\b)", re.IGNORECASE)
 
-_ENGLISH_WORDS = frozenset("""the a an of and or to is are was were what which who whom when where why how does did do
-in on for with by from at as be been this that these those it its their there will would can could should about
-""".split())
-_DUTCH_WORDS = frozenset("""de het een en van in op is zijn wat wie waar wanneer waarom hoe welke welk er dat die deze
-dit voor met over bij naar uit ook niet wordt worden werd heeft hebben kan zal klopt""".split())
+_ENGLISH_WORDS = frozenset("""
+the a an of and or to is are was were what which who whom when where why how does did do in on for
+with by from at as be been this that these those it its their there will would can could should
+about
+""".split())  # noqa: SIM905
+_DUTCH_WORDS = frozenset("""
+de het een en van in op is zijn wat wie waar wanneer waarom hoe welke welk er dat die deze dit voor
+met over bij naar uit ook niet wordt worden werd heeft hebben kan zal klopt
+""".split())  # noqa: SIM905
 
 #: words of the question's frame, not of its topic: they name the documents or the act of saying
 #: ("Wat staat er in de documenten over…", "What does the declaration say about…") and are not
 #: expected in the evidence, so they are not content terms
 FRAME_WORDS = frozenset("""
-document documenten tekst teksten bron bronnen stuk stukken staat stond staan zeggen zegt zei zeiden noemen noemt
-noemde vermelden vermeldt vermeld gezegd genoemd geschreven lees lezen say says said mention mentions mentioned
-state states stated document documents text texts source sources tell tells told write writes written eigenlijk
-precies ongeveer allemaal waaruit waarover waarbij welke welk plaats
-""".split())
+document documenten tekst teksten bron bronnen stuk stukken staat stond staan zeggen zegt zei zeiden
+noemen noemt noemde vermelden vermeldt vermeld gezegd genoemd geschreven lees lezen say says said
+mention mentions mentioned state states stated document documents text texts source sources tell
+tells told write writes written eigenlijk precies ongeveer allemaal waaruit waarover waarbij welke
+welk plaats den
+""".split())  # noqa: SIM905
 
 # --- what sentences hold ------------------------------------------------------------------
 
@@ -249,6 +255,14 @@ class QuestionAnalysis:
         return self.answer_type in CONCRETE_TYPES
 
     @property
+    def entities(self) -> tuple[Term, ...]:
+        """Terms that name something and must be in the evidence as written: names (in a Dutch
+        question; an English one names Dutch things in English), codes and years."""
+        codes = {fold(c) for c in self.codes}
+        return tuple(t for t in self.terms if (t.name and self.language == "nl") or t.word in codes
+                     or (t.word.isdigit() and t.word in self.years))
+
+    @property
     def overview(self) -> bool:
         """True for "Wat staat er over X?"-style questions: answered by a digest."""
         return self.answer_type == "overview"
@@ -275,7 +289,8 @@ def names_in(question: str) -> set[str]:
     """Names in a question: capitalised words after the first word, and codes, without
     question words ("Taalunieverdrag", "Einstein", "Terneuzen", "3RX")."""
     ws = re.findall(r"[^\W\d_][\w'’-]*|\d+[A-Za-z]\w*", question)
-    out = {w for w in ws[1:] if w[:1].isupper() and fold(w) not in DUTCH_STOPWORDS and len(w) > 2}
+    out = {w for w in ws[1:] if w[:1].isupper() and fold(w) not in DUTCH_STOPWORDS and fold(w) not in FRAME_WORDS
+           and len(w) > 2}
     return out | codes_in(question)
 
 

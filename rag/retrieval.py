@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import difflib
 import functools
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -51,7 +52,8 @@ class RetrievalResult:
     sentences with the query; ``sentence_vectors[i]``: their vectors (k_i, dim);
     ``lexicon``: corpus terms for coverage matching; ``analysis``: the question analysis the
     retrieval was given (None without one); ``rerank_scores[i]``: the learned reranker's
-    probability for passage i (None when it did not run).
+    probability for passage i (None when it did not run); ``documents``: the text of the
+    retrieved passages' documents.
     """
 
     query: str
@@ -64,6 +66,8 @@ class RetrievalResult:
     lexicon: Lexicon | None = None
     analysis: QuestionAnalysis | None = None
     rerank_scores: tuple[float, ...] | None = None
+    #: full text (title, date and paragraphs) of each retrieved passage's document, by document id
+    documents: Mapping[str, str] = field(default_factory=dict)
 
 
 class CrossEncoderReranker:
@@ -212,10 +216,23 @@ class HybridRetriever:
                       d_rank.get(i), b_rank.get(i))
             for rank, i in enumerate(ranked, start=1)
         )
+        docs = self._documents
         return RetrievalResult(query, qvec, out, tuple(terms), known,
                                tuple(sent_scores[i] for i in ranked), tuple(sent_vecs[i] for i in ranked),
                                self.lexicon, analysis,
-                               tuple(rerank[i] for i in ranked) if rerank is not None else None)
+                               tuple(rerank[i] for i in ranked) if rerank is not None else None,
+                               {r.passage.doc_id: docs[r.passage.doc_id] for r in out})
+
+    @functools.cached_property
+    def _documents(self) -> dict[str, str]:
+        """Document id → title, date and distinct paragraph texts, joined (built once)."""
+        parts: dict[str, list[str]] = {}
+        for p in self.index.passages:
+            if p.doc_id not in parts:
+                parts[p.doc_id] = [p.title, p.date or ""]
+            if p.part == 1:
+                parts[p.doc_id].append(p.paragraph_text)
+        return {d: "\n".join(x) for d, x in parts.items()}
 
     def rerank(self, analysis: QuestionAnalysis, head: list[int], fused: dict[int, float],
                d_score: dict[int, float], b_score: dict[int, float],

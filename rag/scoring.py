@@ -35,11 +35,13 @@ from rag.errors import RagError
 SCORER_FORMAT = 1
 DEFAULT_SCORER = Path(__file__).parent / "models" / "scorer.json"
 
-#: question-level features of the best candidate, for the answerability model
+#: question-level features of the best candidate, for the answerability model. The question's
+#: language and length are left out: fitted freely, they learned the writers' style (English questions
+#: of the training set were nearly all answerable, near-misses were shorter), not the evidence
 ANSWERABLE_FEATURES: tuple[str, ...] = (
     "best_prob", "prob_margin", "best_passage_prob", "sentence_cos", "passage_cos", "evidence_cover_exact",
     "evidence_cover_soft", "min_match", "missing_idf", "names", "codes", "years", "type_missing",
-    "known_terms", "english", "terms_log", "focus_missing", "focus_uncovered",
+    "known_terms", "focus_missing", "focus_uncovered",
 )
 
 

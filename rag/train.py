@@ -15,9 +15,11 @@ split for fitting and the ``dev`` split for the abstention threshold; ``test`` i
    candidate, from reranker and sentence models fitted on the *other* folds (5-fold
    ``GroupKFold`` by document section, so the answerable model sees honest probabilities);
    label 1 for an answerable question whose gold paragraph is among the evidence passages, 0 for
-   an unanswerable one (answerable questions whose evidence lacks the gold are left out). (Synthetic
-   near-misses, made by swapping a name or year of an answerable question for one the corpus never
-   mentions, were tried and lowered the dev AUC from 0.82 to 0.73; they are not used.)
+   an unanswerable one (answerable questions whose evidence lacks the gold are left out). Each answerable
+   train question also gives a negative: the same question with its gold paragraphs removed from
+   the retrieved evidence, i.e. as if the corpus did not hold the answer (the realistic near-miss).
+   (Synthetic near-misses made by swapping a name or year for one the corpus never mentions were
+   tried and lowered the dev AUC from 0.82 to 0.73; they are not used.)
 4. **Thresholds** — the inclusion thresholds of further answer sentences and of digest
    paragraphs maximise F1 on the train split (``TunedThresholdClassifierCV``); the abstention
    threshold is the highest on P(answerable) at which at most ``--max-false-abstention`` (default
@@ -101,7 +103,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, features: Sequence[str], c: float
     scaler = StandardScaler().fit(X)
     Z = scaler.transform(X)
     t = np.asarray(y, dtype=np.float64)
-    n, d = Z.shape
+    d = Z.shape[1]
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         z = Z @ w[:d] + w[d]
@@ -118,6 +120,17 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, features: Sequence[str], c: float
     scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
     return LogisticModel(tuple(features), scaler.mean_.astype(np.float64), scale.astype(np.float64),
                          res.x[:d].astype(np.float64), float(res.x[d]))
+
+
+def without(result: Any, relevant: Sequence[bool]) -> Any:
+    """``result`` with the passages flagged in ``relevant`` (the gold) removed, ranks renumbered:
+    what retrieval would hand over if the corpus did not hold the answer."""
+    keep = [k for k, r in enumerate(relevant) if not r]
+    passages = tuple(replace(result.passages[k], rank=n) for n, k in enumerate(keep, start=1))
+    return replace(result, passages=passages,
+                   sentence_scores=tuple(result.sentence_scores[k] for k in keep if k < len(result.sentence_scores)),
+                   sentence_vectors=tuple(result.sentence_vectors[k] for k in keep if k < len(result.sentence_vectors)),
+                   rerank_scores=tuple(result.rerank_scores[k] for k in keep) if result.rerank_scores else None)
 
 
 def tuned_threshold(X: np.ndarray, y: np.ndarray) -> float:
@@ -198,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # 0: the focus model — which question terms does evidence that answers the question hold?
     lex = retriever.lexicon
-    evidence_of = {}
+    evidence_of: dict[str, str] = {}
     for p in retriever.index.passages:
         evidence_of.setdefault(p.paragraph_text, evidence_text(p.paragraph_text, p.section_label, p.title, p.date))
     texts: dict[str, str] = {}
@@ -233,7 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(train)} train- en {len(dev)} dev-vragen", file=sys.stderr)
 
     def rerank_data(its: Sequence[_Item]) -> tuple[np.ndarray, np.ndarray]:
-        xs, ys = [], []
+        xs: list[np.ndarray] = []
+        ys: list[bool] = []
         for it in its:
             res = it.base
             if not res.passages:
@@ -258,7 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             retriever.learned = None
 
     def sentence_data(its: Sequence[_Item], model: LogisticModel) -> tuple[np.ndarray, np.ndarray]:
-        xs, ys = [], []
+        xs: list[np.ndarray] = []
+        ys: list[bool] = []
         for it in its:
             X, meta = answerer.candidate_rows(reranked(it, model))
             if not meta:
@@ -269,21 +284,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                       for r, sent, *_ in meta)
         return np.concatenate(xs), np.array(ys, dtype=int)
 
-    def answerable_rows(its: Sequence[_Item], rr: LogisticModel, sm: LogisticModel,
-                        am: LogisticModel) -> tuple[np.ndarray, np.ndarray, list[_Item]]:
+    def answerable_rows(its: Sequence[_Item], rr: LogisticModel, sm: LogisticModel, am: LogisticModel,
+                        without_gold: bool = False) -> tuple[np.ndarray, np.ndarray, list[_Item]]:
         answerer.scorer = replace(placeholder, sentence=sm, answerable=am)
         xs, ys, kept = [], [], []
         for it in its:
             res = reranked(it, rr)
+            rel = [it.q.answerable and is_relevant(r.passage.paragraph_text, it.q.gold_passages)
+                   for r in res.passages]
+            evidence_has_gold = any(rel[: answerer.evidence_passages])
+            if without_gold:  # the same question over the corpus without its answer: a real near-miss
+                if not evidence_has_gold:
+                    continue
+                res = without(res, rel)
             cands = answerer.answer_candidates(res)
-            if not cands:
-                continue
-            evidence_has_gold = it.q.answerable and any(
-                is_relevant(r.passage.paragraph_text, it.q.gold_passages)
-                for r in res.passages[: answerer.evidence_passages])
+            if not cands or answerer.missing_entities(res, cands):
+                continue  # refused before the model: no sentence holds the asked fact, or a name is missing
             xs.append(answerer.answerable_row(res, cands))
-            ys.append(1 if evidence_has_gold else 0)
+            ys.append(1 if evidence_has_gold and not without_gold else 0)
             kept.append(it)
+        if not xs:
+            return np.zeros((0, len(ANSWERABLE_FEATURES))), np.zeros(0, dtype=int), []
         return np.stack(xs), np.array(ys, dtype=int), kept
 
     # 1-2: reranker and sentence model on all train questions, with their inclusion thresholds
@@ -296,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # 3: answerable model on out-of-fold probabilities
     neutral = placeholder_model(ANSWERABLE_FEATURES)
     xa_parts, ya_parts = [], []
+    gold_removed = 0
     folds = GroupKFold(n_splits=min(args.folds, len({it.group for it in train})))
     for fit_idx, held_idx in folds.split(train, groups=[it.group for it in train]):
         fit_items = [train[i] for i in fit_idx]
@@ -306,12 +328,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         keep = np.array([not (it.q.answerable and yy == 0) for it, yy in zip(kept, y, strict=True)])
         xa_parts.append(X[keep])
         ya_parts.append(y[keep])
+        Xn, yn, _ = answerable_rows(held, rr_f, sm_f, neutral, without_gold=True)
+        xa_parts.append(Xn)
+        ya_parts.append(yn)
+        gold_removed += len(yn)
     Xa, ya = np.concatenate(xa_parts), np.concatenate(ya_parts)
     answerable = fit_logistic(Xa, ya, ANSWERABLE_FEATURES, c=ANSWERABLE_C)
     # 4: threshold on dev
     Xd, _, dev_kept = answerable_rows(dev, reranker, sentence, answerable)
-    probs = answerable(Xd)
-    labels = np.array([it.q.answerable for it in dev_kept], dtype=bool)
+    # dev questions refused before the model count against the false-abstention budget too
+    kept_ids = {it.q.id for it in dev_kept}
+    refused = [it for it in dev if it.q.id not in kept_ids]
+    probs = np.concatenate([answerable(Xd), np.full(len(refused), -1.0)])
+    labels = np.array([it.q.answerable for it in [*dev_kept, *refused]], dtype=bool)
     threshold, figures = choose_threshold(probs, labels, args.max_false_abstention)
 
     import sklearn
@@ -321,14 +350,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "questions_file": str(args.questions),
         "questions_sha256": hashlib.sha256(args.questions.read_bytes()).hexdigest(),
         "train_questions": len(train), "dev_questions": len(dev),
-        "reranker_rows": int(len(yr)), "reranker_positive": int(yr.sum()),
-        "sentence_rows": int(len(ys)), "sentence_positive": int(ys.sum()),
-        "answerable_rows": int(len(ya)), "answerable_positive": int(ya.sum()),
+        "reranker_rows": len(yr), "reranker_positive": int(yr.sum()),
+        "sentence_rows": len(ys), "sentence_positive": int(ys.sum()),
+        "answerable_rows": len(ya), "answerable_positive": int(ya.sum()),
         "max_false_abstention": args.max_false_abstention, **figures,
         "scikit_learn": sklearn.__version__, "embedder": retriever.index.manifest.get("embedder"),
     }
-    info.update({"focus_rows": int(len(yt)), "focus_positive": int(yt.sum())})
-    data = {"format": SCORER_FORMAT, "focus": focus.to_json(), "reranker": reranker.to_json(), "sentence": sentence.to_json(),
+    info.update({"focus_rows": len(yt), "focus_positive": int(yt.sum())})
+    data = {"format": SCORER_FORMAT, "focus": focus.to_json(), "reranker": reranker.to_json(),
+            "sentence": sentence.to_json(),
             "answerable": answerable.to_json(), "threshold": threshold,
             "sentence_threshold": sentence_threshold, "passage_threshold": passage_threshold, "info": info}
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -336,7 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     tmp.replace(args.out)
     print(json.dumps({"threshold": round(threshold, 4), "sentence_threshold": round(sentence_threshold, 4),
-                      "passage_threshold": round(passage_threshold, 4), **{k: v for k, v in info.items() if k != "embedder"}},
+                      "passage_threshold": round(passage_threshold, 4),
+                      **{k: v for k, v in info.items() if k != "embedder"}},
                      indent=1))
     return 0
 
