@@ -6,8 +6,9 @@ threshold chosen on the development split. When it abstains, the reason comes fr
 itself: the feature that pulls the logit down most (coefficient × standardised value) names what
 is missing, e.g. the least-covered question term, the asked type ("…noemen geen datum…").
 
-Before the model, two parts of coverage are checked as they are written, as the issue's design
-asks: the question's names, codes and years must occur in the cited document
+Before the model, three parts of coverage are checked as they are written: a Dutch question
+must have a content word the corpus knows; the question's names, codes and years must occur in
+the cited document
 (:func:`uncovered_entities`; "De documenten noemen geen 'Duitse gemeente'"), and a question after a
 concrete fact needs a sentence that holds one (see
 :meth:`rag.answer.ExtractiveAnswerer.answer_candidates`). The model's threshold is chosen on dev

@@ -171,11 +171,21 @@ class ExtractiveAnswerer:
                                         "die deze vraag beantwoordt")
         if not cands:
             return Decision(False, 0.0, "geen passages gevonden")
+        if self.unknown_words(result):
+            return Decision(False, 0.0, "geen enkel woord van de vraag komt in de documenten voor")
         missing = self.missing_entities(result, cands)
         if missing and result.lexicon is not None:
             return Decision(False, 0.0, entity_reason(a, missing, result.lexicon), ", ".join(t.word for t in missing))
         return decide(a, self.answerable_row(result, cands), self.scorer.answerable, self.scorer.threshold,
                       cands[0].coverage)
+
+    @staticmethod
+    def unknown_words(result: RetrievalResult) -> bool:
+        """True for a Dutch question none of whose content words occurs in the corpus ("Wat is het
+        recept voor stoofvlees?", "Lorem ipsum"): nothing can cover it. An English question names
+        Dutch things in English, so it is left to the model."""
+        a = result.analysis
+        return bool(a is not None and a.language == "nl" and result.query_terms and result.known_term_share == 0)
 
     def missing_entities(self, result: RetrievalResult, cands: Sequence[Candidate]) -> list[Term]:
         """Names, codes and years of the question that the best candidate's document lacks

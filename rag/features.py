@@ -137,7 +137,7 @@ def passage_features(analysis: QuestionAnalysis, *, fused_rel: float, rank: int,
     prof = evidence_profile(analysis, evidence, lexicon)
     cov = prof.coverage
     asked = analysis.folded
-    held = 1.0 if any(holds_type(analysis.answer_type, s, asked) for s in sentences) else 0.0
+    held = 1.0 if any(holds_type(analysis.answer_type, s, asked, analysis.unit) for s in sentences) else 0.0
     return np.array([
         fused_rel, 1.0 / rank, passage_cos, best_sentence_cos, bm25_rel, cov.exact, cov.soft, cov.worst,
         cov.missing_idf, prof.names, prof.codes, prof.years, held, 1.0 if analysis.language == "en" else 0.0,
@@ -161,7 +161,7 @@ def sentence_features(analysis: QuestionAnalysis, sentence: str, *, sentence_cos
     ev = profile.coverage
     asked = analysis.folded
     typed = analysis.concrete
-    held = holds_type(analysis.answer_type, sentence, asked)
+    held = holds_type(analysis.answer_type, sentence, asked, analysis.unit)
     own = set(bm25_tokens(sentence))
     q = set(analysis.stems)
     new_words = len(own - q) / len(own) if own else 0.0

@@ -146,10 +146,32 @@ def person_names_in(sentence: str, asked: str = "") -> set[str]:
     return out
 
 
-def holds_type(answer_type: str, sentence: str, asked: str = "") -> bool:
+#: measurement units: "hoeveel kilo…" asks for a number of kilos. Countable nouns ("banen",
+#: "inwoners") are not units: the text may say "350.000 mensen" for them
+UNITS: dict[str, tuple[str, ...]] = {
+    "kilo": ("kilo", "kg", "kilogram"), "kilogram": ("kilo", "kg", "kilogram"), "gram": ("gram",),
+    "ton": ("ton", "tonnen"), "liter": ("liter", "l"), "meter": ("meter", "m"), "kilometer": ("kilometer", "km"),
+    "hectare": ("hectare", "ha"), "procent": ("procent", "%"), "percent": ("procent", "%"),
+    "kilos": ("kilo", "kg"), "tons": ("ton",), "kilometres": ("kilometer", "km"), "kilometers": ("kilometer", "km"),
+}
+_UNIT_AFTER = re.compile(r"\b(?:hoeveel|how many|how much)\s+([^\W\d_]+)", re.IGNORECASE)
+
+
+def unit_of(question: str) -> str:
+    """The measurement unit a "hoeveel <unit>…" question counts in ("kilo"), or ""."""
+    m = _UNIT_AFTER.search(question)
+    return m.group(1).lower() if m and m.group(1).lower() in UNITS else ""
+
+
+def holds_type(answer_type: str, sentence: str, asked: str = "", unit: str = "") -> bool:
     """Does ``sentence`` hold the kind of fact ``answer_type`` asks for? True for types that
     need no visible fact (definition, reason, list, overview, yes/no, other). For "person", a
-    name already in the (folded) question ``asked`` does not count."""
+    name already in the (folded) question ``asked`` does not count; for a count or amount in a
+    measurement ``unit`` ("hoeveel kilo"), the sentence must name that unit."""
+    if unit and answer_type in ("count", "amount"):
+        words = set(re.findall(r"[\w%]+", fold(sentence)))
+        if not words & set(UNITS[unit]):
+            return False
     if answer_type == "person":
         return any(fold(n.split()[-1]) not in asked for n in _person_names(sentence)) or any(
             fold(w) not in asked for w in _proper_words(sentence))
@@ -238,6 +260,8 @@ class QuestionAnalysis:
     years: tuple[str, ...]
     answer_type: str
     parts: tuple[QuestionAnalysis, ...] = ()
+    #: measurement unit of a count or amount question ("kilo"), "" if none (see :func:`unit_of`)
+    unit: str = ""
 
     @property
     def folded(self) -> str:
@@ -368,7 +392,8 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
     return QuestionAnalysis(
         text=text, language=language, terms=tuple(terms), names=tuple(sorted(names)),
         codes=tuple(sorted(codes_in(text))), numbers=tuple(sorted(quantities_in(text))),
-        years=tuple(sorted(set(_YEAR.findall(text)))), answer_type=answer_type(text), parts=parts)
+        years=tuple(sorted(set(_YEAR.findall(text)))), answer_type=answer_type(text), parts=parts,
+        unit=unit_of(text))
 
 
 def years_in(text: str) -> set[str]:

@@ -298,8 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     continue
                 res = without(res, rel)
             cands = answerer.answer_candidates(res)
-            if not cands or answerer.missing_entities(res, cands):
-                continue  # refused before the model: no sentence holds the asked fact, or a name is missing
+            if not cands or answerer.unknown_words(res) or answerer.missing_entities(res, cands):
+                continue  # refused before the model: no sentence holds the asked fact, or words are missing
             xs.append(answerer.answerable_row(res, cands))
             ys.append(1 if evidence_has_gold and not without_gold else 0)
             kept.append(it)
