@@ -29,6 +29,8 @@ from rag.scoring import ANSWERABLE_FEATURES, Scorer, load_scorer
 from rag.settings import Settings
 from rag.text import contains_folded
 
+#: every abstention text starts with this (then the reason, in Dutch)
+ABSTAIN_PREFIX = "Dat staat niet in de documenten"
 ABSTAIN_MESSAGE = ("Dat staat niet in de documenten: ik vond geen passage die deze vraag beantwoordt, "
                    "dus ik geef geen antwoord en citeer niets.")
 #: shown with a citation of a document marked ``Status: fragment`` (CLI and chat; JSON: ``fragment``)
@@ -281,7 +283,7 @@ def abstention_message(reason: str) -> str:
     """The Dutch abstention text for a reason ("de documenten noemen geen 'Duitse gemeente'")."""
     if not reason:
         return ABSTAIN_MESSAGE
-    return f"Dat staat niet in de documenten: {reason}. Ik geef daarom geen antwoord en citeer niets."
+    return f"{ABSTAIN_PREFIX}: {reason}. Ik geef daarom geen antwoord en citeer niets."
 
 
 def abstention(question: str, result: RetrievalResult | None, reason: str,

@@ -72,6 +72,14 @@ the a an of and or to is are was were what which who whom when where why how doe
 with by from at as be been this that these those it its their there will would can could should
 about
 """.split())  # noqa: SIM905
+#: English function words, not content terms of an English question (Dutch ones are in rag.text)
+ENGLISH_STOPWORDS = _ENGLISH_WORDS | frozenset("""
+cannot can't don't doesn't didn't isn't aren't wasn't won't shall may might must has have had having am
+i me my we our you your he him his she her they them its itself into onto than then there here very
+also just only even more most much many some any each every other such own same so too not no nor but
+if because while until against between through during before after above below up down out off over
+under again further once all both few being like e.g. i.e. etc whether whose whom
+""".split()) - {"won"}  # noqa: SIM905
 _DUTCH_WORDS = frozenset("""
 de het een en van in op is zijn wat wie waar wanneer waarom hoe welke welk er dat die deze dit voor
 met over bij naar uit ook niet wordt worden werd heeft hebben kan zal klopt
@@ -85,8 +93,32 @@ document documenten tekst teksten bron bronnen stuk stukken staat stond staan ze
 noemen noemt noemde vermelden vermeldt vermeld gezegd genoemd geschreven lees lezen say says said
 mention mentions mentioned state states stated document documents text texts source sources tell
 tells told write writes written eigenlijk precies ongeveer allemaal waaruit waarover waarbij welke
-welk plaats den
+welk plaats den vraag vragen antwoord antwoorden question questions answer answers corpus
 """.split())  # noqa: SIM905
+
+#: English names of this region's places and peoples, with the Dutch form the documents use; an
+#: English question names them in English ("Flanders"), the evidence in Dutch ("Vlaanderen")
+EXONYMS: dict[str, str] = {
+    "netherlands": "nederland", "holland": "nederland", "dutch": "nederlands", "flanders": "vlaanderen",
+    "flemish": "vlaams", "belgium": "belgie", "belgian": "belgisch", "wallonia": "wallonie", "walloon": "waals",
+    "brussels": "brussel", "antwerp": "antwerpen", "ghent": "gent", "hague": "haag", "scheldt": "schelde",
+    "flushing": "vlissingen", "zealand": "zeeland", "meuse": "maas", "rhine": "rijn", "westphalia": "westfalen",
+    "ukraine": "oekraine", "ukrainian": "oekraiens", "russia": "rusland", "russian": "russisch",
+    "germany": "duitsland", "german": "duits", "france": "frankrijk", "french": "frans", "europe": "europa",
+    "luxembourg": "luxemburg", "britain": "brittannie", "british": "brits", "bruges": "brugge",
+    "louvain": "leuven", "leuven": "leuven", "limburg": "limburg", "taalunie": "taalunie",
+}
+#: an English word at least this common (wordfreq's Zipf scale: 4 = once per 100,000 words) is a
+#: translated concept ("Language Union", "Committee"), not a name that the documents spell the same
+ENGLISH_COMMON_ZIPF = 4.0
+
+
+def is_english_common(word: str) -> bool:
+    """True for a common English word (see :data:`ENGLISH_COMMON_ZIPF`); loads wordfreq's English
+    list on first use, so only English questions pay for it."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en") >= ENGLISH_COMMON_ZIPF
 
 # --- what sentences hold ------------------------------------------------------------------
 
@@ -221,6 +253,8 @@ class Term:
     position: float = 0.0
     after_question_word: bool = False
     focus: float = 1.0
+    #: the word was an English name of a Dutch one and has been translated (:data:`EXONYMS`)
+    exonym: bool = False
 
 
 #: features of a question term for the focus model (see :func:`term_rows`)
@@ -280,11 +314,13 @@ class QuestionAnalysis:
 
     @property
     def entities(self) -> tuple[Term, ...]:
-        """Terms that name something and must be in the evidence as written: names (in a Dutch
-        question; an English one names Dutch things in English), codes and years."""
+        """Terms that name something and must be in the evidence as written: names, codes and
+        years. In an English question a name counts when the corpus spells it the same, when it
+        is a known English name of a Dutch one (:data:`EXONYMS`, already translated), or when it
+        is not a common English word ("Ajax"; "Language Union" is translated, not a name)."""
         codes = {fold(c) for c in self.codes}
-        return tuple(t for t in self.terms if (t.name and self.language == "nl") or t.word in codes
-                     or (t.word.isdigit() and t.word in self.years))
+        return tuple(t for t in self.terms if t.word in codes or (t.word.isdigit() and t.word in self.years) or (
+            t.name and (self.language == "nl" or t.in_corpus or t.exonym or not is_english_common(t.word))))
 
     @property
     def overview(self) -> bool:
@@ -368,8 +404,13 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
     seen: set[str] = set()
     terms = []
     for k, w in enumerate(all_words):
-        if w in DUTCH_STOPWORDS or w in FRAME_WORDS or (len(w) < 2 and not w.isdigit()):
+        if (w in DUTCH_STOPWORDS or w in FRAME_WORDS or (len(w) < 2 and not w.isdigit())
+                or (language == "en" and w in ENGLISH_STOPWORDS)):
             continue
+        exonym = language == "en" and w in EXONYMS
+        if exonym:
+            name_words.add(EXONYMS[w])
+            w = EXONYMS[w]
         stems = bm25_tokens(w)
         if stems and correct is not None:
             stems = [correct(stems[0])]
@@ -379,7 +420,7 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
         after = k > 0 and bool(re.fullmatch(_QUESTION_WORDS, all_words[k - 1]))
         terms.append(Term(stems[0], w, float(idf(stems[0])), w in name_words,
                           in_corpus(w) if in_corpus is not None else True,
-                          k / max(1, len(all_words) - 1), after))
+                          k / max(1, len(all_words) - 1), after, exonym=exonym))
     if focus is not None and terms:
         probs = focus(term_rows(terms, language))
         terms = [replace(t, focus=float(p)) for t, p in zip(terms, probs, strict=True)]

@@ -266,7 +266,7 @@ def test_correct_answer_has_verified_renumbered_citations(server: FakeLLM, llm_p
     assert f"<vraag>{Q_ONLINE}</vraag>" in prompt
     numbers = sorted(passages_of(body))
     assert numbers == [1, 2, 3, 4, 5]
-    retrieved = llm_pipeline.retriever(Q_ONLINE).passages
+    retrieved = llm_pipeline.retriever(Q_ONLINE, analysis=llm_pipeline.analyze(Q_ONLINE)).passages
     for n, r in zip(numbers, retrieved, strict=False):
         assert passages_of(body)[n] == r.passage.text
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import ABSTAIN_MESSAGE, INSTRUCTION_MESSAGE, Answer, answer_to_json, check_quotes
+from rag.answer import ABSTAIN_PREFIX, INSTRUCTION_MESSAGE, Answer, answer_to_json, check_quotes
 from rag.corpus import Document, list_corpus_files, load_corpus, load_document
 from rag.embedding import Embedder, load_embedder
 from rag.errors import EmptyQuestionError
@@ -169,7 +169,7 @@ def test_questions_in_other_languages_and_scripts_answer_or_abstain(pipeline: Pi
     ans = pipeline.answer(OTHER_LANGUAGES[name])
     assert_valid_answer(ans)
     if ans.abstained:
-        assert ans.text == ABSTAIN_MESSAGE
+        assert ans.text.startswith(ABSTAIN_PREFIX) and ans.reason and ans.reason in ans.text
     else:
         assert "22.000" in ans.text  # when it answers, it answers from the right passage
 
