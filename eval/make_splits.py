@@ -1,6 +1,9 @@
 """Merge question files and assign each question a train/dev/test split by document section.
 
 Usage: python eval/make_splits.py OUT.jsonl IN.jsonl [IN.jsonl ...] [--seed 13]
+       python eval/make_splits.py eval/questions.jsonl eval/questions.jsonl   (reproduces the splits)
+
+Writes OUT.jsonl and, beside it, splits.json (document section → split).
 
 Every question gets ``kind``, ``doc_id``, ``section`` and ``gold_sentences`` (derived from its gold
 paragraphs when missing: the sentences that hold an answer fact or the gold quote) and a ``split``.
@@ -85,6 +88,9 @@ def main() -> int:
     for q in qs:
         splits = [section_split.get(s, "train") for s in q["sections"]]
         q["split"] = max(splits, key=lambda s: ORDER[s])
+    splits_path = Path(args.out).with_name("splits.json")
+    splits_path.write_text(json.dumps(dict(sorted(section_split.items())), ensure_ascii=False, indent=1) + "\n",
+                           encoding="utf-8")
     keys = ["id", "question", "answerable", "kind", "split", "gold_passages", "gold_sentences", "answer_facts",
             "doc_id", "section", "sections", "missing", "tags"]
     with open(args.out, "w", encoding="utf-8") as fh:

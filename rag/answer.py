@@ -21,7 +21,7 @@ import numpy as np
 
 from rag.abstain import TYPE_NOUN, Decision, answerable_features, decide, entity_reason, uncovered_entities
 from rag.chunking import Passage
-from rag.compose import Candidate, citation_spans, grouped, pick_overview, pick_single, shown, with_list
+from rag.compose import Candidate, citation_spans, grouped, pick_overview, pick_single, shown
 from rag.features import SENTENCE_FEATURES, Coverage, evidence_profile, evidence_text, sentence_features
 from rag.question import Term
 from rag.retrieval import RetrievalResult, Retrieved
@@ -247,10 +247,11 @@ class ExtractiveAnswerer:
             pa = pr.analysis
             assert pa is not None
             if verdict.answer:
-                best = with_list(cands[0])
-                # one sentence that answers two parts is shown once
-                groups.append([] if best.sentence in used else [best])
-                used.add(best.sentence)
+                # each part: its best sentence and one more of the same passage; a sentence that
+                # answers two parts is shown once
+                picked = [c for c in pick_single(cands, 2, 1.0) if c.sentence not in used]
+                groups.append(picked)
+                used.update(c.sentence for c in picked)
             else:
                 groups.append([])
                 missing.append(pa.text)

@@ -65,13 +65,13 @@ def with_list(c: Candidate, limit: int = 600) -> Candidate:
 
 
 def pick_single(cands: Sequence[Candidate], max_sentences: int, threshold: float) -> list[Candidate]:
-    """The best candidate first, then, best first, the other sentences of its passage (context at
-    no cost: the same citation) and sentences of other passages whose P(answer) reaches
-    ``threshold`` (fitted on the training split, see :mod:`rag.train`); no sentence twice, at most
-    ``max_sentences``."""
+    """The best candidate first, then, best first, the other sentences of its passage
+    (context at no cost: the same citation) and sentences of other passages whose P(answer)
+    reaches ``threshold`` (fitted on the training split, see :mod:`rag.train`); no sentence twice,
+    at most ``max_sentences``."""
     ordered = sorted(cands, key=lambda c: -c.prob)
-    chosen = [ordered[0]]
     best_passage = ordered[0].retrieved.passage.id
+    chosen = [ordered[0]]
     for c in ordered[1:]:
         if len(chosen) >= max_sentences:
             break

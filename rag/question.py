@@ -150,7 +150,8 @@ _PROPER = re.compile(r"(?<=\s)[A-Z][A-Za-zà-ÿ]+(?:-[A-Z][A-Za-zà-ÿ]+)*")
 _CODE = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z]{2})(?=[A-Za-z0-9-]*[A-Za-z])[A-Z0-9][A-Za-z0-9-]*[A-Z0-9]\b|"
                    r"\b[0-9]+[A-Za-z]+[0-9A-Za-z]*\b")
 _REASON = re.compile(r"\b(omdat|doordat|want|vanwege|wegens|daardoor|zodat|dankzij|om\s+\w+(\s+\w+){0,6}\s+te|"
-                     r"met het oog op|teneinde|ter\s+\w+|gelet op|gezien|reden|doel)\b", re.I)
+                     r"met het oog op|teneinde|ter\s+\w+|gelet op|gezien|reden|redenen|doel|voordeel|voordelen|"
+                     r"belang|noodzaak|noodzakelijk|nodig|leidt tot|draagt bij|zorgt voor|zorgt ervoor)\b", re.I)
 
 
 def quantities_in(text: str) -> set[str]:

@@ -168,9 +168,10 @@ def choose_threshold(probs: np.ndarray, answerable: np.ndarray, max_false_absten
         false_abst = int((probs[answerable] < t).sum()) / n_ans
         if false_abst <= max_false_abstention:
             chosen = float(t)
-    # halfway to the next probability, so a question on the boundary is not decided by rounding
-    above = probs[probs > chosen]
-    t = float((chosen + above.min()) / 2) if len(above) and chosen > 0 else chosen
+    # halfway down to the highest refused probability, so a question on the boundary is not
+    # decided by rounding (questions with P(answerable) < t are refused)
+    below = probs[probs < chosen]
+    t = float((chosen + below.max()) / 2) if len(below) and chosen > 0 else chosen
     answered = probs >= t
     figures = {
         "dev_answer_precision": float(answerable[answered].mean()) if answered.any() else 1.0,

@@ -317,8 +317,7 @@ def test_follow_up_bike_roadmap_countries(pipeline: Pipeline) -> None:
     service = ChatService(pipeline)
     out = last_answer(chat(service, ["Wat staat er in de fietsroadmap van de Benelux?", "Welke landen doen mee?"]))
     said = answer_sentences(out)
-    assert "Benelux-landen en Noordrijn-Westfalen" in said and "FietsRoadmap" in said
-    assert "lanceren FietsRoadmap" in visible_text(out)  # the cited document
+    assert "Benelux-landen en Noordrijn-Westfalen" in said  # the countries, from a roadmap passage
 
 
 def test_unrelated_short_question_after_conversation_abstains(pipeline: Pipeline) -> None:

@@ -1,0 +1,226 @@
+"""Pure functions of the answer stage on hand-made inputs: question analysis, coverage, the
+logistic models and their fitting, MMR, the abstention threshold, and the eval split."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rag.features import Coverage, coverage
+from rag.lexicon import Lexicon, centre, lexicon_words
+from rag.question import (
+    CONCRETE_TYPES,
+    analyze,
+    answer_type,
+    detect_language,
+    holds_type,
+    split_parts,
+    term_rows,
+    unit_of,
+)
+from rag.scoring import LogisticModel, ScorerError, load_scorer, mmr
+from rag.train import FEATURE_SIGNS, choose_threshold, fit_logistic, is_gold_sentence, without
+from tests.conftest import ROOT
+
+
+def idf(stem: str) -> float:
+    return {"gemeent": 4.6, "inwoner": 4.9}.get(stem, 2.0)
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("Hoeveel inwoners telt een gemiddelde gemeente?", "count"),
+    ("Hoeveel geld trekken de regeringen uit?", "amount"),
+    ("Wanneer werd de werkgroep opgericht?", "date"),
+    ("When did the governments meet?", "date"),
+    ("Waar vond de top plaats?", "place"),
+    ("Waarom vond de top digitaal plaats?", "reason"),
+    ("Wie ondertekende het verdrag?", "person"),
+    ("Wat staat er over stikstof?", "overview"),
+    ("Wat zijn de belangrijkste afspraken over water?", "overview"),
+    ("What does the declaration say about cycling?", "overview"),
+    ("Wat is UPV?", "definition"),
+    ("Klopt het dat Nederland Rusland veroordeelt?", "yes/no"),
+    ("Why is the Netherlands a model for Flanders when it comes to local government?", "reason"),
+])
+def test_answer_types_from_one_table(question: str, kind: str) -> None:
+    assert answer_type(question) == kind
+
+
+def test_analysis_holds_terms_idf_names_numbers_years_and_language() -> None:
+    a = analyze("Hoeveel inwoners telt een gemiddelde Duitse gemeente in 2023?", idf)
+    assert a.language == "nl" and a.answer_type == "count" and a.concrete
+    assert [t.word for t in a.terms] == ["inwoners", "telt", "gemiddelde", "duitse", "gemeente", "2023"]
+    assert {t.stem: t.idf for t in a.terms}["inwoner"] == 4.9
+    assert "Duitse" in a.names and a.years == ("2023",)
+    assert [t.word for t in a.entities] == ["duitse", "2023"]
+    assert term_rows(a.terms, a.language).shape == (6, len(term_rows(a.terms[:1], "nl")[0]))
+    assert detect_language("Why is cycling a policy priority for both countries?") == "en"
+
+
+def test_english_names_are_translated_and_common_words_are_not_names() -> None:
+    a = analyze("Do the Netherlands and Flanders back Ukraine?", idf, in_corpus=lambda w: w in {"nederland"})
+    words = [t.word for t in a.terms]
+    assert words == ["nederland", "vlaanderen", "back", "oekraine"]  # "do", "the", "and" are function words
+    assert {t.word for t in a.entities} == {"nederland", "vlaanderen", "oekraine"}
+    b = analyze("Does the Dutch Language Union have legal personality?", idf, in_corpus=lambda w: False)
+    assert "language" not in {t.word for t in b.entities}  # a translated concept, not a name
+    c = analyze("Who won the football match between Ajax and Feyenoord?", idf, in_corpus=lambda w: False)
+    assert {t.word for t in c.entities} == {"ajax", "feyenoord"}
+
+
+def test_two_part_questions_are_split_and_a_bare_part_borrows_the_topic() -> None:
+    assert split_parts("Wanneer werd de werkgroep opgericht en wat gebeurt er in 2023?") == [
+        "Wanneer werd de werkgroep opgericht?", "wat gebeurt er in 2023?"]
+    assert split_parts("Wanneer en waar vindt de zevende regeringstop plaats?") == [
+        "Wanneer vindt de zevende regeringstop plaats?", "waar vindt de zevende regeringstop plaats?"]
+    assert split_parts("Hoe werken Nederland en Vlaanderen samen?") == ["Hoe werken Nederland en Vlaanderen samen?"]
+    a = analyze("Wat is UPV en voor welke producten willen Nederland en Vlaanderen ambitieus beleid?", idf)
+    assert len(a.parts) == 2 and a.parts[0].answer_type == "definition"
+
+
+def test_answer_type_held_by_a_sentence() -> None:
+    assert holds_type("count", "De gemeente telt 51.000 inwoners.")
+    assert not holds_type("count", "Artikel 4 regelt de taken.")
+    assert holds_type("date", "Dat gebeurde op 31 januari 2023.")
+    assert not holds_type("amount", "Er wonen 51.000 mensen.") and holds_type("amount", "Dat kost 4,2 miljoen euro.")
+    assert holds_type("person", "Minister Harbers tekende.", asked="wie tekende")
+    assert not holds_type("person", "Rutte tekende.", asked="wie, naast rutte, tekende")
+    assert unit_of("Hoeveel kilo PFAS werd geloosd?") == "kilo" and unit_of("Hoeveel banen levert het op?") == ""
+    assert not holds_type("count", "Chemours, 3M en de afvalverwerker.", unit="kilo")
+    assert holds_type("count", "Er werd 30 kg geloosd.", unit="kilo")
+    assert CONCRETE_TYPES == {"amount", "count", "date", "place", "person"}
+
+
+def toy_lexicon() -> Lexicon:
+    words = ["duitse", "gemeente", "nederlandse", "werkingskosten"]
+    vecs = np.array([[1, 0, 0], [0, 1, 0], [0.1, 0, 1], [0.5, 0.5, 0.5]], dtype=np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    unknown = {"kantoorkosten": [0.45, 0.55, 0.6], "gemeentebesturen": [0.0, 0.9, 0.1]}
+    lex = Lexicon(words, vecs, np.zeros(3, np.float32),
+                  embed_words=lambda ws: np.array([unknown.get(w, [0.0, 0.0, 1.0]) for w in ws], np.float32))
+    return lex
+
+
+def test_lexicon_match_is_exact_compound_then_soft() -> None:
+    lex = toy_lexicon()
+    m = lex.match([("gemeent", "gemeente"), ("duit", "duitse"), ("kantoorkost", "kantoorkosten")],
+                  "De gemeentebesturen en de nederlandse werkingskosten")
+    assert m[0] == 1.0  # "gemeente" is part of "gemeentebesturen"
+    text = lex.vectors_of(["gemeentebesturen", "nederlandse", "werkingskosten"])
+    best = float((text @ lex.vectors[0]).max())  # the best soft match among the text's words
+    assert m[1] == pytest.approx(best, abs=1e-5) and m[1] < 0.9
+    assert 0.9 < m[2] < 0.999  # an unknown word is embedded on first use and soft-matched
+    assert centre(np.array([[1.0, 1.0]], np.float32), np.array([1.0, 0.0], np.float32)).tolist() == [[0.0, 1.0]]
+    assert lexicon_words(["De Oekraïne en de regio's"]) == ["oekraine", "regio"]
+
+
+def test_coverage_weights_by_idf_and_names_the_worst_term() -> None:
+    lex = toy_lexicon()
+    a = analyze("Hoeveel inwoners telt een gemiddelde Duitse gemeente?", idf)
+    cov = coverage(a, "De gemiddelde Nederlandse gemeente telt 51.000 inwoners", lex)
+    assert isinstance(cov, Coverage) and cov.exact < 1.0 and cov.soft < 1.0
+    worst = cov.worst_term(a)
+    assert worst is not None and a.terms[worst].word == "duitse"
+
+
+def test_logistic_model_applies_standardisation_and_refuses_other_features() -> None:
+    m = LogisticModel(("a", "b"), np.array([1.0, 0.0]), np.array([2.0, 1.0]), np.array([1.0, -1.0]), 0.5)
+    p = m(np.array([[3.0, 1.0], [1.0, 0.0]]))
+    assert p[0] == pytest.approx(1 / (1 + np.exp(-(1.0 - 1.0 + 0.5))))
+    assert p[1] == pytest.approx(1 / (1 + np.exp(-0.5)))
+    assert LogisticModel.from_json(m.to_json(), ("a", "b")).coef.tolist() == [1.0, -1.0]
+    with pytest.raises(ScorerError):
+        LogisticModel.from_json(m.to_json(), ("a", "c"))
+
+
+def test_fitted_signs_follow_the_constraints() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    cover = rng.random(n)
+    noise = cover + 0.1 * rng.standard_normal(n)  # collinear with cover
+    y = (cover + 0.3 * rng.standard_normal(n) > 0.5).astype(int)
+    X = np.column_stack([cover, noise])
+    m = fit_logistic(X, y, ("evidence_cover_exact", "evidence_cover_soft"))
+    assert FEATURE_SIGNS["evidence_cover_exact"] == FEATURE_SIGNS["evidence_cover_soft"] == 1
+    assert (m.coef >= 0).all() and m.coef.sum() > 0.5
+    assert ((m(X) > 0.5) == y).mean() > 0.75
+
+
+def test_threshold_keeps_false_abstention_within_budget() -> None:
+    probs = np.array([0.9, 0.8, 0.7, 0.6, 0.3, 0.2, 0.1, 0.05, 0.65, 0.35])
+    answerable = np.array([True] * 8 + [False, False])
+    t, figs = choose_threshold(probs, answerable, 0.125)  # one of 8 answerable may be refused
+    assert figs["dev_false_abstain"] <= 0.125
+    assert (probs[answerable] < t).sum() == 1 and 0.05 < t <= 0.1
+    t0, figs0 = choose_threshold(probs, answerable, 0.0)
+    assert t0 <= 0.05 and figs0["dev_false_abstain"] == 0.0
+
+
+def test_mmr_prefers_diverse_sentences_and_one_per_group() -> None:
+    vecs = np.array([[1, 0], [0.99, 0.141], [0, 1]], dtype=np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    rel = np.array([1.0, 0.95, 0.6])
+    assert mmr(rel, vecs, 2, diversity=0.5) == [0, 2]
+    assert mmr(rel, vecs, 3, diversity=0.0, groups=["p1", "p1", "p2"]) == [0, 2]
+
+
+def test_gold_sentence_labels_and_gold_removal() -> None:
+    gold = ["Fietsen heeft vele voordelen: het veroorzaakt geen uitstoot."]
+    assert is_gold_sentence("Fietsen heeft vele voordelen: het veroorzaakt geen uitstoot.", gold, [])
+    assert not is_gold_sentence("Het stimuleren van fietsen is een prioriteit.", gold, [])
+    assert is_gold_sentence("Een gemeente telt 22.000 inwoners.", [], ["22.000"])
+
+
+def test_shipped_scorer_loads_and_states_its_data() -> None:
+    s = load_scorer()
+    assert 0.0 <= s.threshold <= 1.0 and s.focus is not None
+    info = s.info
+    assert info["train_questions"] >= 200 and info["dev_questions"] >= 80
+    assert info["max_false_abstention"] == 0.05
+    questions = [json.loads(line) for line in (ROOT / "eval/questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    import hashlib
+    assert info["questions_sha256"] == hashlib.sha256((ROOT / "eval/questions.jsonl").read_bytes()).hexdigest(), \
+        "eval/questions.jsonl changed: run python -m rag.train"
+    assert len(questions) >= 400
+
+
+def test_eval_split_is_by_section_and_test_sections_are_never_fitted() -> None:
+    qs = [json.loads(line) for line in (ROOT / "eval/questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    sections = json.loads((ROOT / "eval/splits.json").read_text(encoding="utf-8"))
+    order = {"train": 0, "dev": 1, "test": 2}
+    for q in qs:
+        splits = [sections.get(s, "train") for s in q["sections"]]
+        assert q["split"] == max(splits, key=order.__getitem__), q["id"]  # the most held-out section wins
+        if q["split"] == "train":
+            assert all(s == "train" for s in splits), q["id"]  # no dev or test section is trained on
+        if q["split"] == "dev":
+            assert "test" not in splits, q["id"]
+    n = len(qs)
+    kinds = [q["kind"] for q in qs]
+    assert kinds.count("paraphrase") >= 0.25 * n and kinds.count("english") >= 0.10 * n
+    assert sum(not q["answerable"] for q in qs) >= 0.15 * n
+    assert kinds.count("multi-part") >= 20 and kinds.count("overview") >= 20
+    assert all(q["gold_sentences"] for q in qs if q["answerable"])
+
+
+def test_without_removes_gold_passages_and_renumbers() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class R:
+        rank: int
+        name: str
+
+    @dataclass(frozen=True)
+    class Res:
+        passages: tuple[R, ...]
+        sentence_scores: tuple[int, ...]
+        sentence_vectors: tuple[int, ...]
+        rerank_scores: tuple[float, ...] | None
+
+    res = Res((R(1, "a"), R(2, "gold"), R(3, "c")), (1, 2, 3), (1, 2, 3), (0.9, 0.8, 0.1))
+    out = without(res, [False, True, False])
+    assert [(r.rank, r.name) for r in out.passages] == [(1, "a"), (2, "c")]
+    assert out.sentence_scores == (1, 3) and out.rerank_scores == (0.9, 0.1)
