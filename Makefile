@@ -34,14 +34,15 @@ export TOKENIZERS_PARALLELISM ?= false
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export Q
 
-.PHONY: help run test lint typecheck pytest index ask eval bench install install-dev clean-venv
+.PHONY: help run test lint typecheck pytest index ask eval train bench install install-dev clean-venv
 
 help:
 	@echo "make run              web chat on http://127.0.0.1:7860 (sets up .venv and the index first)"
 	@echo "make test             ruff + mypy + pytest (sets up .venv with dev tools and the index first)"
 	@echo "make ask Q=\"vraag\"    one question in the terminal (without Q: interactive)"
 	@echo "make index            build the index (no-op when current)"
-	@echo "make eval             python -m rag.evaluate --mode all"
+	@echo "make eval             python -m rag.evaluate --mode all (test split)"
+	@echo "make train            python -m rag.train (refit rag/models/scorer.json on train + dev)"
 	@echo "make bench            python -m rag.bench"
 	@echo "Extra flags for any of these: ARGS=\"--top-k 5\"; another interpreter: PYTHON=/path/to/python3.11"
 
@@ -78,6 +79,10 @@ ask: $(STAMP_RUN)
 
 eval: $(STAMP_RUN)
 	$(PY) -m rag.evaluate --mode all $(ARGS)
+
+train: $(STAMP_DEV)
+	$(PY) -m rag.index --quiet
+	$(PY) -m rag.train $(ARGS)
 
 bench: $(STAMP_RUN)
 	$(PY) -m rag.bench $(ARGS)

@@ -143,6 +143,8 @@ class ExtractiveAnswerer:
             passage_prob = result.rerank_scores[k] if result.rerank_scores else self._neutral_passage_prob
             cos_order = {int(j): n for n, j in enumerate(np.argsort(-np.asarray(scores)), start=1)}
             for pos, sent in enumerate(p.sentences):
+                if _INJECTION.search(sent):
+                    continue  # an instruction planted in a document is never quoted as an answer
                 cos = float(scores[pos]) if pos < len(scores) else float(r.dense_score or 0.0)
                 rows.append(sentence_features(
                     a, sent, sentence_cos=cos, best_cos=best_cos, passage_cos=float(r.dense_score or 0.0),

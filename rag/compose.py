@@ -80,7 +80,19 @@ def pick_single(cands: Sequence[Candidate], max_sentences: int, threshold: float
         if any(c.sentence in x.sentence or x.sentence in c.sentence for x in chosen):
             continue
         chosen.append(c)
-    return [with_list(c) for c in chosen]
+    return _without_repeats([with_list(c) for c in chosen])
+
+
+def _without_repeats(chosen: Sequence[Candidate]) -> list[Candidate]:
+    """Drop a candidate whose text another chosen one already contains (two items of one list both
+    bring the whole list along)."""
+    out: list[Candidate] = []
+    for c in chosen:
+        if any(c.retrieved.passage.id == x.retrieved.passage.id and c.sentence in x.sentence for x in out):
+            continue
+        out = [x for x in out if not (x.retrieved.passage.id == c.retrieved.passage.id and x.sentence in c.sentence)]
+        out.append(c)
+    return out
 
 
 def pick_overview(cands: Sequence[Candidate], relevant: set[str], k: int = 8,
@@ -127,8 +139,9 @@ def shown(sentence: str) -> str:
 
 def citation_spans(chosen: Sequence[Candidate]) -> dict[str, tuple[int, Candidate, str, float]]:
     """Per passage id: (citation number in order of first use, first candidate, quote, best prob).
-    The quote is the span from the first to the last chosen sentence in document order when it is
-    at most 1200 characters, else the most probable sentence."""
+    The quote is the span from the first to the last chosen sentence when they are consecutive and
+    the span is at most 1200 characters (so it never holds a sentence that was not chosen), else the
+    most probable sentence."""
     groups: dict[str, list[Candidate]] = {}
     for c in chosen:
         groups.setdefault(c.retrieved.passage.id, []).append(c)
@@ -137,7 +150,8 @@ def citation_spans(chosen: Sequence[Candidate]) -> dict[str, tuple[int, Candidat
         group = sorted(group, key=lambda c: c.position)
         text = group[0].retrieved.passage.text
         quote = group[0].sentence
-        if len(group) > 1:
+        positions = [c.position for c in group]
+        if len(group) > 1 and positions == list(range(positions[0], positions[0] + len(group))):
             start = text.find(group[0].sentence)
             end = text.find(group[-1].sentence, start) if start >= 0 else -1
             span = text[start:end + len(group[-1].sentence)] if start >= 0 and end >= 0 else ""

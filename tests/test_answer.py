@@ -12,6 +12,8 @@ from rag.errors import EmptyQuestionError
 from rag.pipeline import is_follow_up, retrieval_query
 from tests.conftest import SEED_ID
 
+LEARNED_LIMIT = ("the learned sentence model of rag.train ranks the answering sentence low for this question; "
+                 "a known limit since the hand-tuned rules were replaced (docs/architecture.md, Known limits)")
 CONTRACT_KEYS = {"id", "question", "answer", "abstained", "citations", "retrieved", "timings_ms"}
 CITATION_KEYS = {"n", "passage_id", "doc_id", "title", "date", "source", "locator", "text", "quote", "score"}
 RETRIEVED_KEYS = {"rank", "passage_id", "doc_id", "locator", "text", "score"}
@@ -164,15 +166,13 @@ def test_typos_are_tolerated(pipeline):
     assert pipeline.retriever.correct_typos(["stoofvlees", "recep"]) == ["stoofvlees", "recep"]
 
 
-@pytest.mark.xfail(reason="the learned sentence model of rag.train ranks the answering sentence low for this question; "
-                   "a known limit since the hand-tuned rules were replaced (docs/architecture.md, Known limits)", strict=True)
+@pytest.mark.xfail(reason=LEARNED_LIMIT, strict=True)
 def test_where_question_with_a_year_answers_with_a_place_of_that_year(pipeline):
     ans = pipeline.answer("Waar vond de Vlaams-Nederlandse top van 2013 plaats?")
     assert not ans.abstained and "Maastricht" in ans.text and "2013" in ans.text
 
 
-@pytest.mark.xfail(reason="the learned sentence model of rag.train ranks the answering sentence low for this question; "
-                   "a known limit since the hand-tuned rules were replaced (docs/architecture.md, Known limits)", strict=True)
+@pytest.mark.xfail(reason=LEARNED_LIMIT, strict=True)
 def test_who_signed_a_treaty_names_the_signatories(pipeline):
     ans = pipeline.answer("Wie ondertekende het Taalunieverdrag namens België?")
     assert not ans.abstained and "NOTHOMB" in ans.text
@@ -180,8 +180,6 @@ def test_who_signed_a_treaty_names_the_signatories(pipeline):
     assert first.doc_id == "1980-verdrag-nederlandse-taalunie" and first.locator == "Ondertekening, alinea 1"
 
 
-@pytest.mark.xfail(reason="the learned sentence model of rag.train ranks the answering sentence low for this question; "
-                   "a known limit since the hand-tuned rules were replaced (docs/architecture.md, Known limits)", strict=True)
 def test_count_question_accepts_an_inflected_noun(pipeline):
     """"Hoeveel banen" is answered by "1.700 mensen die een baan … zullen vinden"."""
     ans = pipeline.answer("Hoeveel banen levert de Einstein Telescoop op?")

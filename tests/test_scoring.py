@@ -4,6 +4,7 @@ logistic models and their fitting, MMR, the abstention threshold, and the eval s
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -90,7 +91,7 @@ def test_answer_type_held_by_a_sentence() -> None:
     assert unit_of("Hoeveel kilo PFAS werd geloosd?") == "kilo" and unit_of("Hoeveel banen levert het op?") == ""
     assert not holds_type("count", "Chemours, 3M en de afvalverwerker.", unit="kilo")
     assert holds_type("count", "Er werd 30 kg geloosd.", unit="kilo")
-    assert CONCRETE_TYPES == {"amount", "count", "date", "place", "person"}
+    assert {"amount", "count", "date", "place", "person"} == CONCRETE_TYPES
 
 
 def toy_lexicon() -> Lexicon:
@@ -224,3 +225,27 @@ def test_without_removes_gold_passages_and_renumbers() -> None:
     out = without(res, [False, True, False])
     assert [(r.rank, r.name) for r in out.passages] == [(1, "a"), (2, "c")]
     assert out.sentence_scores == (1, 3) and out.rerank_scores == (0.9, 0.1)
+
+
+def test_two_items_of_one_list_bring_the_list_once() -> None:
+    from rag.compose import Candidate, pick_single
+    from rag.features import SENTENCE_FEATURES
+
+    @dataclass(frozen=True)
+    class P:
+        id: str
+        text: str
+        sentences: tuple[str, ...]
+
+    @dataclass(frozen=True)
+    class R:
+        passage: P
+
+    text = "De organen zijn:\na) het Comité;\nb) de Raad;\nc) het Secretariaat."
+    lines = tuple(text.split("\n"))
+    r = R(P("p1", text, lines))
+    cov = Coverage(np.zeros(0), 1.0, 1.0, 1.0, 0.0)
+    feats = np.zeros(len(SENTENCE_FEATURES))
+    cands = [Candidate(r, lines[1], 1, feats, 0.9, cov), Candidate(r, lines[2], 2, feats, 0.8, cov)]  # type: ignore[arg-type]
+    chosen = pick_single(cands, 3, 0.5)
+    assert [c.sentence for c in chosen] == [text]
