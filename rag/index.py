@@ -459,7 +459,8 @@ class SearchIndex:
             passages = [Passage.from_json(json.loads(line))
                         for line in (cur / "passages.jsonl").read_text(encoding="utf-8").splitlines() if line]
             dense = faiss.read_index(str(cur / "dense.faiss"))
-            sent = np.load(cur / "sentences.npy", allow_pickle=False, mmap_mode="r")
+            # a plain ndarray view of the memory map: slicing a np.memmap costs a Python call per slice
+            sent = np.load(cur / "sentences.npy", allow_pickle=False, mmap_mode="r").view(np.ndarray)
             offsets = np.load(cur / "sentence_offsets.npy", allow_pickle=False)
             bm25 = bm25s.BM25.load(str(cur / "bm25"), show_progress=False, verbosity=0)
             term_data = json.loads((cur / "terms.json").read_text(encoding="utf-8"))

@@ -39,6 +39,13 @@ def lexicon_words(texts: Iterable[str]) -> list[str]:
     return sorted(vocab)
 
 
+def _has_part(word: str, words: frozenset[str]) -> bool:
+    """Is some word of ``words`` (5+ letters) a part of ``word`` other than ``word`` itself?"""
+    n = len(word)
+    return any(word[i:j] in words for i in range(n - MIN_COMPOUND_PART + 1)
+               for j in range(i + MIN_COMPOUND_PART, n + 1) if j - i < n)
+
+
 def centre(vectors: Vectors, mean: Vectors) -> Vectors:
     """Subtract ``mean`` (dim,) from each row of ``vectors`` (n, dim) and L2-normalise the rows."""
     v = np.asarray(vectors, dtype=np.float32) - mean[None, :]
@@ -63,6 +70,7 @@ class Lexicon:
         self._embed = embed_words
         self._extra: dict[str, Vectors] = {}
         self._profiles: dict[str, tuple[str, list[str], frozenset[str], Vectors]] = {}
+        self._word_sets: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
 
     def __contains__(self, word: str) -> bool:
@@ -97,12 +105,16 @@ class Lexicon:
         if not terms:
             return np.zeros(0, dtype=np.float32)
         folded, text_words, stems, vecs = self._profile(text)
+        word_set = self._word_sets.get(text)
+        if word_set is None:
+            word_set = self._word_sets.setdefault(text, frozenset(text_words))
         out = np.zeros(len(terms), dtype=np.float32)
         soft_needed = []
         for i, (stem, word) in enumerate(terms):
-            if stem in stems or (word[:1].isdigit() and word in folded) or (len(word) >= MIN_COMPOUND_PART and any(
-                    word in w or (len(w) >= MIN_COMPOUND_PART and w in word) for w in text_words)):
+            if stem in stems or (word[:1].isdigit() and word in folded):
                 out[i] = 1.0
+            elif len(word) >= MIN_COMPOUND_PART and (word in folded or _has_part(word, word_set)):
+                out[i] = 1.0  # part of a compound in the text, or a text word is part of it
             elif not word[:1].isdigit():
                 soft_needed.append(i)
         if soft_needed and text_words:
@@ -123,5 +135,6 @@ class Lexicon:
         with self._lock:
             if len(self._profiles) > 20_000:
                 self._profiles.clear()
+                self._word_sets.clear()
             self._profiles[text] = prof
         return prof

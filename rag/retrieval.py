@@ -103,6 +103,7 @@ class HybridRetriever:
         self.reranker = reranker
         self.learned = learned
         self.lexicon = index.lexicon
+        self._corrections: dict[str, str] = {}
         if self.lexicon._embed is None:  # words the corpus lacks are embedded on first use
             self.lexicon._embed = embedder.embed_queries
 
@@ -119,8 +120,12 @@ class HybridRetriever:
             if t in vocab or len(t) < 5 or t[0].isdigit():
                 out.append(t)
                 continue
-            close = difflib.get_close_matches(t, self._vocab_by_initial.get(t[0], ()), n=1, cutoff=0.86)
-            out.append(close[0] if close else t)
+            if t not in self._corrections:  # the analysis and the search both ask: decide once
+                close = difflib.get_close_matches(t, self._vocab_by_initial.get(t[0], ()), n=1, cutoff=0.86)
+                if len(self._corrections) > 50_000:
+                    self._corrections.clear()
+                self._corrections[t] = close[0] if close else t
+            out.append(self._corrections[t])
         return out
 
     @functools.cached_property
