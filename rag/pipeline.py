@@ -138,11 +138,15 @@ class Pipeline:
                     self._progress(f"Index wordt (opnieuw) gebouwd: {exc}")
                 self.last_build = IndexBuilder(s, self.embedder).build(force=True, progress=True)
                 index = SearchIndex.load(s.index_dir, want)
-            reranker = CrossEncoderReranker(s.reranker) if s.reranker else None
-            learned = self.answerer.scorer.reranker if s.learned_reranker and not reranker else None
-            self._retriever = HybridRetriever(index, self.embedder, s, reranker, learned)
-            self._index = index
+            self._use(index, CrossEncoderReranker(s.reranker) if s.reranker else None)
             return index
+
+    def _use(self, index: SearchIndex, reranker: CrossEncoderReranker | None) -> None:
+        """Answer from ``index`` from now on: a retriever over it with the CrossEncoder ``reranker``
+        or, without one, the learned reranker (when ``learned_reranker`` is on)."""
+        learned = self.answerer.scorer.reranker if self.settings.learned_reranker and not reranker else None
+        self._retriever = HybridRetriever(index, self.embedder, self.settings, reranker, learned)
+        self._index = index
 
     def maybe_refresh(self) -> bool:
         """Between questions: switch to a new ``current`` build, or rebuild for a changed corpus.
@@ -174,10 +178,7 @@ class Pipeline:
                 log.warning("corpus of index gewijzigd; index wordt opnieuw gebouwd: %s", exc)
                 self.last_build = IndexBuilder(s, self.embedder).build(progress=False)
                 index = SearchIndex.load(s.index_dir, want)
-            reranker = self._retriever.reranker if self._retriever is not None else None
-            learned = self.answerer.scorer.reranker if s.learned_reranker and not reranker else None
-            self._retriever = HybridRetriever(index, self.embedder, s, reranker, learned)
-            self._index = index
+            self._use(index, self._retriever.reranker if self._retriever is not None else None)
             log.warning("index vernieuwd: %s", index.directory.name)
             return True
 
