@@ -13,12 +13,14 @@ Safety rules, enforced here and tested in ``tests/test_app.py`` and ``tests/test
   ``http(s)`` URLs (anything else is shown as plain text).
 * Nothing outside the machine is contacted: no share link, no analytics, offline models,
   no run history, no monitoring, no MCP server, no server-side rendering.
-* The server listens on 127.0.0.1 unless ``--host`` says otherwise; ``--auth user:password``
-  (or ``RAG_AUTH``) turns on basic login; Gradio's file routes (``/file=…``,
+* The server listens on 127.0.0.1 unless ``--host`` says otherwise; ``RAG_AUTH=user:password``
+  or ``--auth-file PATH`` turns on login (never ``--auth user:password``: the process list would
+  show the password), with a limit on failed logins per client, and Gradio's session routes
+  (``/gradio_api/cancel``, ``/reset``, ``/stream/…``) refuse requests without login; Gradio's file routes (``/file=…``,
   ``/gradio_api/file=…``), uploads and its URL proxy are refused with 403, so the server
   hands out no file besides its own static assets.
 
-Flags: ``--host``, ``--port``, ``--auth``, ``--concurrency`` plus the retrieval/LLM flags
+Flags: ``--host``, ``--port``, ``--auth-file``, ``--concurrency`` plus the retrieval/LLM flags
 of ``rag.ask`` (``--top-k``, ``--mode``, ``--corpus``, ``--index``, ``--embedder``,
 ``--no-build``, ``--llm-base-url``, ``--llm-model``, ``--llm-api-key``). A missing or stale
 index is built before the server starts, with progress on the console.
@@ -49,11 +51,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import argparse
 import html
+import json
 import logging
+import math
 import queue
 import re
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,6 +79,14 @@ DEFAULT_PORT = 7860
 DEFAULT_CONCURRENCY = 4
 #: questions waiting in Gradio's queue before new ones are refused
 QUEUE_SIZE = 256
+#: shown (HTTP 503) when the queue is full; Gradio's own text is English
+QUEUE_FULL_TEXT = ("De chat is op dit moment te druk: de wachtrij met vragen is vol. "
+                   "Probeer het over een minuut opnieuw.")
+#: failed logins from one client within LOGIN_WINDOW seconds before further attempts are refused
+LOGIN_MAX_FAILURES = 5
+LOGIN_WINDOW = 60.0
+#: seconds a client is refused after LOGIN_MAX_FAILURES failures
+LOGIN_LOCKOUT = 300.0
 #: earlier questions passed to the pipeline as follow-up context (it uses the last one)
 HISTORY_QUESTIONS = 5
 #: longest question echoed in the chat (the pipeline itself cuts at settings.max_question_chars)
@@ -421,7 +434,7 @@ class ChatService:
 # --- Gradio app ----------------------------------------------------------------------------------
 
 def build_app(settings: Settings | None = None, *, pipeline: Pipeline | None = None,
-              concurrency: int = DEFAULT_CONCURRENCY) -> gr.Blocks:
+              concurrency: int = DEFAULT_CONCURRENCY, queue_size: int = QUEUE_SIZE) -> gr.Blocks:
     """The chat as a ``gr.Blocks`` (not launched). Give ``settings`` or a ready ``pipeline``;
     the index is loaded (or built, when ``settings.auto_build``) by the first question unless
     the caller already called ``pipeline.load()``. ``concurrency`` answers are computed at once
@@ -457,8 +470,27 @@ def build_app(settings: Settings | None = None, *, pipeline: Pipeline | None = N
         chatbot.example_select(run_example, [chatbot], [textbox, chatbot], api_visibility="private",
                                show_progress="minimal", trigger_mode="once", concurrency_limit=concurrency,
                                concurrency_id="answer")
-    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=concurrency)
+    demo.queue(max_size=queue_size, default_concurrency_limit=concurrency)
+    _dutch_queue_full(demo)
     return demo
+
+
+def _dutch_queue_full(demo: gr.Blocks) -> None:
+    """Replace the English "Queue is full. Max size is …" that ``/gradio_api/queue/join`` answers
+    (HTTP 503) with :data:`QUEUE_FULL_TEXT`. Gradio has no option for this text, so the queue's
+    ``push`` is wrapped; without a queue object (other Gradio versions) nothing changes."""
+    q = getattr(demo, "_queue", None)
+    push = getattr(q, "push", None)
+    if q is None or push is None:
+        return
+
+    async def dutch_push(*args: Any, **kwargs: Any) -> Any:
+        result = await push(*args, **kwargs)
+        if isinstance(result, tuple) and len(result) == 3 and result[2] == "queue_full":
+            return result[0], QUEUE_FULL_TEXT, result[2]
+        return result
+
+    setattr(q, "push", dutch_push)  # noqa: B010 (mypy refuses assigning to a method)
 
 
 _FILE_ROUTE = re.compile(r"(^|/)(file[=/]|proxy=|upload/?$|upload_progress)", re.IGNORECASE)
@@ -489,12 +521,151 @@ class RefuseFileRoutes:
         await self.app(scope, receive, send)
 
 
+#: Gradio routes that act on a session without checking the login (Gradio 6: ``/cancel``,
+#: ``/reset``, the streaming/recording input routes ``/stream/…``, ``/heartbeat/…``); refused
+#: without login when auth is on
+_UNGUARDED_ROUTE = re.compile(
+    r"^/(?:gradio_api/)?(?:cancel|reset|stream/|heartbeat/|process_recording|vibe-|undo-vibe-)",
+    re.IGNORECASE)
+_LOGIN_ROUTE = re.compile(r"^/(?:gradio_api/)?login/?$", re.IGNORECASE)
+
+
+async def _send_text(send: Callable[..., Awaitable[None]], status: int, text: str,
+                     headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    body = json.dumps({"detail": text}, ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class LoginGuard:
+    """ASGI middleware used when login is on.
+
+    * Rate limit: after ``max_failures`` failed ``POST /login`` from one client address within
+      ``window`` seconds, every login attempt of that client (even with the right password) is
+      refused for ``lockout`` seconds with HTTP 429 and a Dutch message; a successful login clears
+      the count.
+    * Routes Gradio leaves without a login check (``/gradio_api/cancel``, ``/reset``,
+      ``/stream/…`` for recorded input, ``/heartbeat/…``) answer 401 unless the request carries a
+      valid login cookie."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], max_failures: float = LOGIN_MAX_FAILURES,
+                 window: float = LOGIN_WINDOW, lockout: float = LOGIN_LOCKOUT) -> None:
+        self.app = app
+        self.max_failures = max_failures
+        self.window = window
+        self.lockout = lockout
+        self._failures: dict[str, list[float]] = {}
+        self._locked_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def _retry_after(self, client: str, now: float) -> float:
+        with self._lock:
+            until = self._locked_until.get(client, 0.0)
+            if until <= now:
+                self._locked_until.pop(client, None)
+                return 0.0
+            return until - now
+
+    def _record(self, client: str, ok: bool, now: float) -> None:
+        with self._lock:
+            if ok:
+                self._failures.pop(client, None)
+                return
+            recent = [t for t in self._failures.get(client, []) if now - t < self.window] + [now]
+            self._failures[client] = recent
+            if len(recent) >= self.max_failures:
+                self._locked_until[client] = now + self.lockout
+                self._failures.pop(client, None)
+                log.warning("inloggen geblokkeerd voor %s: %d mislukte pogingen binnen %.0f s",
+                            client, len(recent), self.window)
+            if len(self._failures) > 10_000:  # bound memory under a flood of addresses
+                self._failures = {c: ts for c, ts in self._failures.items() if now - ts[-1] < self.window}
+
+    @staticmethod
+    def _logged_in(scope: MutableMapping[str, Any]) -> bool:
+        from starlette.requests import Request
+
+        app = scope.get("app")
+        tokens = getattr(app, "tokens", None)
+        cookie_id = getattr(app, "cookie_id", None)
+        if not isinstance(tokens, dict) or cookie_id is None:
+            return False
+        cookies = Request(scope).cookies
+        token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
+        return token is not None and token in tokens
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[..., Awaitable[Any]],
+                       send: Callable[..., Awaitable[None]]) -> None:
+        if scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        if _UNGUARDED_ROUTE.search(path) and not self._logged_in(scope):
+            await _send_text(send, 401, "Niet ingelogd: log eerst in om de chat te gebruiken.")
+            return
+        if not (_LOGIN_ROUTE.search(path) and scope.get("method") == "POST"):
+            await self.app(scope, receive, send)
+            return
+        client = str((scope.get("client") or ("?",))[0])
+        now = time.monotonic()
+        wait = self._retry_after(client, now)
+        if wait > 0:
+            minutes = max(1, math.ceil(wait / 60))
+            await _send_text(send, 429, (f"Te veel mislukte inlogpogingen. Probeer het over {minutes} "
+                                         f"{'minuut' if minutes == 1 else 'minuten'} opnieuw."),
+                             [(b"retry-after", str(math.ceil(wait)).encode())])
+            return
+        status: list[int] = []
+
+        async def watch(message: MutableMapping[str, Any]) -> None:
+            if message.get("type") == "http.response.start":
+                status.append(int(message.get("status", 0)))
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if status and status[0] == 200:
+            self._record(client, True, time.monotonic())
+        elif status and status[0] in (400, 401):
+            self._record(client, False, time.monotonic())
+
+
 def blocked_paths(settings: Settings | None = None) -> list[str]:
     """Absolute paths Gradio must never serve (defence in depth behind :class:`RefuseFileRoutes`)."""
     paths = {Path("/etc"), Path.home(), Path.cwd(), Path(__file__).resolve().parent}
     if settings is not None:
         paths |= {settings.corpus_dir.resolve(), settings.index_dir.resolve()}
     return sorted(str(p) for p in paths)
+
+
+AUTH_ON_COMMAND_LINE = (
+    "--auth gebruiker:wachtwoord wordt niet meer aangenomen: een wachtwoord op de opdrachtregel "
+    "is voor iedereen op deze machine zichtbaar in de proceslijst. Zet het in de omgeving "
+    "(RAG_AUTH=gebruiker:wachtwoord python app.py) of in een bestand (--auth-file PAD, één regel "
+    "gebruiker:wachtwoord, bij voorkeur chmod 600)")
+
+
+def auth_from(auth_file: Path | None, env: MutableMapping[str, str] | None = None,
+              cli_value: str | None = None) -> tuple[str, str] | None:
+    """The login from ``--auth-file`` or ``RAG_AUTH`` (the file wins); None when neither is set.
+    ``--auth`` with a value (``cli_value``) is refused. Raises ValueError (Dutch)."""
+    if cli_value is not None:
+        raise ValueError(AUTH_ON_COMMAND_LINE)
+    if auth_file is not None:
+        try:
+            data = auth_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"--auth-file {auth_file}: onleesbaar ({exc.__class__.__name__}: "
+                             f"{getattr(exc, 'strerror', None) or exc})") from exc
+        lines = [line for line in data.splitlines() if line.strip()]
+        if len(lines) != 1:
+            raise ValueError(f"--auth-file {auth_file}: verwacht één regel gebruiker:wachtwoord")
+        try:
+            return parse_auth(lines[0]) or None
+        except ValueError:
+            raise ValueError(f"--auth-file {auth_file}: de regel moet de vorm gebruiker:wachtwoord hebben") from None
+    return parse_auth((os.environ if env is None else env).get("RAG_AUTH"))
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -504,16 +675,19 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
         return None
     user, sep, password = value.strip().partition(":")
     if not sep or not user or not password:
-        raise ValueError("--auth/RAG_AUTH moet de vorm gebruiker:wachtwoord hebben")
+        raise ValueError("RAG_AUTH/--auth-file moet de vorm gebruiker:wachtwoord hebben")
     return user, password
 
 
 def launch_app(demo: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                auth: tuple[str, str] | None = None, settings: Settings | None = None,
-               prevent_thread_lock: bool = False, quiet: bool = False) -> str:
+               prevent_thread_lock: bool = False, quiet: bool = False,
+               login_limits: dict[str, float] | None = None) -> str:
     """Launch ``demo`` with the safe defaults (localhost, no share link, no file routes, no run
-    history/monitoring/MCP/SSR) and the chat's CSS; return the local URL. With
-    ``prevent_thread_lock`` it returns at once; stop the server with ``demo.close()``."""
+    history/monitoring/MCP/SSR) and the chat's CSS; return the local URL. With ``auth`` the
+    :class:`LoginGuard` is installed (``login_limits`` overrides its ``max_failures``, ``window``,
+    ``lockout``). With ``prevent_thread_lock`` it returns at once; stop the server with
+    ``demo.close()``."""
     from starlette.middleware import Middleware
 
     _, url, _ = demo.launch(
@@ -523,7 +697,8 @@ def launch_app(demo: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT
         allowed_paths=[], blocked_paths=blocked_paths(settings), max_file_size="1kb",
         footer_links=["api"], run_history=False, enable_monitoring=False, mcp_server=False,
         ssr_mode=False, pwa=False, strict_cors=True, css=CSS,
-        app_kwargs={"middleware": [Middleware(RefuseFileRoutes)]},
+        app_kwargs={"middleware": [Middleware(RefuseFileRoutes),
+                                   *([Middleware(LoginGuard, **(login_limits or {}))] if auth else [])]},
     )
     return str(url)
 
@@ -536,8 +711,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=DEFAULT_HOST,
                    help=f"adres om op te luisteren (standaard {DEFAULT_HOST}; 0.0.0.0 = hele netwerk)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"poort (standaard {DEFAULT_PORT})")
-    p.add_argument("--auth", default=None, metavar="GEBRUIKER:WACHTWOORD",
-                   help="zet inloggen aan (ook via de omgevingsvariabele RAG_AUTH)")
+    p.add_argument("--auth-file", type=Path, default=None, metavar="PAD",
+                   help="zet inloggen aan: bestand met één regel gebruiker:wachtwoord "
+                        "(of de omgevingsvariabele RAG_AUTH=gebruiker:wachtwoord)")
+    # the old flag: refused with a hint, because a password on the command line is visible
+    # to every user of the machine in the process list
+    p.add_argument("--auth", default=None, help=argparse.SUPPRESS)
     p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
                    help=f"vragen die tegelijk worden beantwoord (standaard {DEFAULT_CONCURRENCY})")
     add_settings_arguments(p)
@@ -551,7 +730,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = settings_from_args(args)
-        auth = parse_auth(args.auth if args.auth is not None else os.environ.get("RAG_AUTH"))
+        auth = auth_from(args.auth_file, cli_value=args.auth)
         if not 1 <= args.port <= 65535:
             raise ValueError("--port moet tussen 1 en 65535 liggen")
         if args.concurrency < 1:
@@ -568,7 +747,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     demo = build_app(pipeline=pipeline, concurrency=args.concurrency)
     if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
-        print("let op: de chat is bereikbaar vanaf het netwerk zonder inloggen (gebruik --auth).",
+        print("let op: de chat is bereikbaar vanaf het netwerk zonder inloggen "
+              "(zet RAG_AUTH of gebruik --auth-file).",
               file=sys.stderr)
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"Chat draait op http://{shown_host}:{args.port}/ (stoppen: Ctrl-C)", file=sys.stderr, flush=True)

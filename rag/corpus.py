@@ -18,6 +18,7 @@ import argparse
 import codecs
 import contextlib
 import contextvars
+import datetime
 import functools
 import hashlib
 import itertools
@@ -32,7 +33,7 @@ from rag.errors import CorpusError, CorpusFileError
 from rag.text import fold, normalize, shown_name
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
-PARSER_VERSION = "corpus-12"
+PARSER_VERSION = "corpus-13"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm", ".docx", ".odt")
 HEADER_KEYS = {
     "bron": "source",
@@ -135,6 +136,17 @@ class CorpusLoad:
 
     documents: tuple[Document, ...]
     skipped: tuple[SkippedFile, ...] = field(default_factory=tuple)
+    #: files whose plain id (:func:`doc_id_for`) another file shares, with the distinct id each got
+    renamed: tuple[RenamedFile, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class RenamedFile:
+    """A file that got a distinct document id because another file would share its plain id."""
+
+    path: str
+    id: str
+    reason: str
 
 
 # --------------------------------------------------------------------------------------
@@ -255,6 +267,26 @@ def _read_pdf(path: Path, name: str) -> _Raw:
     return _Raw(header, body, "pdf-text", str(meta_title) if meta_title else None)
 
 
+_DUTCH_MONTHS = {m: i for i, m in enumerate(
+    ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+     "november", "december"), start=1)}
+_STATED_DATE = re.compile(r"\b(\d{1,2})\s+(" + "|".join(_DUTCH_MONTHS) + r")\s+((?:19|20)\d\d)\b",
+                          re.IGNORECASE)
+#: characters at the start of a page's main text searched for a stated date
+STATED_DATE_CHARS = 600
+
+
+def stated_date(text: str) -> str | None:
+    """The first full Dutch date written out near the top of ``text`` ("3 maart 2024" →
+    ``"2024-03-03"``), or None. Never a guess: a bare year or month gives None."""
+    for m in _STATED_DATE.finditer(text[:STATED_DATE_CHARS]):
+        try:
+            return datetime.date(int(m.group(3)), _DUTCH_MONTHS[m.group(2).lower()], int(m.group(1))).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
 def _read_html(data: bytes, name: str) -> _Raw:
     html = _decode(data, name)
     import trafilatura  # imported here: only index builds read HTML
@@ -265,9 +297,11 @@ def _read_html(data: bytes, name: str) -> _Raw:
         text = trafilatura.html2txt(html) or ""
     if not any(ch.isalnum() for ch in text):
         raise CorpusFileError(name, "geen leesbare hoofdtekst in de HTML")
-    meta = trafilatura.extract_metadata(html)
+    # extensive=False: only dates the markup states (meta tags, <time>, JSON-LD, ...); htmldate's
+    # extensive search turns a bare year ("© 2024") into a guessed 2024-01-01 (issue 14)
+    meta = trafilatura.extract_metadata(html, extensive=False)
     title = meta.title if meta is not None and meta.title else None
-    date = meta.date if meta is not None and meta.date else None
+    date = (meta.date if meta is not None and meta.date else None) or stated_date(text)
     header = {"title": title} if title else {}
     if date:
         header["date"] = date
@@ -986,14 +1020,42 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
 # --------------------------------------------------------------------------------------
 
 
+def _slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+
+
 def doc_id_for(path: Path, corpus_dir: Path) -> str:
     """Stable document id: the path relative to the corpus, without suffix, slugified."""
     rel = path.relative_to(corpus_dir).with_suffix("").as_posix()
-    return re.sub(r"[^a-z0-9]+", "-", fold(rel)).strip("-") or "document"
+    return _slugify(rel) or "document"
 
 
-def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Document:
-    """Load one file into a :class:`Document`; raises CorpusFileError with a Dutch reason."""
+def document_ids(paths: Iterable[Path], corpus_dir: Path) -> dict[Path, str]:
+    """A distinct, stable id for every file in ``paths``.
+
+    Normally :func:`doc_id_for`. Files whose ids would be equal (``dubbel.txt`` next to
+    ``dubbel.md``, or two names that differ only in non-Latin characters, ``документ.txt`` and
+    ``文件.txt``) keep their suffix in the id (``dubbel-txt``, ``dubbel-md``); when that is still
+    not enough, 8 hex digits of the sha1 of the relative path are added (``document-txt-1a2b3c4d``).
+    The id depends only on the file's own path and on which files share its plain id."""
+    paths = list(paths)
+    base = {p: doc_id_for(p, corpus_dir) for p in paths}
+    counts = Counter(base.values())
+    ids: dict[Path, str] = {}
+    for p in paths:
+        ids[p] = base[p] if counts[base[p]] == 1 else f"{base[p]}-{_slugify(p.suffix) or 'bestand'}"
+    counts = Counter(ids.values())
+    for p in paths:
+        if counts[ids[p]] > 1:
+            rel = p.relative_to(corpus_dir).as_posix()
+            ids[p] = f"{ids[p]}-{hashlib.sha1(rel.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
+    return ids
+
+
+def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                  doc_id: str | None = None) -> Document:
+    """Load one file into a :class:`Document`; raises CorpusFileError with a Dutch reason.
+    ``doc_id`` overrides :func:`doc_id_for` (see :func:`document_ids`)."""
     name = path.relative_to(corpus_dir).as_posix()
     raw = read_file(path, name, max_bytes)
     try:
@@ -1007,7 +1069,7 @@ def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FIL
         # the file name is untrusted text too: normalise it (no control/ANSI characters in titles)
         title = (first.split("\n")[0][:200] if first and len(first) <= 200
                  else normalize(path.stem.replace("-", " ")) or doc_id_for(path, corpus_dir))
-    doc_id = doc_id_for(path, corpus_dir)
+    doc_id = doc_id or doc_id_for(path, corpus_dir)
     sections, paragraphs = structure(doc_id, title, blocks)
     if not paragraphs:
         raise CorpusFileError(name, "geen alinea's gevonden")
@@ -1039,10 +1101,12 @@ def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     docs: list[Document] = []
     skipped: list[SkippedFile] = []
     seen: set[str] = set()
-    for path in files if files is not None else list_corpus_files(corpus_dir):
+    paths = list(files) if files is not None else list_corpus_files(corpus_dir)
+    ids = document_ids(paths, corpus_dir)
+    for path in paths:
         name = path.relative_to(corpus_dir).as_posix()
         try:
-            doc = load_document(path, corpus_dir, max_bytes)
+            doc = load_document(path, corpus_dir, max_bytes, doc_id=ids[path])
         except CorpusFileError as exc:
             skipped.append(SkippedFile(exc.path, exc.reason))
             continue
@@ -1056,7 +1120,17 @@ def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
             continue
         seen.add(doc.id)
         docs.append(doc)
-    return CorpusLoad(tuple(sorted(docs, key=lambda d: d.id)), tuple(skipped))
+    plain: dict[str, list[str]] = {}
+    for path in paths:
+        plain.setdefault(doc_id_for(path, corpus_dir), []).append(path.relative_to(corpus_dir).as_posix())
+    renamed = []
+    for doc in docs:
+        base = doc_id_for(corpus_dir / doc.path, corpus_dir)
+        if doc.id != base:
+            others = ", ".join(shown_name(o) for o in plain[base] if o != doc.path)
+            renamed.append(RenamedFile(doc.path, doc.id, f"eigen document-id {doc.id}: {base} hoort ook bij {others}"))
+    return CorpusLoad(tuple(sorted(docs, key=lambda d: d.id)), tuple(skipped),
+                      tuple(sorted(renamed, key=lambda r: r.path)))
 
 
 # --------------------------------------------------------------------------------------

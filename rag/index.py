@@ -222,6 +222,7 @@ class IndexBuilder:
                        "sentences": int(offsets[-1])},
             "dense_index": "hnsw" if len(passages) > ANN_THRESHOLD else "flat-ip",
             "skipped": [{"path": x.path, "reason": x.reason} for x in load.skipped],
+            "renamed": [{"path": x.path, "id": x.id, "reason": x.reason} for x in load.renamed],
             "files": {name: _sha256(tmp / name) for name in _FILES},
         })
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -570,6 +571,8 @@ def _print_report(report: BuildReport, settings: Settings) -> None:
                       f"{', '.join(map(str, f.unreadable_pages))}")
     for sk in report.skipped:
         print(f"  overgeslagen: {shown_name(sk.path)}: {sk.reason}")
+    for rn in m.get("renamed", []):
+        print(f"  {shown_name(rn['path'])}: {rn['reason']}")
     sys.stdout.flush()
 
 
