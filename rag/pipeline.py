@@ -129,17 +129,26 @@ class Pipeline:
 
             corpus_hash, _ = corpus_fingerprint(s.corpus_dir)
             want = expected_manifest(s, self.embedder, corpus_hash)
-            try:
-                index = SearchIndex.load(s.index_dir, want)
-            except (IndexMissingError, IndexStaleError, IndexCorruptError) as exc:
-                if not s.auto_build:
-                    raise
-                if self._progress:
-                    self._progress(f"Index wordt (opnieuw) gebouwd: {exc}")
-                self.last_build = IndexBuilder(s, self.embedder).build(force=True, progress=True)
-                index = SearchIndex.load(s.index_dir, want)
+            index = self._load_or_build(want, refresh=False)
             self._use(index, CrossEncoderReranker(s.reranker) if s.reranker else None)
             return index
+
+    def _load_or_build(self, want: dict[str, Any], *, refresh: bool) -> SearchIndex:
+        """Load the index matching ``want``; when it is missing, stale or corrupt and ``auto_build``
+        is on, build it (a forced build with progress at start-up; an incremental, quiet one when
+        refreshing a running chat) and load that. Raises the index error otherwise."""
+        s = self.settings
+        try:
+            return SearchIndex.load(s.index_dir, want)
+        except (IndexMissingError, IndexStaleError, IndexCorruptError) as exc:
+            if not s.auto_build:
+                raise
+            if refresh:
+                log.warning("corpus of index gewijzigd; index wordt opnieuw gebouwd: %s", exc)
+            elif self._progress:
+                self._progress(f"Index wordt (opnieuw) gebouwd: {exc}")
+            self.last_build = IndexBuilder(s, self.embedder).build(force=not refresh, progress=not refresh)
+            return SearchIndex.load(s.index_dir, want)
 
     def _use(self, index: SearchIndex, reranker: CrossEncoderReranker | None) -> None:
         """Answer from ``index`` from now on: a retriever over it with the CrossEncoder ``reranker``
@@ -170,14 +179,7 @@ class Pipeline:
             if same_build and self._index.manifest.get("corpus_hash") == corpus_hash:
                 return False
             want = expected_manifest(s, self.embedder, corpus_hash)
-            try:
-                index = SearchIndex.load(s.index_dir, want)
-            except (IndexMissingError, IndexStaleError, IndexCorruptError) as exc:
-                if not s.auto_build:
-                    raise
-                log.warning("corpus of index gewijzigd; index wordt opnieuw gebouwd: %s", exc)
-                self.last_build = IndexBuilder(s, self.embedder).build(progress=False)
-                index = SearchIndex.load(s.index_dir, want)
+            index = self._load_or_build(want, refresh=True)
             self._use(index, self._retriever.reranker if self._retriever is not None else None)
             log.warning("index vernieuwd: %s", index.directory.name)
             return True
