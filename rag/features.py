@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.lexicon import Lexicon
-from rag.question import QuestionAnalysis, codes_in, holds_type, years_in
+from rag.question import QuestionAnalysis, holds_type, years_in
 from rag.text import bm25_tokens, fold
 
 PASSAGE_FEATURES: tuple[str, ...] = (
@@ -184,9 +184,3 @@ def sentence_features(analysis: QuestionAnalysis, sentence: str, *, sentence_cos
         1.0 if analysis.language == "en" else 0.0, 1.0 if analysis.overview else 0.0, passage_prob, 1.0 / cos_rank,
         focus_missing, focus_uncovered, sent_cov.focus_uncovered,
     ], dtype=np.float32)
-
-
-def codes_missing(analysis: QuestionAnalysis, text: str) -> list[str]:
-    """The question's codes ("3RX", "PFAS") that ``text`` does not contain."""
-    folded = fold(text)
-    return [c for c in analysis.codes if fold(c) not in folded and c not in codes_in(text)]

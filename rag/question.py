@@ -166,19 +166,6 @@ def codes_in(text: str) -> set[str]:
     return {m.group(0) for m in _CODE.finditer(text) if not m.group(0).isdigit()}
 
 
-def person_names_in(sentence: str, asked: str = "") -> set[str]:
-    """Person names in ``sentence`` whose surname the (folded) question ``asked`` does not hold:
-    initials with a surname, a role with a name ("minister Harbers") or first name + surname."""
-    out = set()
-    for m in _PERSON.finditer(sentence):
-        name = m.group(0)
-        surname = name.split()[-1]
-        if asked and fold(surname) in asked:
-            continue
-        out.add(name)
-    return out
-
-
 #: measurement units: "hoeveel kilo…" asks for a number of kilos. Countable nouns ("banen",
 #: "inwoners") are not units: the text may say "350.000 mensen" for them
 UNITS: dict[str, tuple[str, ...]] = {
