@@ -40,14 +40,9 @@ where ``history`` is the chatbot value (list of ``{"role", "content"}`` messages
 
 from __future__ import annotations
 
-import os
+from rag.settings import quiet_libraries
 
-# Before gradio / huggingface_hub are imported: no telemetry, no hub look-ups.
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+quiet_libraries()  # before gradio / huggingface_hub are imported: no telemetry, no hub look-ups
 
 import argparse
 import html
@@ -69,7 +64,7 @@ import gradio as gr
 from rag.answer import FRAGMENT_NOTE, Answer, Citation
 from rag.errors import EmptyQuestionError, RagError
 from rag.pipeline import Pipeline
-from rag.settings import DutchArgumentParser, Settings, add_settings_arguments, settings_from_args
+from rag.settings import DutchArgumentParser, Settings, add_settings_arguments, env_value, settings_from_args
 
 log = logging.getLogger("rag.app")
 
@@ -665,7 +660,7 @@ def auth_from(auth_file: Path | None, env: MutableMapping[str, str] | None = Non
             return parse_auth(lines[0]) or None
         except ValueError:
             raise ValueError(f"--auth-file {auth_file}: de regel moet de vorm gebruiker:wachtwoord hebben") from None
-    return parse_auth((os.environ if env is None else env).get("RAG_AUTH"))
+    return parse_auth(env_value("RAG_AUTH", env))
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:

@@ -42,6 +42,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from rag.settings import process_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 #: question of the cold-start run (answerable; cites 1.b Onderwijs of the 2023 declaration)
@@ -94,7 +96,7 @@ def median(values: Sequence[float]) -> float:
 
 def subprocess_env(**extra: str | None) -> dict[str, str]:
     """Environment for subprocesses: offline, this checkout importable; ``None`` removes a variable."""
-    env = dict(os.environ)
+    env = process_environment()
     env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     for key, value in extra.items():
@@ -156,6 +158,7 @@ def usable_cores() -> int:
 
 def machine_info() -> dict[str, Any]:
     """CPU model, cores, RAM, Python, OS, load average and the date of this run."""
+    environment = process_environment()
     cpu = "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -173,9 +176,9 @@ def machine_info() -> dict[str, Any]:
         "os": platform.platform(),
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "load_average": [round(x, 2) for x in os.getloadavg()],
-        "omp_env": {k: v for k, v in os.environ.items()
+        "omp_env": {k: v for k, v in environment.items()
                     if k.startswith(("OMP_", "GOMP_", "OPENBLAS_")) or k == "RAG_EMBED_THREADS"},
-        "pythondontwritebytecode": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
+        "pythondontwritebytecode": bool(environment.get("PYTHONDONTWRITEBYTECODE")),
     }
 
 

@@ -18,10 +18,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from rag.corpus import Document
-from rag.text import split_sentences
+from rag.text import introduces_list, split_sentences
 
 #: Bump when chunking rules change (recorded in the manifest).
 CHUNKING_VERSION = "chunk-5"
+#: a list intro longer than this is a paragraph of its own, not context for the list after it
+MAX_LIST_INTRO_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class Chunker:
                 context = f"{doc.title} — {para.section_label}" if self.with_context else ""
                 before = doc.paragraphs[k - 1] if k else None
                 if (context and before is not None and before.section_key == para.section_key
-                        and before.text.rstrip().endswith(":") and len(before.text) <= 300):
+                        and introduces_list(before.text) and len(before.text) <= MAX_LIST_INTRO_CHARS):
                     # "Deelnemers aan de top zijn:" introduces the list that follows
                     context = f"{context} — {before.text}"
                 table = para.kind == "table"

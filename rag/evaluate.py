@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer, check_quotes
-from rag.settings import Mode
+from rag.settings import Mode, add_source_arguments
 from rag.text import fold
 
 MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")  # the order of the columns
@@ -338,9 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--json", action="store_true", help="alle metrieken als JSON op stdout")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="map voor de resultaten")
-    parser.add_argument("--corpus", type=Path)
-    parser.add_argument("--index", type=Path)
-    parser.add_argument("--embedder")
+    add_source_arguments(parser)
     args = parser.parse_args(argv)
 
     from rag.errors import RagError

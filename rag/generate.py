@@ -54,9 +54,21 @@ from rag.answer import (
     with_meta,
 )
 from rag.chunking import Passage
+from rag.errors import LLMError
 from rag.retrieval import RetrievalResult, Retrieved
 from rag.settings import Settings
-from rag.text import DUTCH_STOPWORDS, bm25_tokens, fold, normalize, numbers_in, split_sentences, truncate, words
+from rag.text import (
+    DEFAULT_STEMMER,
+    DUTCH_STOPWORDS,
+    bm25_tokens,
+    fold,
+    normalize,
+    numbers_in,
+    quote_span,
+    split_sentences,
+    truncate,
+    words,
+)
 
 #: The fixed phrase the model must use when the passages do not answer the question.
 ABSTAIN_PHRASE = "Dat staat niet in de documenten."
@@ -81,6 +93,8 @@ MAX_REPLY_BYTES = 256 * 1024
 MAX_REPLY_CHARS = 8000
 #: Characters of one passage shown to the model at most.
 MAX_PASSAGE_CHARS = 2500
+#: A quote of several sentences is at most this long (else the best sentence alone is quoted).
+MAX_QUOTE_CHARS = 800
 #: Replaces a passage sentence that reads as an instruction (never sent to the model).
 INSTRUCTION_PLACEHOLDER = "[zin weggelaten: bevatte een instructie]"
 
@@ -103,12 +117,6 @@ _LEADING_MARKERS = re.compile(r"^((?:\s*\[\s*\d{1,4}(?:\s*[,;]\s*\d{1,4})*\s*\])
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
 _ABSTAIN_FOLDED = fold(ABSTAIN_PHRASE).rstrip(".")
-
-
-class LLMError(RuntimeError):
-    """The endpoint failed: time-out, connection error, HTTP error or an empty reply.
-
-    ``str(exc)`` is a Dutch description for a notice."""
 
 
 # --- prompt -------------------------------------------------------------------------------------
@@ -283,7 +291,7 @@ def _marker_found(ev: _Evidence, marker: str, anchor: tuple[str, int] | None) ->
     return False
 
 
-def sentence_support(claim: str, evidence: Sequence[str], *, stemmer: str = "dutch") -> list[str]:
+def sentence_support(claim: str, evidence: Sequence[str], *, stemmer: str = DEFAULT_STEMMER) -> list[str]:
     """Why ``claim`` is not supported by the cited ``evidence`` sentences; ``[]`` when it is.
 
     Every content word and number must be covered (:meth:`_Evidence.covers`); every negation or
@@ -310,7 +318,7 @@ def sentence_support(claim: str, evidence: Sequence[str], *, stemmer: str = "dut
     return problems
 
 
-def verify_generated(reply: str, passages: Sequence[Passage], *, stemmer: str = "dutch") -> Verification:
+def verify_generated(reply: str, passages: Sequence[Passage], *, stemmer: str = DEFAULT_STEMMER) -> Verification:
     """Check a model reply against the passages it was given (numbered 1..len(passages)).
 
     Never raises on odd input; see the module docstring for the rules."""
@@ -413,11 +421,8 @@ def _quote(passage: Passage, sentences: list[str], claims: list[set[str]], stemm
     best.sort()
     quote = sentences[best[0]]
     if len(best) > 1:
-        start = passage.text.find(sentences[best[0]])
-        last = sentences[best[-1]]
-        end = passage.text.find(last, start)
-        span = passage.text[start:end + len(last)] if start >= 0 and end >= 0 else ""
-        if span and len(span) <= 800 and not strip_instructions(span)[1]:
+        span = quote_span(passage.text, sentences[best[0]], sentences[best[-1]], MAX_QUOTE_CHARS)
+        if span and not strip_instructions(span)[1]:
             quote = span
     all_terms = set().union(*claims) if claims else set()
     passage_terms = set().union(*tokens)

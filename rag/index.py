@@ -50,6 +50,9 @@ from rag.text import NORMALISATION_VERSION, bm25_tokens, shown_name
 FORMAT_VERSION = 4
 #: above this many passages the dense index is HNSW (approximate) instead of exact flat IP
 ANN_THRESHOLD = 100_000
+#: BM25 parameters (bm25s; the usual Robertson defaults), recorded in the manifest
+BM25_K1 = 1.2
+BM25_B = 0.75
 _FILES = ("passages.jsonl", "dense.faiss", "sentences.npy", "sentence_offsets.npy", "terms.npy", "terms.json",
           "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
           "bm25/vocab.index.json", "bm25/params.index.json")
@@ -108,7 +111,7 @@ def expected_manifest(settings: Settings, embedder: Embedder, corpus_hash: str |
         "parser_version": PARSER_VERSION,
         "chunking": {"version": CHUNKING_VERSION, "max_passage_tokens": settings.max_passage_tokens,
                      "passage_context": settings.passage_context},
-        "bm25": {"stemmer": settings.stemmer, "k1": 1.2, "b": 0.75},
+        "bm25": {"stemmer": settings.stemmer, "k1": BM25_K1, "b": BM25_B},
         "max_file_mb": settings.max_file_mb,
         "corpus_hash": corpus_hash,
         "corpus_dir": str(settings.corpus_dir),
@@ -362,7 +365,7 @@ def _build_bm25(texts: Sequence[str], stemmer: str) -> Any:
     import bm25s
 
     corpus_tokens = [bm25_tokens(t, stemmer=stemmer) or [_EMPTY_TOKEN] for t in texts]
-    retriever = bm25s.BM25(k1=1.2, b=0.75)
+    retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
     retriever.index(corpus_tokens, show_progress=False)
     return retriever
 

@@ -31,7 +31,7 @@ from rag.question import QuestionAnalysis, analyze, names_in
 from rag.retrieval import CrossEncoderReranker, HybridRetriever, RetrievalResult
 from rag.scoring import Scorer
 from rag.settings import Mode, Settings
-from rag.text import bm25_tokens, has_letters_or_digits, normalize, truncate
+from rag.text import DEFAULT_STEMMER, bm25_tokens, has_letters_or_digits, normalize, truncate
 
 _REFERRING = re.compile(
     r"^(en|maar|ook|dus|and|what about|en wat|hoe zit het)\b|\b(dat|dit|die|deze|daar|daarvan|daarover|"
@@ -46,24 +46,24 @@ REFRESH_SECONDS = 2.0
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def is_follow_up(question: str) -> bool:
+def is_follow_up(question: str, stemmer: str = DEFAULT_STEMMER) -> bool:
     """True for a short or referring question that needs the previous turn ("En in Vlaanderen?").
 
     A question with three or more content words that names something itself ("Wie ondertekende het
     verdrag over de sluis in Terneuzen?") stands on its own, even after a conversation.
     """
-    content = bm25_tokens(question)
+    content = bm25_tokens(question, stemmer=stemmer)
     if len(content) >= 3 and names_in(question):
         return False
     return len(content) <= 2 or (len(content) <= 5 and bool(_REFERRING.search(question)))
 
 
-def retrieval_query(question: str, history: Sequence[str], depth: int = 3) -> str:
+def retrieval_query(question: str, history: Sequence[str], depth: int = 3, stemmer: str = DEFAULT_STEMMER) -> str:
     """Query used for retrieval: the question, prefixed by the previous question's own query
     for a follow-up (so a chain "Einstein Telescoop?" → "Wanneer?" → "En waar?" keeps its topic)."""
     previous = [h for h in history if h and h.strip()]
-    if previous and depth > 0 and is_follow_up(question):
-        return f"{retrieval_query(previous[-1], previous[:-1], depth - 1)} {question}"
+    if previous and depth > 0 and is_follow_up(question, stemmer):
+        return f"{retrieval_query(previous[-1], previous[:-1], depth - 1, stemmer)} {question}"
     return question
 
 
@@ -228,7 +228,7 @@ class Pipeline:
                              timings_ms={"retrieve": 0.0, "answer": 0.0, "total": (time.perf_counter() - t0) * 1000})
         if had_instruction:
             notices.append("Instructies in de vraag zijn genegeerd; alleen de vraag zelf is gezocht.")
-        query = self._fit_query(retrieval_query(query_text, history), notices)
+        query = self._fit_query(retrieval_query(query_text, history, stemmer=self.settings.stemmer), notices)
         self.load()
         self.maybe_refresh()
         retriever = self.retriever  # one index for the whole question, even if a refresh swaps it

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
 
 #: Bump when any rule in this module changes; it is recorded in the index manifest,
 #: so an index built with other rules is detected as stale.
@@ -136,8 +135,12 @@ _STOPWORD_TEXT = """
 DUTCH_STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
 
 
+#: Snowball algorithm for BM25 terms (the default of :attr:`rag.settings.Settings.stemmer`)
+DEFAULT_STEMMER = "dutch"
+
+
 @functools.lru_cache(maxsize=1)
-def _stemmer(algorithm: str = "dutch"):  # type: ignore[no-untyped-def]
+def _stemmer(algorithm: str = DEFAULT_STEMMER):  # type: ignore[no-untyped-def]
     import Stemmer  # PyStemmer: Snowball in C
 
     return Stemmer.Stemmer(algorithm)
@@ -148,7 +151,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
-def bm25_tokens(text: str, *, stemmer: str = "dutch") -> list[str]:
+def bm25_tokens(text: str, *, stemmer: str = DEFAULT_STEMMER) -> list[str]:
     """Return Dutch BM25 terms: folded words minus stop words, Snowball-stemmed.
 
     Numbers are kept whole ("51.000", "2023"); one-letter words are dropped.
@@ -171,11 +174,6 @@ def _bm25_tokens(text: str, stemmer: str) -> tuple[str, ...]:
         else:
             out.extend(stem([w]))
     return tuple(out)
-
-
-def content_terms(text: str, *, stemmer: str = "dutch") -> set[str]:
-    """Set of :func:`bm25_tokens` of ``text``."""
-    return set(bm25_tokens(text, stemmer=stemmer))
 
 
 # --- sentences -------------------------------------------------------------------------
@@ -252,17 +250,17 @@ def numbers_in(text: str) -> set[str]:
     return {re.sub(r"[.,\s]", "", m) for m in re.findall(r"\d+(?:[.,]\d{3})*(?:,\d+)?", text)}
 
 
-def join_lines(lines: Iterable[str]) -> str:
-    """Join lines with single spaces after :func:`normalize` (no de-hyphenation here)."""
-    return " ".join(s for s in (normalize(line) for line in lines) if s)
+def introduces_list(text: str) -> bool:
+    """True when ``text`` ends in ":" (trailing space aside): "Deelnemers aan de top zijn:" introduces the
+    list that follows. The one rule for a list intro, used by the corpus, the chunker and the answer stage."""
+    return text.rstrip().endswith(":")
 
 
-def unique(items: Sequence[str]) -> list[str]:
-    """Items in first-seen order without duplicates."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for it in items:
-        if it not in seen:
-            seen.add(it)
-            out.append(it)
-    return out
+def quote_span(text: str, first: str, last: str, max_chars: int) -> str:
+    """The span of ``text`` from the start of ``first`` to the end of the first ``last`` at or after it
+    (both exact substrings), or "" when either is missing or the span is longer than ``max_chars``.
+    One quote for several consecutive sentences of a passage, used by both answer paths."""
+    start = text.find(first)
+    end = text.find(last, start) if start >= 0 else -1
+    span = text[start:end + len(last)] if start >= 0 and end >= 0 else ""
+    return span if len(span) <= max_chars else ""
