@@ -831,16 +831,39 @@ def _marker_kind(marker: str) -> str:
     return "symbol"
 
 
-def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section, ...], tuple[Paragraph, ...]]:
-    """Turn ordered blocks into sections and numbered paragraphs with stable ids and locators."""
-    # 1. Drop boilerplate repeated on many pages/articles, and blocks without any text.
-    counts = Counter(b for b in blocks if "\n" not in b and len(b) <= 120)
-    blocks = [b for b in blocks if any(ch.isalpha() for ch in b) and not (counts[b] >= 3 and not _heading_kind(b)
-                                                                        and not b.startswith("|"))]
-    has_articles = any(_heading_kind(b) == "article" for b in blocks)
+#: the heading kinds whose line is only a marker and a number ("Artikel 3", "HOOFDSTUK I", "Bijlage A", "II")
+_BARE_HEADINGS = {"article": _ARTICLE, "chapter": _CHAPTER, "annex": _ANNEX, "part": _PART}
+#: key prefixes of the heading kinds whose key is the prefix plus the (lower-cased) number
+_KEY_PREFIXES = {"article": "art", "chapter": "hfst", "annex": "bijlage-", "part": "deel-"}
+#: heading kinds whose key is scoped by the enclosing part or top heading (article numbers may restart)
+_SCOPED = ("article", "chapter", "generic", "annex", "closing")
+#: a run of this many short candidate lines (or more) is a list, not a heading with a subtitle
+_LIST_RUN = 3
+#: a block between a numbered section and its first lettered subsection up to this long is the subtitle
+_MAX_SUBTITLE_CHARS = 250
 
-    # 2. Front matter: the unnumbered short lines before the first text or heading form the
-    #    title page; repeats of the document title among them are dropped.
+
+def _parse_heading(kind: str, block: str) -> tuple[str, str]:
+    """(number, title) of a heading line of ``kind`` (see :func:`_heading_kind`); the title is "" for a
+    bare heading ("Artikel 3")."""
+    bare = _BARE_HEADINGS.get(kind)
+    if bare is not None:
+        return bare.match(block).group(1), ""  # type: ignore[union-attr]
+    m = (_NUMBERED if kind == "numbered" else _LETTERED).match(block)
+    return m.group(1), m.group(2).strip()  # type: ignore[union-attr]
+
+
+def _drop_boilerplate(blocks: list[str]) -> list[str]:
+    """Without blocks that hold no letter and without short lines repeated three or more times (page and
+    article boilerplate such as "Terug naar boven"), unless they are headings or table rows."""
+    counts = Counter(b for b in blocks if "\n" not in b and len(b) <= 120)
+    return [b for b in blocks if any(ch.isalpha() for ch in b) and not (counts[b] >= 3 and not _heading_kind(b)
+                                                                      and not b.startswith("|"))]
+
+
+def _front_matter(blocks: list[str], title: str) -> tuple[list[str], list[str]]:
+    """(title page, the rest): the unnumbered short lines before the first text or heading form the
+    title page; repeats of the document title among them are dropped."""
     front: list[str] = []
     i = 0
     while i < len(blocks) and not _heading_kind(blocks[i]):
@@ -852,25 +875,41 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
             i += 1
         else:
             break
-    blocks = blocks[i:]
-    blocks = _merge_lists(blocks)
+    return front, blocks[i:]
 
-    sections: dict[str, Section] = {}
-    paragraphs: list[Paragraph] = []
-    stack: list[_Heading] = []
-    counters: Counter[str] = Counter()
-    used_keys: Counter[str] = Counter()
 
-    def current_key() -> str:
-        return stack[-1].key if stack else ("preambule" if has_articles else "inleiding")
+class _StructureBuilder:
+    """Sections and paragraphs of one document, built block by block (:meth:`feed`).
 
-    def current_label() -> str:
+    The state is explicit: ``stack`` holds the open headings, outermost first (a heading closes every
+    open heading of the same or a deeper rank, :data:`_RANK`); ``sections`` maps keys to sections;
+    ``counters`` numbers the paragraphs per section key and ``used_keys`` makes keys unique ("~2")."""
+
+    def __init__(self, doc_id: str, has_articles: bool) -> None:
+        self.doc_id = doc_id
+        self.has_articles = has_articles
+        self.sections: dict[str, Section] = {}
+        self.paragraphs: list[Paragraph] = []
+        self.stack: list[_Heading] = []
+        self.counters: Counter[str] = Counter()
+        self.used_keys: Counter[str] = Counter()
+
+    # --- where we are ---------------------------------------------------------------------
+
+    def current_key(self) -> str:
+        """Key of the innermost open section ("preambule" / "inleiding" before the first heading)."""
+        return self.stack[-1].key if self.stack else ("preambule" if self.has_articles else "inleiding")
+
+    def current_label(self) -> str:
+        """Dutch label of the innermost open section, with the part or top heading (and, for an
+        unnumbered heading, its numbered parent) in front: "II Artikelsgewijze bespreking – Artikel 1"."""
+        stack = self.stack
         if not stack:
-            return "Preambule" if has_articles else "Inleiding"
+            return "Preambule" if self.has_articles else "Inleiding"
         deepest = stack[-1]
         label = _heading_label(deepest)
         if deepest.kind == "lettered":
-            num = next((h.number for h in reversed(stack) if h.kind == "numbered"), "")
+            num = self._enclosing_number()
             label = f"{num}.{label}" if num else label
         prefix = [h for h in stack[:-1] if h.kind in ("top", "part")]
         if (deepest.kind == "generic" and len(stack) > 1
@@ -879,140 +918,153 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
         parts = [_shorten(_heading_label(h)) if h.kind == "top" else _heading_label(h) for h in prefix]
         return " – ".join([*parts, label])
 
-    def register(h: _Heading) -> None:
-        base = h.kind
+    def _enclosing_number(self) -> str:
+        return next((h.number for h in reversed(self.stack) if h.kind == "numbered"), "")
+
+    # --- headings and sections ------------------------------------------------------------------
+
+    def _key_base(self, h: _Heading) -> str:
         if h.kind == "numbered":
-            base = h.number
-        elif h.kind == "lettered":
-            num = next((x.number for x in reversed(stack) if x.kind == "numbered"), "")
-            base = f"{num}.{h.number}" if num else h.number
-        elif h.kind == "article":
-            base = f"art{h.number}"
-        elif h.kind == "chapter":
-            base = f"hfst{h.number.lower()}"
-        elif h.kind == "annex":
-            base = f"bijlage-{h.number.lower()}"
-        elif h.kind == "part":
-            base = f"deel-{h.number.lower()}"
-        elif h.kind == "closing":
-            base = "ondertekening"
-        else:
-            base = _slug(h.title)
-        if h.kind in ("article", "chapter", "generic", "annex", "closing"):
-            scope = next((x.key for x in reversed(stack) if x.kind in ("part", "top")), "")
-            base = f"{scope}/{base}" if scope else base
-        used_keys[base] += 1
-        h.key = base if used_keys[base] == 1 else f"{base}~{used_keys[base]}"
+            return h.number
+        if h.kind == "lettered":
+            num = self._enclosing_number()
+            return f"{num}.{h.number}" if num else h.number
+        if h.kind in _KEY_PREFIXES:
+            return _KEY_PREFIXES[h.kind] + h.number.lower()
+        if h.kind == "closing":
+            return "ondertekening"
+        return _slug(h.title)
 
-    def push(h: _Heading) -> None:
+    def push(self, h: _Heading) -> None:
+        """Open heading ``h``: close the open headings of its rank or deeper, give it a unique key."""
         rank = _RANK[h.kind]
-        while stack and _RANK[stack[-1].kind] >= rank:
-            stack.pop()
-        register(h)
-        stack.append(h)
+        while self.stack and _RANK[self.stack[-1].kind] >= rank:
+            self.stack.pop()
+        base = self._key_base(h)
+        if h.kind in _SCOPED:
+            scope = next((x.key for x in reversed(self.stack) if x.kind in ("part", "top")), "")
+            base = f"{scope}/{base}" if scope else base
+        self.used_keys[base] += 1
+        h.key = base if self.used_keys[base] == 1 else f"{base}~{self.used_keys[base]}"
+        self.stack.append(h)
 
-    def save_section() -> None:
-        if not stack:
+    def save_section(self) -> None:
+        """Record the innermost open heading as a :class:`Section` (after its title and subtitle are known)."""
+        if not self.stack:
             return
-        h = stack[-1]
-        parent = stack[-2].key if len(stack) > 1 else ""
-        sections[h.key] = Section(h.key, h.kind, h.number, h.title, current_label(), h.subtitle, parent)
+        h = self.stack[-1]
+        parent = self.stack[-2].key if len(self.stack) > 1 else ""
+        self.sections[h.key] = Section(h.key, h.kind, h.number, h.title, self.current_label(), h.subtitle, parent)
 
-    def add_paragraph(text: str, key: str | None = None, label: str | None = None, title: str = "",
+    # --- paragraphs ---------------------------------------------------------------------------
+
+    def add_paragraph(self, text: str, key: str | None = None, label: str | None = None, title: str = "",
                       kind: str = "text", caption: str = "") -> None:
-        key = key or current_key()
-        label = label or current_label()
-        counters[key] += 1
-        n = counters[key]
-        article = (next((h.number for h in reversed(stack) if h.kind == "article"), None)
-                   if key == current_key() else None)
-        sec_title = title or (stack[-1].title if stack else label)
-        paragraphs.append(Paragraph(
-            id=f"{doc_id}#{key}/p{n}", doc_id=doc_id, section_key=key, section_label=label,
+        """Append a paragraph to section ``key`` (default: the current one), numbered within it."""
+        key = key or self.current_key()
+        label = label or self.current_label()
+        self.counters[key] += 1
+        n = self.counters[key]
+        article = (next((h.number for h in reversed(self.stack) if h.kind == "article"), None)
+                   if key == self.current_key() else None)
+        sec_title = title or (self.stack[-1].title if self.stack else label)
+        self.paragraphs.append(Paragraph(
+            id=f"{self.doc_id}#{key}/p{n}", doc_id=self.doc_id, section_key=key, section_label=label,
             section_title=sec_title, number=n, locator=f"{label}, alinea {n}", text=text, article=article,
             kind=kind, caption=caption,
         ))
 
-    if front:
-        add_paragraph("\n".join(front), key="titelblad", label="Titelblad", title="Titelblad")
+    def add_list(self, items: str) -> None:
+        """A list of short lines: joined to the paragraph before it when that introduces it in the same
+        section ("Nederland:" + the ministers under it: one paragraph, citable as a whole), else its own."""
+        last = self.paragraphs[-1] if self.paragraphs else None
+        if last is not None and last.section_key == self.current_key() and introduces_list(last.text):
+            self.paragraphs[-1] = replace(last, text=f"{last.text}\n{items}")
+        else:
+            self.add_paragraph(items)
 
-    k = 0
-    while k < len(blocks):
+    # --- one step -------------------------------------------------------------------------------
+
+    def feed(self, blocks: list[str], k: int) -> int:
+        """Take ``blocks[k]`` (and the blocks it owns: a heading's title and subtitle, a run of short
+        lines); return the index of the next block to feed."""
         b = blocks[k]
-        nxt = blocks[k + 1] if k + 1 < len(blocks) else None
         if isinstance(b, TableBlock):  # a table is one paragraph of its own, never a heading or list
-            add_paragraph(str(b), kind="table", caption=b.caption)
-            k += 1
-            continue
+            self.add_paragraph(str(b), kind="table", caption=b.caption)
+            return k + 1
         kind = _heading_kind(b)
         if kind:
-            if kind == "article":
-                number, ttl = _ARTICLE.match(b).group(1), ""  # type: ignore[union-attr]
-            elif kind == "chapter":
-                number, ttl = _CHAPTER.match(b).group(1), ""  # type: ignore[union-attr]
-            elif kind == "annex":
-                number, ttl = _ANNEX.match(b).group(1), ""  # type: ignore[union-attr]
-            elif kind == "part":
-                number, ttl = _PART.match(b).group(1), ""  # type: ignore[union-attr]
-            elif kind == "numbered":
-                m = _NUMBERED.match(b)
-                number, ttl = m.group(1), m.group(2).strip()  # type: ignore[union-attr]
-            else:
-                m = _LETTERED.match(b)
-                number, ttl = m.group(1), m.group(2).strip()  # type: ignore[union-attr]
-            push(_Heading(kind, number, _sentence_case(ttl)))
-            # title line under a bare "Artikel 3" / "HOOFDSTUK I" / "Bijlage A" / "II"
-            if not ttl and nxt is not None and _is_candidate(nxt) and not _heading_kind(nxt):
-                stack[-1].title = _sentence_case(nxt)
-                k += 1
-                nxt = blocks[k + 1] if k + 1 < len(blocks) else None
-            # subtitle: a candidate line right under the heading, or (for a numbered
-            # section) a short text block directly followed by its first lettered subsection
-            if nxt is not None and not _heading_kind(nxt):
-                after = blocks[k + 2] if k + 2 < len(blocks) else None
-                is_sub = (_is_candidate(nxt) and after is not None and not _is_candidate(after)) or (
-                    kind == "numbered" and after is not None and _heading_kind(after) == "lettered"
-                    and len(nxt) <= 250)
-                if is_sub:
-                    stack[-1].subtitle = nxt
-                    k += 1
-            save_section()
-            k += 1
-            continue
-        if _is_candidate(b) and nxt is not None:
-            # run of candidate lines: 3+ is a list, otherwise a heading (+ subtitle)
-            run = 1
-            while k + run < len(blocks) and _is_candidate(blocks[k + run]) and not _heading_kind(blocks[k + run]):
-                run += 1
-            after_run = blocks[k + run] if k + run < len(blocks) else None
-            if run >= 3 or after_run is None:
-                items = "\n".join(blocks[k:k + run])
-                last = paragraphs[-1] if paragraphs else None
-                if last is not None and last.section_key == current_key() and introduces_list(last.text):
-                    # "Nederland:" + the list of ministers under it: one paragraph, citable as a whole
-                    paragraphs[-1] = replace(last, text=f"{last.text}\n{items}")
-                else:
-                    add_paragraph(items)
-                k += run
-                continue
-            top = has_articles and after_run is not None and _heading_kind(after_run) in ("part", "chapter")
-            push(_Heading("top" if top else "generic", "", b))
-            if run == 2:
-                stack[-1].subtitle = blocks[k + 1]
-            save_section()
-            k += run
-            continue
-        if has_articles and _CLOSING.match(b) and not (stack and stack[-1].kind == "closing"):
-            push(_Heading("closing", "", "Ondertekening"))  # the signature block is not part of the last article
-            save_section()
-        add_paragraph(b)
-        k += 1
+            return self._heading(blocks, k, kind)
+        if _is_candidate(b) and k + 1 < len(blocks):
+            return self._candidate_run(blocks, k)
+        if self.has_articles and _CLOSING.match(b) and not (self.stack and self.stack[-1].kind == "closing"):
+            self.push(_Heading("closing", "", "Ondertekening"))  # the signature block is not part of the last article
+            self.save_section()
+        self.add_paragraph(b)
+        return k + 1
 
-    # sections that received paragraphs keep their label; make sure every key has a Section
-    for p in paragraphs:
-        if p.section_key not in sections:
-            sections[p.section_key] = Section(p.section_key, "intro", "", p.section_label, p.section_label)
-    return tuple(sections.values()), tuple(paragraphs)
+    def _heading(self, blocks: list[str], k: int, kind: str) -> int:
+        number, ttl = _parse_heading(kind, blocks[k])
+        self.push(_Heading(kind, number, _sentence_case(ttl)))
+        nxt = blocks[k + 1] if k + 1 < len(blocks) else None
+        # title line under a bare "Artikel 3" / "HOOFDSTUK I" / "Bijlage A" / "II"
+        if not ttl and nxt is not None and _is_candidate(nxt) and not _heading_kind(nxt):
+            self.stack[-1].title = _sentence_case(nxt)
+            k += 1
+            nxt = blocks[k + 1] if k + 1 < len(blocks) else None
+        # subtitle: a candidate line right under the heading, or (for a numbered
+        # section) a short text block directly followed by its first lettered subsection
+        if nxt is not None and not _heading_kind(nxt):
+            after = blocks[k + 2] if k + 2 < len(blocks) else None
+            is_sub = (_is_candidate(nxt) and after is not None and not _is_candidate(after)) or (
+                kind == "numbered" and after is not None and _heading_kind(after) == "lettered"
+                and len(nxt) <= _MAX_SUBTITLE_CHARS)
+            if is_sub:
+                self.stack[-1].subtitle = nxt
+                k += 1
+        self.save_section()
+        return k + 1
+
+    def _candidate_run(self, blocks: list[str], k: int) -> int:
+        # run of candidate lines: 3+ is a list, otherwise a heading (+ subtitle)
+        run = 1
+        while k + run < len(blocks) and _is_candidate(blocks[k + run]) and not _heading_kind(blocks[k + run]):
+            run += 1
+        after_run = blocks[k + run] if k + run < len(blocks) else None
+        if run >= _LIST_RUN or after_run is None:
+            self.add_list("\n".join(blocks[k:k + run]))
+            return k + run
+        top = self.has_articles and after_run is not None and _heading_kind(after_run) in ("part", "chapter")
+        self.push(_Heading("top" if top else "generic", "", blocks[k]))
+        if run == _LIST_RUN - 1:
+            self.stack[-1].subtitle = blocks[k + 1]
+        self.save_section()
+        return k + run
+
+    def result(self) -> tuple[tuple[Section, ...], tuple[Paragraph, ...]]:
+        """The sections (every paragraph's key has one) and the paragraphs, in document order."""
+        for p in self.paragraphs:
+            if p.section_key not in self.sections:
+                self.sections[p.section_key] = Section(p.section_key, "intro", "", p.section_label, p.section_label)
+        return tuple(self.sections.values()), tuple(self.paragraphs)
+
+
+def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section, ...], tuple[Paragraph, ...]]:
+    """Turn ordered blocks into sections and numbered paragraphs with stable ids and locators.
+
+    Boilerplate is dropped, the title page split off, list items attached to their intro
+    (:func:`_merge_lists`); then :class:`_StructureBuilder` takes the blocks one by one."""
+    blocks = _drop_boilerplate(blocks)
+    has_articles = any(_heading_kind(b) == "article" for b in blocks)
+    front, blocks = _front_matter(blocks, title)
+    blocks = _merge_lists(blocks)
+    builder = _StructureBuilder(doc_id, has_articles)
+    if front:
+        builder.add_paragraph("\n".join(front), key="titelblad", label="Titelblad", title="Titelblad")
+    k = 0
+    while k < len(blocks):
+        k = builder.feed(blocks, k)
+    return builder.result()
 
 
 # --------------------------------------------------------------------------------------
