@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def bench_app_memory(corpus_dir: Path, index_dir: Path, timeout: float = 180.0) 
                 if time.perf_counter() - start > timeout:
                     raise RuntimeError(f"app.py antwoordde niet binnen {timeout:.0f} s")
                 with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(url, timeout=2.0).status_code == 200:
+                    if httpx.get(url, timeout=2.0).status_code == HTTPStatus.OK:
                         break
                 time.sleep(0.2)
             ready_s = time.perf_counter() - start

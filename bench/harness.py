@@ -34,6 +34,9 @@ from rag.bench import (
     timed_log,
 )
 
+#: the quick run leaves out the synthetic corpora of this many vectors or more
+QUICK_MAX_VECTORS = 100_000
+
 
 @dataclass(frozen=True)
 class StudyConfig:
@@ -53,7 +56,8 @@ class StudyConfig:
 
     def quick(self) -> StudyConfig:
         """Fewer repeats, no corpus of 100k vectors or more."""
-        return replace(self, checks=self.checks.quick(), scale_sizes=tuple(n for n in self.scale_sizes if n < 100_000),
+        return replace(self, checks=self.checks.quick(),
+                       scale_sizes=tuple(n for n in self.scale_sizes if n < QUICK_MAX_VECTORS),
                        scale_queries=100, thread_queries=10, pipeline_env_questions=5, scale_flat_extra=())
 
 

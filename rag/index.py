@@ -53,6 +53,10 @@ ANN_THRESHOLD = 100_000
 #: BM25 parameters (bm25s; the usual Robertson defaults), recorded in the manifest
 BM25_K1 = 1.2
 BM25_B = 0.75
+#: SearchIndex.load reads "current" again when a build was swapped under it, this many times at most
+_LOAD_ATTEMPTS = 3
+#: the build report names new files one by one up to this many
+_MAX_LISTED_FILES = 20
 _FILES = ("passages.jsonl", "dense.faiss", "sentences.npy", "sentence_offsets.npy", "terms.npy", "terms.json",
           "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
           "bm25/vocab.index.json", "bm25/params.index.json")
@@ -247,7 +251,7 @@ class IndexBuilder:
         if not load.documents:
             reasons = "; ".join(f"{x.path}: {x.reason}" for x in load.skipped) or "geen bestanden"
             raise CorpusError(f"Geen leesbaar document in {s.corpus_dir} ({reasons}).")
-        chunker = Chunker(lambda t: self.embedder.count_tokens(t), s.max_passage_tokens, s.passage_context)
+        chunker = Chunker(self.embedder.count_tokens, s.max_passage_tokens, s.passage_context)
         passages = chunker(load.documents)
         builds = s.index_dir / "builds"
         try:
@@ -416,7 +420,7 @@ class SearchIndex:
         file, unreadable manifest), IndexStaleError (other corpus, model or settings; the
         ``differences`` list says what). Never returns an index that failed a check.
         """
-        for attempt in range(3):
+        for attempt in range(_LOAD_ATTEMPTS):
             cur = _current_dir(index_dir)
             if not cur.exists():
                 raise IndexMissingError(f"Er is nog geen index in {index_dir}.")
@@ -426,7 +430,7 @@ class SearchIndex:
             except IndexCorruptError:
                 # a build that was removed under us while a new one took its place is not corrupt:
                 # read the new "current" (builds are kept until the one after next, see IndexBuilder)
-                if attempt == 2 or _current_dir(index_dir).resolve() == cur:
+                if attempt == _LOAD_ATTEMPTS - 1 or _current_dir(index_dir).resolve() == cur:
                     raise
         raise AssertionError("unreachable")
 
@@ -559,7 +563,7 @@ def _print_report(report: BuildReport, settings: Settings) -> None:
           f"prefixen {m['embedder']['prefix_scheme']})")
     print(f"  corpus-hash: {m['corpus_hash'][:16]}…  gebouwd: {m.get('build_time')}  "
           f"dense: {m.get('dense_index')}  map: {settings.index_dir / 'current'}")
-    if len(report.new_files) <= 20:  # a first build of a whole corpus is summarised above
+    if len(report.new_files) <= _MAX_LISTED_FILES:  # a first build of a whole corpus is summarised above
         for f in report.new_files:
             pages = f", {f.pages} pagina's" if f.pages else ""
             bad = (f"; pagina zonder tekstlaag (gescand?): {', '.join(map(str, f.unreadable_pages))}"

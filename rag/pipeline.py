@@ -43,6 +43,13 @@ _REFERRING = re.compile(
 log = logging.getLogger("rag.pipeline")
 #: default seconds between checks for a new index build or a changed corpus (Pipeline.maybe_refresh)
 REFRESH_SECONDS = 2.0
+#: follow-ups: a question of at most this many content terms is one; up to the second number with a word
+#: that points back ("dat", "daar"); from the third on, one that names its own subject stands alone
+_SHORT_MAX_TERMS = 2
+_REFERRING_MAX_TERMS = 5
+_STANDALONE_MIN_TERMS = 3
+#: an over-long query is cut by a fifth at a time, never below this many characters
+_MIN_QUERY_CHARS = 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -53,9 +60,10 @@ def is_follow_up(question: str, stemmer: str = DEFAULT_STEMMER) -> bool:
     verdrag over de sluis in Terneuzen?") stands on its own, even after a conversation.
     """
     content = bm25_tokens(question, stemmer=stemmer)
-    if len(content) >= 3 and names_in(question):
+    if len(content) >= _STANDALONE_MIN_TERMS and names_in(question):
         return False
-    return len(content) <= 2 or (len(content) <= 5 and bool(_REFERRING.search(question)))
+    return len(content) <= _SHORT_MAX_TERMS or (len(content) <= _REFERRING_MAX_TERMS
+                                               and bool(_REFERRING.search(question)))
 
 
 def retrieval_query(question: str, history: Sequence[str], depth: int = 3, stemmer: str = DEFAULT_STEMMER) -> str:
@@ -296,7 +304,7 @@ class Pipeline:
         limit = self.embedder.max_tokens
         if self.embedder.count_tokens(query, query=True) <= limit:
             return query
-        while self.embedder.count_tokens(query, query=True) > limit and len(query) > 20:
+        while self.embedder.count_tokens(query, query=True) > limit and len(query) > _MIN_QUERY_CHARS:
             query, _ = truncate(query, int(len(query) * 0.8))
         notices.append("De vraag was te lang voor het taalmodel en is ingekort.")
         return query

@@ -29,6 +29,12 @@ from rag.scoring import LogisticModel
 from rag.settings import Mode, Settings
 from rag.text import bm25_tokens
 
+#: typo correction: terms this short are never corrected; a correction is at least this similar (difflib)
+MIN_CORRECTED_CHARS = 5
+TYPO_CUTOFF = 0.86
+#: corrections remembered at most (the memo is emptied past this)
+_MAX_CORRECTIONS = 50_000
+
 
 @dataclass(frozen=True)
 class Retrieved:
@@ -135,12 +141,12 @@ class HybridRetriever:
         vocab = self.index.vocabulary
         out = []
         for t in terms:
-            if t in vocab or len(t) < 5 or t[0].isdigit():
+            if t in vocab or len(t) < MIN_CORRECTED_CHARS or t[0].isdigit():
                 out.append(t)
                 continue
             if t not in self._corrections:  # the analysis and the search both ask: decide once
-                close = difflib.get_close_matches(t, self._vocab_by_initial.get(t[0], ()), n=1, cutoff=0.86)
-                if len(self._corrections) > 50_000:
+                close = difflib.get_close_matches(t, self._vocab_by_initial.get(t[0], ()), n=1, cutoff=TYPO_CUTOFF)
+                if len(self._corrections) > _MAX_CORRECTIONS:
                     self._corrections.clear()
                 self._corrections[t] = close[0] if close else t
             out.append(self._corrections[t])

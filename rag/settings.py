@@ -26,6 +26,10 @@ MODES: tuple[Mode, ...] = get_args(Mode)
 #: hybrid fusion methods (see :mod:`rag.fusion`)
 Fusion = Literal["convex", "rrf"]
 FUSIONS: tuple[Fusion, ...] = get_args(Fusion)
+#: limits of :meth:`Settings.validate`
+MAX_TOP_K = 100
+MAX_ANSWER_SENTENCES = 3
+MIN_QUESTION_CHARS = 20
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ class Settings:
 
     def validate(self) -> None:
         """Raise ValueError (Dutch message) for out-of-range values."""
-        if not 1 <= self.top_k <= 100:
+        if not 1 <= self.top_k <= MAX_TOP_K:
             raise ValueError("top-k moet tussen 1 en 100 liggen")
         if self.mode not in MODES:
             raise ValueError("mode moet hybrid, dense of bm25 zijn")
@@ -123,9 +127,9 @@ class Settings:
             raise ValueError("fusion moet convex of rrf zijn")
         if self.prefixes not in ("auto", "e5", "none"):
             raise ValueError("prefixes moet auto, e5 of none zijn")
-        if not 1 <= self.max_answer_sentences <= 3:
+        if not 1 <= self.max_answer_sentences <= MAX_ANSWER_SENTENCES:
             raise ValueError("max_answer_sentences moet 1, 2 of 3 zijn")
-        if self.max_question_chars < 20:
+        if self.max_question_chars < MIN_QUESTION_CHARS:
             raise ValueError("max_question_chars moet minstens 20 zijn")
 
     @property
