@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import StudyConfig, Work
-from rag.bench import MB, ROOT, Section, fmt, subprocess_env
+from rag.bench import MB, ROOT, Section, fmt, stop_process, subprocess_env
 
 TITLE = "5. Web chat memory"
 
@@ -70,12 +70,7 @@ def bench_app_memory(corpus_dir: Path, index_dir: Path, timeout: float = 180.0) 
             return {"ready_s": round(ready_s, 2), "rss_mb": round(rss / MB, 1), "uss_mb": round(uss / MB, 1),
                     "peak_rss_mb": round(hwm / MB, 1), "children": len(children), "threads": main.num_threads()}
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 

@@ -121,6 +121,16 @@ class Run:
     stderr: str
 
 
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
+    """Terminate ``proc`` (a server the caller started); kill it if it has not exited after ``timeout`` s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def run_process(cmd: Sequence[str], env: dict[str, str] | None = None, timeout: float = 300.0) -> Run:
     """Run ``cmd`` (cwd = the repository) and measure it with ``wait4``: wall, CPU and peak RSS.
 

@@ -44,7 +44,9 @@ class Question:
     question: str
     answerable: bool
     gold_passages: tuple[str, ...]
+    """verbatim quotes of the paragraphs that answer the question (any one of them counts)"""
     answer_facts: tuple[str, ...]
+    """short strings a complete answer holds (folded match)"""
     tags: tuple[str, ...] = ()
     kind: str = ""
     split: str = ""
