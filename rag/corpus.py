@@ -291,25 +291,6 @@ def _parse_header(text: str) -> tuple[dict[str, str], str]:
     return header, "\n".join(lines[i:])
 
 
-def _read_pdf(path: Path, name: str) -> _Raw:
-    if path.stat().st_size == 0:
-        raise CorpusFileError(name, "leeg bestand (0 bytes)")
-    import pypdf  # imported here: only index builds read PDFs
-    from pypdf.errors import PyPdfError
-
-    try:
-        reader = pypdf.PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta_title = (reader.metadata.title if reader.metadata else None) or None
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise CorpusFileError(name, f"kapotte of onleesbare PDF ({type(exc).__name__}: {exc})") from exc
-    text = "\n".join(pages)
-    if not any(ch.isalnum() for ch in text):
-        raise CorpusFileError(name, "PDF zonder tekstlaag (gescand beeld?); geen tekst om te indexeren")
-    header, body = _parse_header(text)
-    return _Raw(header, body, "pdf-text", str(meta_title) if meta_title else None)
-
-
 _DUTCH_MONTHS = {m: i for i, m in enumerate(
     ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
      "november", "december"), start=1)}
