@@ -21,7 +21,7 @@ from rag.corpus import Document
 from rag.text import split_sentences
 
 #: Bump when chunking rules change (recorded in the manifest).
-CHUNKING_VERSION = "chunk-5"
+CHUNKING_VERSION = "chunk-6"
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class Passage:
     sentences: tuple[str, ...]
     part: int = 1
     parts: int = 1
+    kind: str | None = None  # the document's kind ("verdrag", "persbericht", …), for filters
 
     def index_text(self, with_context: bool = True) -> str:
         """Text given to the embedder and to BM25: context line plus passage text."""
@@ -113,7 +114,7 @@ class Chunker:
                         paragraph_text=para.text, context=context,
                         sentences=(tuple(r for r in piece.split("\n") if r.strip()) if table
                                    else split_sentences(piece)),
-                        part=i, parts=len(pieces),
+                        part=i, parts=len(pieces), kind=doc.kind,
                     ))
         return out
 
