@@ -15,12 +15,14 @@ import difflib
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from rag.chunking import Passage
 from rag.embedding import Embedder
 from rag.features import evidence_text, passage_features
+from rag.filters import Filters
 from rag.fusion import convex, lookup_bm25_weight, order, ranks, rrf
 from rag.index import SearchIndex
 from rag.lexicon import Lexicon
@@ -34,6 +36,8 @@ MIN_CORRECTED_CHARS = 5
 TYPO_CUTOFF = 0.86
 #: corrections remembered at most (the memo is emptied past this)
 _MAX_CORRECTIONS = 50_000
+#: filter masks remembered at most (emptied past this)
+_MAX_FILTER_MASKS = 256
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,7 @@ class HybridRetriever:
         self.learned = learned
         self.lexicon = index.lexicon
         self._corrections: dict[str, str] = {}
+        self._masks: dict[Filters, np.ndarray] = {}
         if self.lexicon._embed is None:  # words the corpus lacks are embedded on first use
             self.lexicon._embed = embedder.embed_queries
 
@@ -159,20 +164,46 @@ class HybridRetriever:
             by.setdefault(term[:1], []).append(term)
         return by
 
-    def dense_search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(passage index, cosine) pairs, best first."""
+    def allowed(self, filters: Filters | None) -> np.ndarray | None:
+        """Boolean mask (n_passages,) of the passages ``filters`` allows; None when nothing is
+        filtered. Computed once per distinct filter (frozen, hashable)."""
+        if filters is None or filters.empty:
+            return None
+        if filters not in self._masks:
+            if len(self._masks) > _MAX_FILTER_MASKS:
+                self._masks.clear()
+            self._masks[filters] = np.fromiter((filters.allows(p) for p in self.index.passages), dtype=bool,
+                                               count=len(self.index.passages))
+        return self._masks[filters]
+
+    def dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(passage index, cosine) pairs, best first; with a mask only allowed passages are searched
+        (a FAISS ID selector, so the top ``k`` are the top ``k`` of the allowed ones)."""
+        import faiss as faiss_module
+
+        faiss: Any = faiss_module  # the stubs lack the search-parameter classes
+        dense = self.index.dense
+        params = None
+        if allowed is not None:
+            ids = np.flatnonzero(allowed).astype(np.int64)
+            sel = faiss.IDSelectorBatch(ids)
+            params = (faiss.SearchParametersHNSW(sel=sel, efSearch=dense.hnsw.efSearch)
+                      if isinstance(dense, faiss.IndexHNSW) else faiss.SearchParameters(sel=sel))
+            k = min(k, len(ids))
         k = min(k, len(self.index.passages))
         if k <= 0:
             return []
-        scores, ids = self.index.dense.search(qvec.reshape(1, -1).astype(np.float32), k)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        scores, idx = dense.search(qvec.reshape(1, -1).astype(np.float32), k, params=params)
+        return [(int(i), float(s)) for i, s in zip(idx[0], scores[0], strict=True) if i >= 0]
 
-    def bm25_search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
-        """(passage index, BM25 score) pairs with score > 0, best first."""
+    def bm25_search(self, terms: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(passage index, BM25 score) pairs with score > 0, best first; with a mask, passages
+        outside it score 0 before ranking (bm25s ``weight_mask``)."""
         k = min(k, len(self.index.passages))
         if not terms or k <= 0:
             return []
-        docs, scores = self.index.bm25.retrieve([terms], k=k, show_progress=False)
+        mask = allowed.astype(np.float32) if allowed is not None else None
+        docs, scores = self.index.bm25.retrieve([terms], k=k, show_progress=False, weight_mask=mask)
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def query_terms(self, query: str) -> tuple[list[str], float]:
@@ -183,12 +214,13 @@ class HybridRetriever:
         known = sum(1 for t in set(terms) if t in vocab) / len(set(terms)) if terms else 0.0
         return terms, known
 
-    def search(self, qvec: np.ndarray, terms: list[str], mode: Mode) -> Hits:
-        """Step 2, search: ``settings.candidates`` passages from each retriever that ``mode`` uses, and
-        the exact cosine of every candidate (BM25-only ones too) unless ``mode == "bm25"``."""
+    def search(self, qvec: np.ndarray, terms: list[str], mode: Mode, allowed: np.ndarray | None = None) -> Hits:
+        """Step 2, search: ``settings.candidates`` passages from each retriever that ``mode`` uses (only
+        passages in the ``allowed`` mask, see :meth:`allowed`), and the exact cosine of every candidate
+        (BM25-only ones too) unless ``mode == "bm25"``."""
         k = self.settings.candidates
-        dense = self.dense_search(qvec, k) if mode in ("hybrid", "dense") else []
-        bm25 = self.bm25_search(terms, k) if mode in ("hybrid", "bm25") else []
+        dense = self.dense_search(qvec, k, allowed) if mode in ("hybrid", "dense") else []
+        bm25 = self.bm25_search(terms, k, allowed) if mode in ("hybrid", "bm25") else []
         hits = Hits(candidates=list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in bm25])),
                     dense=dict(dense), bm25=dict(bm25), dense_rank=ranks(dense), bm25_rank=ranks(bm25))
         if mode != "bm25":
@@ -211,16 +243,18 @@ class HybridRetriever:
                       lookup_bm25_weight(terms, known, s.bm25_weight))
 
     def __call__(self, query: str, *, top_k: int | None = None, mode: Mode | None = None,
-                 query_vector: np.ndarray | None = None, analysis: QuestionAnalysis | None = None) -> RetrievalResult:
+                 query_vector: np.ndarray | None = None, analysis: QuestionAnalysis | None = None,
+                 filters: Filters | None = None) -> RetrievalResult:
         """Retrieve ``top_k`` passages for ``query``: typo correction, search, fusion, one passage per
         paragraph, then the rerankers. With an ``analysis`` and a learned reranker, hybrid mode
-        reorders the first ``reranker_top_n`` fused passages by the reranker."""
+        reorders the first ``reranker_top_n`` fused passages by the reranker. With ``filters``, only
+        passages of the allowed documents are searched and ranked."""
         s = self.settings
         mode = mode or s.mode
         top_k = top_k or s.top_k
         terms, known = self.query_terms(query)
         qvec = query_vector if query_vector is not None else self.embedder.embed_queries([query])[0]
-        hits = self.search(qvec, terms, mode)
+        hits = self.search(qvec, terms, mode, self.allowed(filters))
         fused = self.fuse(hits, mode, qvec, terms, known)
         ranked = self._one_per_paragraph(order(fused))
         scores = {i: fused[i] for i in ranked}
