@@ -6,6 +6,8 @@ them into exit codes or chat messages. ``str(error)`` is always the Dutch messag
 
 from __future__ import annotations
 
+import sys
+
 
 class RagError(Exception):
     """Base class; ``str(err)`` is a Dutch message fit for an end user."""
@@ -67,3 +69,9 @@ class LLMError(RagError, RuntimeError):
     """The configured language-model endpoint failed: time-out, connection error, HTTP error, an
     empty, oversized or malformed reply. ``str(exc)`` is a Dutch description for a notice.
     (A RuntimeError too, as it was when :mod:`rag.generate` defined it.)"""
+
+
+def fail(exc: BaseException, status: int) -> int:
+    """Print ``fout: <Dutch message>`` of ``exc`` on stderr and return ``status`` (an interface's exit code)."""
+    print(f"fout: {exc}", file=sys.stderr)
+    return status

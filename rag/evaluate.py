@@ -343,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_source_arguments(parser)
     args = parser.parse_args(argv)
 
-    from rag.errors import RagError
+    from rag.errors import RagError, fail
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 
@@ -354,11 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         pipeline = Pipeline(settings, progress=lambda m: print(m, file=sys.stderr))
         index = pipeline.load()
     except (OSError, ValueError) as exc:
-        print(f"fout: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc, 2)
     except RagError as exc:
-        print(f"fout: {exc}", file=sys.stderr)
-        return 1
+        return fail(exc, 1)
     paragraphs = sorted({p.paragraph_text for p in index.passages})
     if args.split != "all" and any(q.split for q in questions):
         questions = [q for q in questions if q.split == args.split]
