@@ -52,7 +52,7 @@ class StudyConfig:
     thread_loads: tuple[str, ...] = ("as is", "saturated")
     pipeline_env_questions: int = 8
     pipeline_env_processes: int = 3
-    studies: tuple[str, ...] = ("app", "scale", "threads")
+    studies: tuple[str, ...] = ("scale", "app", "threads")
 
     def quick(self) -> StudyConfig:
         """Fewer repeats, no corpus of 100k vectors or more."""
@@ -108,7 +108,7 @@ def studies() -> dict[str, Study]:
     """The studies by stage name, in report order."""
     from bench import app_memory, scale, threads
 
-    return {"app": app_memory, "scale": scale, "threads": threads}  # type: ignore[dict-item]
+    return {"scale": scale, "app": app_memory, "threads": threads}  # type: ignore[dict-item]
 
 
 def study_sections(name: str, result: dict[str, Any] | None) -> list[Section]:
