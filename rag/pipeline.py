@@ -304,7 +304,7 @@ class Pipeline:
 
         With :attr:`slots` set, the question first waits for a slot (shared by every interface of
         the process) and holds it until the answer is done. ``cancel`` (set by the caller, e.g. when
-        an API client disconnects) ends the wait, or a streamed LLM reply at its next token, with
+        an API client disconnects) ends the wait, or the request to the language model, with
         :class:`~rag.errors.AnswerCancelled`, so the slot is freed.
 
         Raises EmptyQuestionError for empty input (no model is called); FilterError (Dutch) for a
@@ -312,21 +312,11 @@ class Pipeline:
         slot; AnswerCancelled (see ``cancel``); index errors only when ``auto_build`` is off.
         Never raises on odd but non-empty input (emoji, other scripts).
         """
-        if cancel is not None:
-            given = on_token
-
-            def checked(token: str) -> None:
-                if cancel.is_set():
-                    raise AnswerCancelled()
-                if given is not None:
-                    given(token)
-
-            on_token = checked
         with self.slots.hold(cancel) if self.slots is not None else contextlib.nullcontext():
             if cancel is not None and cancel.is_set():
                 raise AnswerCancelled()
             ans = self._answer(raw_question, history, top_k=top_k, mode=mode, use_llm=use_llm,
-                               on_token=on_token, filters=filters)
+                               on_token=on_token, filters=filters, cancel=cancel)
         return with_meta(ans, filters=filters) if filters is not None and not filters.empty else ans
 
     def documents(self) -> tuple[DocumentInfo, ...]:
@@ -380,7 +370,7 @@ class Pipeline:
 
     def _answer(self, raw_question: str, history: Sequence[str], *, top_k: int | None, mode: str | None,
                 use_llm: bool | None, on_token: Callable[[str], None] | None,
-                filters: Filters | None) -> Answer:
+                filters: Filters | None, cancel: threading.Event | None = None) -> Answer:
         t0 = time.perf_counter()
         question, notices = self.prepare_question(raw_question)
         query_text, had_instruction = strip_instructions(question)
@@ -439,7 +429,7 @@ class Pipeline:
         llm = self.settings.llm_enabled if use_llm is None else use_llm
         if llm and not ans.abstained:
             t = time.perf_counter()
-            ans = self._generate(question, result, ans, notices, on_token)
+            ans = self._generate(question, result, ans, notices, on_token, cancel)
             clock["answer"] += time.perf_counter() - t
         t3 = time.perf_counter()
         return with_meta(ans, notices=tuple(dict.fromkeys([*notices, *ans.notices])), timings_ms={
@@ -475,9 +465,9 @@ class Pipeline:
         return query
 
     def _generate(self, question: str, result: Any, extractive: Answer, notices: list[str],
-                  on_token: Callable[[str], None] | None) -> Answer:
+                  on_token: Callable[[str], None] | None, cancel: threading.Event | None = None) -> Answer:
         from rag.generate import LLMAnswerer
 
         if self._llm is None:
             self._llm = LLMAnswerer(self.settings)
-        return self._llm(question, result, extractive, notices, on_token)
+        return self._llm(question, result, extractive, notices, on_token, cancel)
