@@ -485,3 +485,77 @@ def test_disconnecting_clients_free_their_slots(settings: Settings, tmp_path: Pa
         state.stop.set()
         llm.shutdown()
         llm.server_close()
+
+
+# --- the real `python app.py`: flags, RAG_API_KEYS, and hostile corpus text ----------------------
+
+@pytest.fixture(scope="module")
+def hostile_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``python app.py --concurrency 2`` with ``RAG_API_KEYS`` over a corpus copy plus a document
+    full of markup (index built at start-up, embedding cache seeded)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import stop
+    from tests.test_app import ROOT, hostile_corpus, seeded_index_dir
+
+    base = tmp_path_factory.mktemp("api-hostile")
+    corpus = hostile_corpus(base / "Kokkel Dossier")
+    index = seeded_index_dir(base / "index")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_API_KEYS=f"andere-sleutel, {KEY}", PYTHONUNBUFFERED="1")
+    log = open(base / "server.log", "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--concurrency", "2",
+                             "--corpus", str(corpus), "--index", str(index)], cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert _wait_for(lambda: _up(url, proc), timeout=300), (base / "server.log").read_text()
+        yield url
+    finally:
+        stop(proc)
+        log.close()
+
+
+def _up(url: str, proc: Any) -> bool:
+    assert proc.poll() is None, "app.py stopte"
+    try:
+        return httpx.get(f"{url}/api/health", timeout=2).status_code == 401
+    except httpx.HTTPError:
+        return False
+
+
+Q_KOKKELS = "Hoeveel ton kokkels levert de kokkelvisserij in de Westerschelde jaarlijks op?"
+
+
+def test_app_py_serves_the_api_with_its_flags_and_keys(hostile_app: str) -> None:
+    assert httpx.get(f"{hostile_app}/api/health").status_code == 401  # RAG_API_KEYS read via Settings
+    assert httpx.get(f"{hostile_app}/").status_code == 200  # the chat itself has no login
+    health = httpx.get(f"{hostile_app}/api/health", headers={"Authorization": f"Bearer {KEY}"}).json()
+    assert health["slots"]["limit"] == 2 and health["documents"] == 33  # --concurrency, the extra document
+    client = openai.OpenAI(base_url=f"{hostile_app}/v1", api_key="andere-sleutel", max_retries=0)
+    assert [m.id for m in client.models.list().data] == ["kokkel-dossier"]  # named after the corpus folder
+
+
+def test_hostile_corpus_text_stays_text_in_the_api(hostile_app: str) -> None:
+    from markdown_it import MarkdownIt
+
+    from tests.helpers import visible_text
+
+    client = openai.OpenAI(base_url=f"{hostile_app}/v1", api_key=KEY, max_retries=0)
+    content = client.chat.completions.create(
+        model="kokkel-dossier", messages=[{"role": "user", "content": Q_KOKKELS}]).choices[0].message.content or ""
+    rendered = MarkdownIt("commonmark").render(content)
+    for tag in ("<script", "<img", "<a href=\"javascript", "<iframe"):
+        assert tag not in rendered
+    shown = visible_text(rendered)
+    assert "4.321 ton kokkels" in shown and SCRIPT in shown and IMG in shown  # the exact text, as text
+
+    r = httpx.post(f"{hostile_app}/api/ask", json={"question": Q_KOKKELS}, headers={"Authorization": f"Bearer {KEY}"},
+                   timeout=60)
+    assert r.headers["content-type"] == "application/json" and r.headers["x-content-type-options"] == "nosniff"
+    cited = r.json()["citations"][0]
+    assert SCRIPT in cited["text"] and cited["source"] == "javascript:alert(1)"  # data, untouched
+    assert "<javascript:alert(1)>" not in content  # a bad source address is never made a link
