@@ -701,7 +701,8 @@ def launch_app(demo: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT
 
     from rag.api import create_api
 
-    app = (create_api(pipeline, concurrency=concurrency, login=auth, api_keys=api_keys) if pipeline is not None
+    app = (create_api(pipeline, concurrency=concurrency, login=auth, api_keys=api_keys, login_limits=login_limits)
+           if pipeline is not None
            else FastAPI(docs_url=None, redoc_url=None, openapi_url=None))
     gr.mount_gradio_app(
         app, demo, "/", server_name=host, server_port=port, auth=auth,

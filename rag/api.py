@@ -27,7 +27,8 @@ OpenAI-compatible (``/v1``):
 
 Access and limits: with the chat login (``RAG_AUTH``/``--auth-file``) or API keys
 (``RAG_API_KEYS``) every route answers 401 without ``Authorization: Bearer <key>`` (or the login as
-``Bearer gebruiker:wachtwoord`` or HTTP Basic). Bodies over ``max_body_bytes`` get 413, malformed
+``Bearer gebruiker:wachtwoord`` or HTTP Basic); after 5 wrong credentials within a minute a client is
+refused for 5 minutes (429), as at the chat's login. Bodies over ``max_body_bytes`` get 413, malformed
 JSON and wrong fields 422 with a Dutch message, a full queue 503. Responses are JSON (or
 ``text/event-stream``) with ``X-Content-Type-Options: nosniff``; nothing is rendered as HTML, and
 in the Markdown ``content`` every character Markdown or HTML could act on is backslash-escaped.
@@ -43,6 +44,7 @@ import binascii
 import functools
 import json
 import logging
+import math
 import re
 import secrets
 import threading
@@ -426,6 +428,44 @@ class Access:
         return ok
 
 
+class FailureLimit:
+    """Failed credentials per client address: after ``max_failures`` within ``window`` seconds the
+    client is refused for ``lockout`` seconds (even with a right key), as the chat's login is, so
+    the API cannot be used to guess the chat password. Thread-safe; memory bounded."""
+
+    def __init__(self, max_failures: float = 5, window: float = 60.0, lockout: float = 300.0) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self.lockout = lockout
+        self._failures: dict[str, list[float]] = {}
+        self._locked_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, client: str) -> float:
+        """Seconds this client is still refused (0 when it is not)."""
+        now = time.monotonic()
+        with self._lock:
+            until = self._locked_until.get(client, 0.0)
+            if until <= now:
+                self._locked_until.pop(client, None)
+                return 0.0
+            return until - now
+
+    def failed(self, client: str) -> None:
+        """Count one failed attempt of ``client``."""
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._failures.get(client, []) if now - t < self.window] + [now]
+            self._failures[client] = recent
+            if len(recent) >= self.max_failures:
+                self._locked_until[client] = now + self.lockout
+                self._failures.pop(client, None)
+                log.warning("API geblokkeerd voor %s: %d mislukte sleutels binnen %.0f s", client, len(recent),
+                            self.window)
+            if len(self._failures) > 10_000:
+                self._failures = {c: ts for c, ts in self._failures.items() if now - ts[-1] < self.window}
+
+
 class ApiGuard:
     """ASGI middleware for the ``/api`` and ``/v1`` paths, in this order: a call that ``access``
     does not allow gets 401 (before its body is read); a body larger than ``max_body_bytes`` (by
@@ -434,10 +474,11 @@ class ApiGuard:
     chat) pass untouched."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], access: Access,
-                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
+                 max_body_bytes: int = MAX_BODY_BYTES, limits: FailureLimit | None = None) -> None:
         self.app = app
         self.access = access
         self.max_body_bytes = max_body_bytes
+        self.limits = limits or FailureLimit()
 
     @staticmethod
     async def _refuse(send: Send, path: str, status: int, text: str, code: str,
@@ -459,10 +500,23 @@ class ApiGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        if not self.access.allows(headers.get("authorization")):
-            await self._refuse(send, path, 401, UNAUTHORIZED_TEXT, "invalid_api_key",
-                               [(b"www-authenticate", b'Bearer realm="rag"')])
-            return
+        if self.access.enabled:
+            client = str((scope.get("client") or ("?",))[0])
+            wait = self.limits.retry_after(client)
+            if wait > 0:
+                minutes = max(1, math.ceil(wait / 60))
+                await self._refuse(send, path, 429, (
+                    f"Te veel mislukte pogingen met een verkeerde sleutel of login. Probeer het over {minutes} "
+                    f"{'minuut' if minutes == 1 else 'minuten'} opnieuw."), "rate_limited",
+                    [(b"retry-after", str(math.ceil(wait)).encode())])
+                return
+            authorization = headers.get("authorization")
+            if not self.access.allows(authorization):
+                if authorization:  # a wrong credential, not a missing one, counts as a guess
+                    self.limits.failed(client)
+                await self._refuse(send, path, 401, UNAUTHORIZED_TEXT, "invalid_api_key",
+                                   [(b"www-authenticate", b'Bearer realm="rag"')])
+                return
         length = headers.get("content-length", "")
         too_big = length.isdigit() and int(length) > self.max_body_bytes
         has_body = scope.get("method") in ("POST", "PUT", "PATCH")
@@ -639,13 +693,15 @@ def _sse(data: dict[str, Any] | str) -> bytes:
 
 def create_api(pipeline: Pipeline, *, concurrency: int = 4, login: tuple[str, str] | None = None,
                api_keys: Sequence[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
-               max_waiting: int = MAX_WAITING) -> FastAPI:
+               max_waiting: int = MAX_WAITING, login_limits: dict[str, float] | None = None) -> FastAPI:
     """The FastAPI application with the ``/api`` and ``/v1`` routes (mount the chat on it).
 
     ``concurrency`` answers are computed at once by the API and every other user of ``pipeline``
     together: ``pipeline.slots`` is set to an :class:`~rag.pipeline.AnswerSlots` of that size when
     it has none. ``login`` (the chat's user and password) and ``api_keys`` (default
-    ``pipeline.settings.api_key_list``, i.e. ``RAG_API_KEYS``) turn on the 401 check."""
+    ``pipeline.settings.api_key_list``, i.e. ``RAG_API_KEYS``) turn on the 401 check; wrong
+    credentials are rate-limited per client like the chat's login (``login_limits``: ``max_failures``,
+    ``window``, ``lockout`` of :class:`FailureLimit`, then 429)."""
     if pipeline.slots is None:
         pipeline.slots = AnswerSlots(concurrency, max_waiting=max_waiting)
     slots = pipeline.slots
@@ -658,7 +714,8 @@ def create_api(pipeline: Pipeline, *, concurrency: int = 4, login: tuple[str, st
     app = FastAPI(title="RAG Topdocumenten API", version="1",
                   description="Vragen over de documenten van de Nederlands-Vlaamse Top, met bronvermelding.",
                   openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
-    app.add_middleware(ApiGuard, access=access, max_body_bytes=max_body_bytes)
+    app.add_middleware(ApiGuard, access=access, max_body_bytes=max_body_bytes,
+                       limits=FailureLimit(**(login_limits or {})))
     # declared for the OpenAPI schema only; ApiGuard checks the header before a route runs
     bearer = [Depends(HTTPBearer(auto_error=False, description="RAG_API_KEYS, or gebruiker:wachtwoord"))]
     errors: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 413: {"model": ErrorOut},

@@ -47,13 +47,14 @@ class Server:
     """A launched chat + API: base URL, the pipeline behind it, and a way to stop it."""
 
     def __init__(self, pipeline: Pipeline, *, auth: tuple[str, str] | None = None,
-                 api_keys: list[str] | None = None, concurrency: int = 4) -> None:
+                 api_keys: list[str] | None = None, concurrency: int = 4,
+                 login_limits: dict[str, float] | None = None) -> None:
         self.pipeline = pipeline
         self.port = free_port()
         self.demo = build_app(pipeline=pipeline, concurrency=concurrency)
         self.url = launch_app(self.demo, port=self.port, prevent_thread_lock=True, quiet=True, auth=auth,
                               settings=pipeline.settings, pipeline=pipeline, concurrency=concurrency,
-                              api_keys=api_keys).rstrip("/")
+                              api_keys=api_keys, login_limits=login_limits).rstrip("/")
 
     def client(self, api_key: str = "geen-sleutel") -> openai.OpenAI:
         return openai.OpenAI(base_url=f"{self.url}/v1", api_key=api_key, max_retries=0, timeout=120)
@@ -328,10 +329,10 @@ def test_reply_markdown_keeps_markers_and_escapes_the_sources(api: Server) -> No
 
 @pytest.fixture(scope="module")
 def locked(settings: Settings) -> Iterator[Server]:
-    """The chat with the API, login on and one API key."""
+    """The chat with the API, login on and one API key (failure limit high: these tests guess a lot)."""
     pipeline = Pipeline(settings)
     pipeline.load()
-    server = Server(pipeline, auth=LOGIN, api_keys=[KEY])
+    server = Server(pipeline, auth=LOGIN, api_keys=[KEY], login_limits={"max_failures": 10_000})
     try:
         yield server
     finally:
@@ -373,6 +374,30 @@ def test_valid_keys_and_the_chat_login_are_accepted(locked: Server) -> None:
     reply = locked.client(KEY).chat.completions.create(
         model="topdocumenten", messages=[{"role": "user", "content": Q_INWONERS}])
     assert "22.000" in (reply.choices[0].message.content or "")
+
+
+def test_guessing_keys_is_rate_limited_like_the_login(settings: Settings) -> None:
+    """After 3 wrong keys (limit set to 3) the client is refused with 429 for the lockout, even
+    with the right key; a missing header is not counted as a guess."""
+    pipeline = Pipeline(settings)
+    pipeline.load()
+    server = Server(pipeline, api_keys=[KEY], login_limits={"max_failures": 3, "window": 60, "lockout": 2})
+    try:
+        health = f"{server.url}/api/health"
+        for _ in range(5):
+            assert httpx.get(health).status_code == 401  # no header: no guess
+        assert httpx.get(health, headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+        for _ in range(3):
+            assert httpx.get(health, headers={"Authorization": "Bearer gok"}).status_code == 401
+        refused = httpx.get(health, headers={"Authorization": f"Bearer {KEY}"})
+        assert refused.status_code == 429 and "Te veel mislukte pogingen" in refused.json()["detail"]
+        assert int(refused.headers["retry-after"]) >= 1
+        with pytest.raises(openai.RateLimitError):
+            server.client(KEY).models.list()
+        assert _wait_for(lambda: httpx.get(health, headers={"Authorization": f"Bearer {KEY}"}).status_code == 200,
+                         timeout=10)  # the lockout ends
+    finally:
+        server.close()
 
 
 def test_chat_page_still_asks_for_the_login(locked: Server) -> None:
