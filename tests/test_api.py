@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -473,11 +472,15 @@ def _open_stream(server: Server, question: str) -> socket.socket:
     return sock
 
 
-def test_disconnecting_clients_free_their_slots(settings: Settings, tmp_path: Path) -> None:
-    """One slot; a language model that takes a minute to reply. A streaming
-    client that disconnects mid-stream frees the slot at once (the model request is closed), and so
-    does a client that disconnects while waiting for the slot; a chat question still gets through."""
+def test_chat_and_api_share_the_slots_and_disconnects_free_them(settings: Settings) -> None:
+    """One slot; a language model that takes a minute to reply. While a streaming API question
+    holds the slot, a chat question waits for it (one queue for chat and API); an API client that
+    disconnects while waiting leaves the queue without reaching the model; the streaming client
+    that disconnects mid-stream frees the slot at once (its model request is closed), and the
+    waiting chat question is answered."""
     from http.server import ThreadingHTTPServer
+
+    from gradio_client import Client
 
     from tests.test_llm import MODEL, FakeLLM, Reply, _make_handler
 
@@ -491,20 +494,25 @@ def test_disconnecting_clients_free_their_slots(settings: Settings, tmp_path: Pa
                                        llm_model=MODEL, llm_timeout=120.0))
     pipeline.load()
     server = Server(pipeline, concurrency=1)
+    chat_reply: list[Any] = []
     try:
+        chat_client = Client(f"{server.url}/", verbose=False)
         first = _open_stream(server, Q_INWONERS)
         assert _wait_for(lambda: _slots(server)["in_use"] == 1 and len(state.requests) == 1)
-        second = _open_stream(server, Q_INWONERS)  # waits for the one slot
-        assert _wait_for(lambda: _slots(server)["waiting"] == 1)
+        chat = threading.Thread(target=lambda: chat_reply.append(
+            chat_client.predict(Q_STOOFVLEES, [], api_name="/chat")))
+        chat.start()
+        assert _wait_for(lambda: _slots(server)["waiting"] == 1)  # the chat waits for the API's slot
+        second = _open_stream(server, Q_INWONERS)
+        assert _wait_for(lambda: _slots(server)["waiting"] == 2)
         second.close()
-        assert _wait_for(lambda: _slots(server)["waiting"] == 0)
-        assert len(state.requests) == 1  # the waiter never reached the model
+        assert _wait_for(lambda: _slots(server)["waiting"] == 1)
+        assert len(state.requests) == 1  # the API waiter never reached the model
+        assert chat.is_alive() and not chat_reply
         first.close()  # mid-stream (the first chunk was sent), while the model is still thinking
-        assert _wait_for(lambda: _slots(server)["in_use"] == 0, timeout=10)
-        from gradio_client import Client
-
-        out = Client(f"{server.url}/", verbose=False).predict(Q_STOOFVLEES, [], api_name="/chat")
-        assert ABSTAIN_START in str(out[1][-1])
+        chat.join(timeout=20)
+        assert chat_reply and ABSTAIN_START in str(chat_reply[0][1][-1])
+        assert _wait_for(lambda: _slots(server)["in_use"] == 0 and _slots(server)["waiting"] == 0, timeout=5)
     finally:
         server.close()
         state.stop.set()
