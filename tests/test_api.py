@@ -448,6 +448,37 @@ def test_concurrent_api_clients_get_no_errors(api: Server) -> None:
     assert 1 <= peak["in_use"] <= 4
 
 
+def test_answer_slots_are_fifo_bounded_and_cancellable() -> None:
+    from rag.errors import AnswerCancelled, BusyError
+    from rag.pipeline import AnswerSlots
+
+    slots = AnswerSlots(1, max_waiting=2, poll=0.01)
+    order: list[int] = []
+    slots.acquire()
+
+    def waiter(i: int) -> None:
+        with slots.hold():
+            order.append(i)
+
+    threads = []
+    for i in range(2):
+        threads.append(threading.Thread(target=waiter, args=(i,)))
+        threads[-1].start()
+        assert _wait_for(lambda n=i + 1: slots.waiting == n, timeout=5)
+    with pytest.raises(BusyError):
+        slots.acquire()  # two wait already
+    cancel = threading.Event()
+    cancel.set()
+    slots.max_waiting = 3
+    with pytest.raises(AnswerCancelled):
+        slots.acquire(cancel)
+    assert slots.waiting == 2 and slots.in_use == 1
+    slots.release()
+    for t in threads:
+        t.join(timeout=5)
+    assert order == [0, 1] and slots.in_use == 0 and slots.waiting == 0
+
+
 def _wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
