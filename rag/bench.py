@@ -11,6 +11,9 @@ Measures the targets the product promises, on this machine (medians of repeated 
 3. **Indexing** — a full build with an empty embedding cache (passages/s), a rebuild with nothing
    changed (in process and as ``python -m rag.index``; target < 2 s), a rebuild after adding one
    document and after removing it again (embedded vs cached texts from :class:`~rag.index.BuildReport`).
+7. **HTTP API under load** — 20 simultaneous clients x 5 questions against a real ``python app.py``
+   (``/api/ask``, ``/v1/chat/completions`` plain and streamed): errors (target 0) and latency percentiles.
+   (Numbered 7 as in the report, after the studies 4–6 of ``bench/``.)
 
 The studies (scale and index kinds, web chat memory, embedding threads) are scripts in ``bench/``
 beside the package; ``python -m bench`` (``make bench``) runs these checks and the studies and writes
@@ -31,14 +34,17 @@ import json
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import IO, Any
 
@@ -397,6 +403,147 @@ def bench_indexing(corpus_src: Path, work_dir: Path, *, cli_repeats: int = 3) ->
 
 
 
+# --- 4. HTTP API under load (section 7 of the report) --------------------------------------------
+
+#: (question, text the answer must contain) of the API load run; one per topic, one abstention
+API_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?", "22.000"),
+    ("Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?", "Einstein Telescoop"),
+    ("Wat is het recept voor stoofvlees?", "Dat staat niet in de documenten"),
+    ("Wanneer werd de intentieverklaring over estuaire vaart ondertekend?", "december 2022"),
+    ("Wat is de Taalunie?", "Taalunie"),
+)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def app_server(corpus_dir: Path, index_dir: Path, *args: str, timeout: float = 180.0) -> Iterator[tuple[str, int]]:
+    """A real ``python app.py --no-build`` on a free port of 127.0.0.1 (extra ``args``), yielded as
+    (base URL, pid) once ``/api/health`` answers 200; stopped on leaving. Raises RuntimeError
+    when it exits or does not answer within ``timeout`` seconds."""
+    import httpx
+
+    port = free_port()
+    cmd = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--no-build",
+           "--corpus", str(corpus_dir), "--index", str(index_dir), *args]
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=subprocess_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"app.py stopte met exit {proc.returncode}: {log.read()[-500:]}")
+                if time.perf_counter() - start > timeout:
+                    raise RuntimeError(f"app.py antwoordde niet binnen {timeout:.0f} s")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/api/health", timeout=2.0).status_code == HTTPStatus.OK:
+                        break
+                time.sleep(0.2)
+            yield url, proc.pid
+        finally:
+            stop_process(proc)
+
+
+def bench_api_load(  # noqa: C901 - the clients, their routes and the slot watcher are closures over one server
+        corpus_dir: Path, index_dir: Path, *, clients: int = 20, per_client: int = 5,
+                   concurrency: int = 4, timeout: float = 120.0) -> dict[str, Any]:
+    """``clients`` simultaneous HTTP clients (threads with their own ``httpx.Client``) each ask
+    ``per_client`` questions of :data:`API_QUESTIONS` of a real ``python app.py --concurrency N``:
+    in turn ``POST /api/ask``, ``POST /v1/chat/completions`` and the same with ``stream: true``
+    (read to ``[DONE]``). Per request: wall time from sending to the last byte, and an error when the
+    status is not 200 or the answer lacks its expected text. While it runs, ``/api/health`` is polled
+    for the slots in use. Returns latency percentiles (ms) overall and per route, errors, wall time,
+    throughput and the peak of slots in use."""
+    import httpx
+
+    kinds = ("rest", "openai", "openai-stream")
+    with app_server(corpus_dir, index_dir, "--concurrency", str(concurrency)) as (url, _pid):
+        with httpx.Client(timeout=timeout) as warm:  # load the models and caches once
+            for q, _ in API_QUESTIONS[:2]:
+                warm.post(f"{url}/api/ask", json={"question": q}).raise_for_status()
+        records: list[dict[str, Any]] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+        peak = {"in_use": 0, "waiting": 0}
+
+        def one(client: httpx.Client, kind: str, question: str) -> str:
+            if kind == "rest":
+                r = client.post(f"{url}/api/ask", json={"question": question})
+                r.raise_for_status()
+                return str(r.json()["answer"])
+            body = {"model": "topdocumenten", "messages": [{"role": "user", "content": question}],
+                    "stream": kind == "openai-stream"}
+            if kind == "openai":
+                r = client.post(f"{url}/v1/chat/completions", json=body)
+                r.raise_for_status()
+                return str(r.json()["choices"][0]["message"]["content"])
+            text = []
+            with client.stream("POST", f"{url}/v1/chat/completions", json=body) as s:
+                s.raise_for_status()
+                for line in s.iter_lines():
+                    if line.startswith("data: ") and line != "data: [DONE]":
+                        delta = json.loads(line[6:])["choices"][0]["delta"]
+                        text.append(delta.get("content") or "")
+            return "".join(text)
+
+        def user(i: int) -> None:
+            with httpx.Client(timeout=timeout) as client:
+                for j in range(per_client):
+                    question, expect = API_QUESTIONS[(i + j) % len(API_QUESTIONS)]
+                    kind = kinds[(i + j) % len(kinds)]
+                    t = time.perf_counter()
+                    error = None
+                    try:
+                        text = one(client, kind, question)
+                        if expect not in text:
+                            error = f"antwoord zonder {expect!r}: {text[:80]!r}"
+                    except Exception as exc:  # every failure is counted as an error
+                        error = f"{type(exc).__name__}: {exc}"
+                    with lock:
+                        records.append({"kind": kind, "ms": (time.perf_counter() - t) * 1000, "error": error})
+
+        def watch() -> None:
+            with httpx.Client(timeout=10) as client:
+                while not stop.is_set():
+                    with contextlib.suppress(httpx.HTTPError, KeyError, TypeError):
+                        slots = client.get(f"{url}/api/health").json()["slots"]
+                        peak["in_use"] = max(peak["in_use"], int(slots["in_use"]))
+                        peak["waiting"] = max(peak["waiting"], int(slots["waiting"]))
+                    stop.wait(0.05)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        t0 = time.perf_counter()
+        users = [threading.Thread(target=user, args=(i,)) for i in range(clients)]
+        for t in users:
+            t.start()
+        for t in users:
+            t.join()
+        wall = time.perf_counter() - t0
+        stop.set()
+        watcher.join(timeout=5)
+
+    def stats(ms: list[float]) -> dict[str, Any]:
+        return {"n": len(ms), "p50": round(percentile(ms, 50), 1), "p95": round(percentile(ms, 95), 1),
+                "max": round(max(ms), 1), "mean": round(statistics.fmean(ms), 1)} if ms else {"n": 0}
+
+    errors = [r["error"] for r in records if r["error"]]
+    return {"clients": clients, "per_client": per_client, "concurrency": concurrency, "requests": len(records),
+            "errors": len(errors), "error_examples": errors[:5], "wall_s": round(wall, 2),
+            "per_second": round(len(records) / wall, 2) if wall else None,
+            "ms": stats([r["ms"] for r in records]),
+            "by_route": {k: stats([r["ms"] for r in records if r["kind"] == k]) for k in kinds},
+            "peak_slots_in_use": peak["in_use"], "peak_waiting": peak["waiting"]}
+
+
 # --- the whole run -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -412,7 +559,10 @@ class BenchConfig:
     max_questions: int | None = None
     #: the warm stage stops after this long (only reached when every question takes over a second)
     warm_max_seconds: float = 120.0
-    stages: tuple[str, ...] = ("indexing", "cold", "warm")
+    #: the HTTP API under load: simultaneous clients, questions each
+    api_clients: int = 20
+    api_questions: int = 5
+    stages: tuple[str, ...] = ("indexing", "cold", "warm", "api")
 
     def quick(self) -> BenchConfig:
         """Fewer repeats."""
@@ -491,6 +641,10 @@ def run_benchmark(config: BenchConfig, log: Callable[[str], None] | None = None,
             run_stage(results, "warm", say, lambda: bench_warm(
                 Pipeline(Settings(corpus_dir=corpus, index_dir=index, auto_build=False)), questions,
                 max_seconds=config.warm_max_seconds))
+        if "api" in config.stages:
+            say(f"HTTP-API: {config.api_clients} clients x {config.api_questions} vragen tegelijk")
+            run_stage(results, "api", say, lambda: bench_api_load(corpus, index, clients=config.api_clients,
+                                                                  per_client=config.api_questions))
     results["seconds"] = round(time.perf_counter() - t0, 1)
     results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     results["verdicts"] = verdicts(results)
@@ -517,6 +671,10 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     cli = results.get("indexing", {}).get("noop_cli", {}).get("median_s")
     out.append({"check": "rebuild, nothing changed (s, python -m rag.index)", "target": f"< {NOOP_REBUILD_TARGET_S:g}",
                 "value": cli, "ok": None if cli is None else cli < NOOP_REBUILD_TARGET_S})
+    api = results.get("api", {})
+    errors = api.get("errors")
+    out.append({"check": f"API load: errors in {api.get('clients', 20)} clients x {api.get('per_client', 5)} "
+                         "questions", "target": "0", "value": errors, "ok": None if errors is None else errors == 0})
     return out
 
 
@@ -634,6 +792,28 @@ def sections(results: dict[str, Any]) -> list[Section]:
             "sentence texts (BuildReport.embedded / cache_hits); \"same, as python -m rag.index\" is the median wall "
             f"time of {len(idx['noop_cli']['wall_s'])} fresh `python -m rag.index --quiet` processes."]))
 
+    api = results.get("api")
+    if api and "error" in api:
+        out.append(error_section("7. HTTP API under load", api))
+    elif api:
+        rows = [("all", fmt(api["ms"].get("n")), fmt(api["ms"].get("p50")), fmt(api["ms"].get("p95")),
+                 fmt(api["ms"].get("max")), fmt(api["ms"].get("mean")))]
+        labels = {"rest": "POST /api/ask", "openai": "POST /v1/chat/completions",
+                  "openai-stream": "same, stream: true (to [DONE])"}
+        for kind, st in api["by_route"].items():
+            rows.append((labels.get(kind, kind), fmt(st.get("n")), fmt(st.get("p50")), fmt(st.get("p95")),
+                         fmt(st.get("max")), fmt(st.get("mean"))))
+        notes = [f"{api['clients']} simultaneous clients (threads, one `httpx.Client` each) x {api['per_client']} "
+                 f"questions against a real `python app.py --concurrency {api['concurrency']}` on 127.0.0.1: "
+                 f"**{api['requests']} requests, {api['errors']} errors**, wall time {api['wall_s']:.1f} s "
+                 f"({api['per_second']:.1f} answers/s). Latency is per request, from sending to the last byte, "
+                 "so it includes the wait for one of the shared answer slots (chat and API together; peak in use "
+                 f"{api['peak_slots_in_use']} of {api['concurrency']}, peak waiting {api['peak_waiting']}). "
+                 "Routes and questions rotate per client (five questions, one of them an abstention)."]
+        if api.get("error_examples"):
+            notes.append("Errors: " + "; ".join(api["error_examples"]))
+        out.append(Section("7. HTTP API under load", ("route", "requests", "p50 ms", "p95 ms", "max ms", "mean ms"),
+                           rows, notes))
     return out
 
 

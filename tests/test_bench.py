@@ -53,11 +53,12 @@ def test_bench_smoke_tiny(tmp_path):
     """The product checks on two documents: an empty-cache build, no-op and incremental rebuilds,
     the cold start without torch, the warm run; the tables and the Markdown report have their rows."""
     config = BenchConfig(corpus_dir=_tiny_corpus(tmp_path), questions=QUESTIONS, cold_repeats=1, import_repeats=1,
-                         reference_import="import json", cli_repeats=1, max_questions=3)
+                         reference_import="import json", cli_repeats=1, max_questions=3, api_clients=2,
+                         api_questions=2)
     log: list[str] = []
     results = run_benchmark(config, log=log.append)
 
-    for stage in ("indexing", "cold", "warm"):
+    for stage in ("indexing", "cold", "warm", "api"):
         assert stage in results and "error" not in results[stage], (stage, results.get(stage))
     idx = results["indexing"]
     assert idx["full"]["cached"] == 0 and idx["full"]["embedded"] > 0  # really an empty cache
@@ -67,6 +68,9 @@ def test_bench_smoke_tiny(tmp_path):
     assert results["cold"]["imports"]["torch_imported"] is False
     assert results["warm"]["questions"] == 3
     assert [v["ok"] for v in results["verdicts"]].count(None) == 0  # every target was measured
+    api = results["api"]
+    assert api["requests"] == 4 and set(api["by_route"]) == {"rest", "openai", "openai-stream"}
+    assert api["ms"]["p95"] > 0 and api["peak_slots_in_use"] <= api["concurrency"]
     assert log  # progress was reported
 
     buf = io.StringIO()
@@ -75,7 +79,7 @@ def test_bench_smoke_tiny(tmp_path):
     for row in ("Machine", "CPU", "Targets", "1. Cold start", "python -m rag.ask", "import json",
                 "2. Warm latency", "total (timings_ms.total)", "retrieve", "answer (extractive)",
                 "3. Indexing", "full build, empty embedding cache", "rebuild, nothing changed",
-                "rebuild, one document added"):
+                "rebuild, one document added", "7. HTTP API under load", "POST /api/ask", "API load: errors"):
         assert row in table, row
 
     md = render_markdown(results)
