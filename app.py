@@ -97,6 +97,9 @@ HISTORY_QUESTIONS = 5
 MAX_ECHO_CHARS = 4000
 
 PENDING_TEXT = "Bezig met zoeken…"
+#: pixels of the chat panel (the CSS gives the newest answer row nearly this height, so it can be
+#: scrolled to the top of the panel)
+CHAT_HEIGHT = 600
 EXAMPLES = [
     "Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?",
     "Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?",
@@ -143,8 +146,9 @@ CSS = """
   letter-spacing: .03em; padding: 0 .35em; margin-right: .25em;
   border: 1px solid #c08a2b; border-radius: 3px; background: #fff4dc; color: #7a4d00; }
 a.rag-doc-link { color: inherit; text-decoration: underline dotted; }
-/* the newest answer can be scrolled to the top of the panel even when it is short */
-#rag-chat .message-wrap > .message-row.bot-row:last-of-type { min-height: 540px; align-items: flex-start; }
+/* the newest answer can be scrolled to the top of the panel even when it is short (the panel is
+   CHAT_HEIGHT = 600 px high) */
+#rag-chat .message-wrap > .message-row.bot-row:last-of-type { min-height: 590px; align-items: flex-start; }
 #rag-filters { gap: .5em; }
 #rag-filters .rag-filter-clear, #rag-filter-clear { align-self: center; }
 .rag-doc { line-height: 1.5; }
@@ -773,7 +777,7 @@ def _chat_tab(service: ChatService, filters: FilterRow, concurrency: int) -> Non
     :class:`Filters` (a filter that cannot be applied is a Dutch message in the chat). The API
     endpoint ``/chat`` keeps its ``(message, history)`` signature and searches the whole corpus."""
     chatbot = gr.Chatbot(
-        label="Gesprek", elem_id="rag-chat", height=600, layout="panel", scale=1, autoscroll=False,
+        label="Gesprek", elem_id="rag-chat", height=CHAT_HEIGHT, layout="panel", scale=1, autoscroll=False,
         sanitize_html=True, render_markdown=True, latex_delimiters=[], allow_tags=False,
         buttons=[], feedback_options=None, allow_file_downloads=False,
         examples=[{"text": q} for q in EXAMPLES],
@@ -818,11 +822,11 @@ def _documents_tab(library: DocumentLibrary) -> DocumentsTab:
     """The list of all documents (sortable by column, searchable) and the document view; a click on
     a row or a choice in "Document openen" shows that document by section, with locators."""
     gr.Markdown("Alle documenten in de index. Klik op een kolomkop om te sorteren, zoek met het "
-                "vergrootglas, klik op een rij om het document te lezen.", elem_classes=["rag-doc-help"])
+                "zoekvak (Search…), klik op een rij om het document te lezen.", elem_classes=["rag-doc-help"])
     table = gr.Dataframe(headers=DOCUMENT_COLUMNS, value=[],
                          datatype=["str", "str", "str", "str", "number", "str", "str"], interactive=False,
                          show_search="search", wrap=True, max_height=420,
-                         column_widths=["34%", "9%", "10%", "7%", "6%", "20%", "14%"],
+                         column_widths=["38%", "9%", "10%", "7%", "6%", "18%", "12%"],
                          elem_id="rag-doc-table", label="Documenten", show_label=False)
     choice = gr.Dropdown(label="Document openen", choices=[], value=None, elem_id="rag-doc-choice")
     view = gr.HTML(document_html(None, []), elem_id="rag-doc-view", js_on_load=None, padding=True)
