@@ -5,6 +5,13 @@ date, locator, source link, and the quoted sentence highlighted inside the full 
 An abstention shows the Dutch message and no sources. Follow-up questions send the earlier
 questions of the conversation to :meth:`rag.pipeline.Pipeline.answer` as ``history``.
 
+The page has a Chat tab (a filter row of kinds, year range and documents whose
+:class:`~rag.filters.Filters` go to ``Pipeline.answer``; each new answer is scrolled to the top of
+the panel) and a Documents tab (a sortable, searchable table of ``Pipeline.documents()`` and a view
+of one document by section, read from the index's passages). Every citation's locator links to its
+paragraph in that view through :func:`passage_link` (``#passage-<percent-encoded passage id>``), the
+one link format other tabs use as well.
+
 Safety rules, enforced here and tested in ``tests/test_app.py`` and ``tests/test_browser.py``:
 
 * Corpus and question text is always shown as text: every piece is HTML-escaped and the
