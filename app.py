@@ -77,7 +77,7 @@ import gradio as gr
 from rag.answer import FRAGMENT_NOTE, Answer, Citation
 from rag.chunking import Passage
 from rag.errors import EmptyQuestionError, RagError
-from rag.filters import FilterError, Filters
+from rag.filters import FilterError, Filters, parse_year
 from rag.index import DocumentInfo
 from rag.pipeline import Pipeline
 from rag.settings import DutchArgumentParser, Settings, add_settings_arguments, settings_from_args
@@ -534,7 +534,8 @@ def form_filters(kinds: Sequence[str] | None, year_from: Any, year_to: Any,
     ids), read like the JSON ``filters`` object. Raises FilterError (Dutch) for a year that is no
     year or a range that ends before it starts."""
     return Filters.from_json({"kinds": list(kinds or []), "documents": list(documents or []),
-                              "from": year_from, "to": year_to})
+                              "from": parse_year(year_from, "Vanaf jaar"),
+                              "to": parse_year(year_to, "Tot en met jaar")})
 
 
 def kind_choices(documents: Sequence[DocumentInfo]) -> list[str]:

@@ -194,6 +194,15 @@ def test_hostile_corpus_and_question_stay_text(hostile_url: str, browser_page: A
         onerrorImgs: document.querySelectorAll('img[onerror], svg[onload], iframe').length,
     })""")
     assert counts == {"scripts": 0, "imgs": 0, "handlers": 0, "jsLinks": 0, "onerrorImgs": 0}, counts
+    # the same document in the Documents tab stays text too
+    answer.locator(".rag-source a.rag-doc-link").first.click()
+    view = page.locator("#rag-doc-view")
+    view.locator(".rag-target").wait_for(state="visible")
+    assert SCRIPT in view.inner_text() and IMG in view.inner_text()
+    page.wait_for_timeout(500)
+    inside = view.evaluate("""el => el.querySelectorAll('script, img, iframe, svg').length
+        + [...el.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length""")
+    assert inside == 0
     assert not watch.dialogs, watch.dialogs
     assert not watch.foreign, watch.foreign[:5]
 

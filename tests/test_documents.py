@@ -194,8 +194,10 @@ def test_form_filters_reads_the_row_like_json() -> None:
     assert form_filters([], "", "", []) == Filters()
     assert form_filters(["verdrag"], " 2000 ", "2010", [SEED_ID]) == Filters(
         documents=(SEED_ID,), kinds=("verdrag",), year_from=2000, year_to=2010)
-    with pytest.raises(FilterError, match="jaartal"):
+    with pytest.raises(FilterError, match="'Vanaf jaar' moet een jaartal zijn"):
         form_filters([], "twintig", "", [])
+    with pytest.raises(FilterError, match="'Tot en met jaar' moet een jaartal zijn"):
+        form_filters([], "", "2020.5", [])
     with pytest.raises(FilterError, match="eindigt voor ze begint"):
         form_filters([], "2023", "2020", [])
 
