@@ -47,14 +47,9 @@ where ``history`` is the chatbot value (list of ``{"role", "content"}`` messages
 
 from __future__ import annotations
 
-import os
+from rag.settings import quiet_libraries
 
-# Before gradio / huggingface_hub are imported: no telemetry, no hub look-ups.
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+quiet_libraries()  # before gradio / huggingface_hub are imported: no telemetry, no hub look-ups
 
 import argparse
 import html
@@ -68,6 +63,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -80,9 +76,17 @@ from rag.errors import EmptyQuestionError, RagError
 from rag.filters import FilterError, Filters, parse_year
 from rag.index import DocumentInfo
 from rag.pipeline import Pipeline
-from rag.settings import DutchArgumentParser, Settings, add_settings_arguments, settings_from_args
+from rag.settings import DutchArgumentParser, Settings, add_settings_arguments, env_value, settings_from_args
 
 log = logging.getLogger("rag.app")
+#: characters below the space are control characters (never in a shown link)
+_FIRST_PRINTABLE = 0x20
+_MS_PER_S = 1000
+#: gradio's queue push returns (…, …, status) when the queue is full
+_PUSH_RESULT_LEN = 3
+#: addresses whose failed log-ins are remembered at most (memory stays bounded under a flood)
+_MAX_TRACKED_CLIENTS = 10_000
+_MAX_PORT = 65535
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -199,7 +203,7 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if any(ch.isspace() or ord(ch) < 32 for ch in url) or any(ch in url for ch in "<>\"'`\\"):
+    if any(ch.isspace() or ord(ch) < _FIRST_PRINTABLE for ch in url) or any(ch in url for ch in "<>\"'`\\"):
         return None
     try:
         parts = urlsplit(url)
@@ -227,7 +231,7 @@ def dutch_date(date: str | None) -> str:
     if not m:
         return date
     year, month, day = m.group(1), m.group(2), m.group(3)
-    if month and 1 <= int(month) <= 12:
+    if month and 1 <= int(month) <= len(_MONTHS):
         name = _MONTHS[int(month) - 1]
         return f"{int(day)} {name} {year}" if day else f"{name} {year}"
     return year
@@ -353,7 +357,7 @@ def answer_html(answer: Answer) -> str:
     total = answer.timings_ms.get("total")
     kind = _MODE_LABELS.get(answer.mode, text_html(answer.mode))
     if not answer.abstained:
-        took = "" if total is None else (f" · {total:.0f} ms" if total < 1000
+        took = "" if total is None else (f" · {total:.0f} ms" if total < _MS_PER_S
                                           else f" · {total / 1000:.1f} s".replace(".", ","))
         parts.append(f'<div class="rag-footer">Antwoord: {kind}{took}</div>')
     parts.append("</div>")
@@ -902,7 +906,7 @@ def _dutch_queue_full(demo: gr.Blocks) -> None:
 
     async def dutch_push(*args: Any, **kwargs: Any) -> Any:
         result = await push(*args, **kwargs)
-        if isinstance(result, tuple) and len(result) == 3 and result[2] == "queue_full":
+        if isinstance(result, tuple) and len(result) == _PUSH_RESULT_LEN and result[2] == "queue_full":
             return result[0], QUEUE_FULL_TEXT, result[2]
         return result
 
@@ -996,7 +1000,7 @@ class LoginGuard:
                 self._failures.pop(client, None)
                 log.warning("inloggen geblokkeerd voor %s: %d mislukte pogingen binnen %.0f s",
                             client, len(recent), self.window)
-            if len(self._failures) > 10_000:  # bound memory under a flood of addresses
+            if len(self._failures) > _MAX_TRACKED_CLIENTS:  # bound memory under a flood of addresses
                 self._failures = {c: ts for c, ts in self._failures.items() if now - ts[-1] < self.window}
 
     @staticmethod
@@ -1041,7 +1045,7 @@ class LoginGuard:
             await send(message)
 
         await self.app(scope, receive, watch)
-        if status and status[0] == 200:
+        if status and status[0] == HTTPStatus.OK:
             self._record(client, True, time.monotonic())
         elif status and status[0] in (400, 401):
             self._record(client, False, time.monotonic())
@@ -1081,7 +1085,7 @@ def auth_from(auth_file: Path | None, env: MutableMapping[str, str] | None = Non
             return parse_auth(lines[0]) or None
         except ValueError:
             raise ValueError(f"--auth-file {auth_file}: de regel moet de vorm gebruiker:wachtwoord hebben") from None
-    return parse_auth((os.environ if env is None else env).get("RAG_AUTH"))
+    return parse_auth(env_value("RAG_AUTH", env))
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -1171,7 +1175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
         auth = auth_from(args.auth_file, cli_value=args.auth)
-        if not 1 <= args.port <= 65535:
+        if not 1 <= args.port <= _MAX_PORT:
             raise ValueError("--port moet tussen 1 en 65535 liggen")
         if args.concurrency < 1:
             raise ValueError("--concurrency moet minstens 1 zijn")

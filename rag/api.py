@@ -51,6 +51,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from http import HTTPStatus
 from typing import Any, Literal, cast
 
 import anyio
@@ -68,6 +69,8 @@ from rag.filters import FilterError, Filters
 from rag.pipeline import AnswerSlots, Pipeline
 
 log = logging.getLogger("rag.api")
+#: addresses whose failed log-ins are remembered at most (memory stays bounded under a flood)
+_MAX_TRACKED_CLIENTS = 10_000
 
 #: largest request body accepted (bytes); a long chat history of an OpenAI client fits easily
 MAX_BODY_BYTES = 256 * 1024
@@ -357,7 +360,7 @@ def dutch_validation_message(errors: Sequence[dict[str, Any]]) -> str:
         elif kind == "extra_forbidden":
             out.append(f"Onbekend veld '{name}'.")
         elif kind.endswith("_type") or kind.endswith("_parsing"):
-            base = kind.split("_")[0]
+            base = kind.split("_", 1)[0]
             want = _TYPE_WORDS.get(base, base)
             out.append("De aanvraag moet een JSON-object zijn." if name == "body"
                        else f"Het veld '{name}' moet {want} zijn.")
@@ -377,7 +380,7 @@ def _error_response(request: Request, status: int, message: str, code: str,
     body: dict[str, Any] = {"detail": message}
     if request.url.path.startswith("/v1"):
         kind = "invalid_request_error" if status in (400, 404, 413, 422) else (
-            "authentication_error" if status == 401 else "server_error")
+            "authentication_error" if status == HTTPStatus.UNAUTHORIZED else "server_error")
         body["error"] = {"message": message, "type": kind, "param": None, "code": code}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -462,7 +465,7 @@ class FailureLimit:
                 self._failures.pop(client, None)
                 log.warning("API geblokkeerd voor %s: %d mislukte sleutels binnen %.0f s", client, len(recent),
                             self.window)
-            if len(self._failures) > 10_000:
+            if len(self._failures) > _MAX_TRACKED_CLIENTS:
                 self._failures = {c: ts for c, ts in self._failures.items() if now - ts[-1] < self.window}
 
 
@@ -485,7 +488,7 @@ class ApiGuard:
                       headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
         payload: dict[str, Any] = {"detail": text}
         if path.startswith("/v1"):
-            kind = "authentication_error" if status == 401 else "invalid_request_error"
+            kind = "authentication_error" if status == HTTPStatus.UNAUTHORIZED else "invalid_request_error"
             payload["error"] = {"message": text, "type": kind, "param": None, "code": code}
         data = json.dumps(payload, ensure_ascii=False).encode()
         await send({"type": "http.response.start", "status": status,
@@ -691,7 +694,8 @@ def _sse(data: dict[str, Any] | str) -> bytes:
 
 # --- the application -----------------------------------------------------------------------------
 
-def create_api(pipeline: Pipeline, *, concurrency: int = 4, login: tuple[str, str] | None = None,
+def create_api(  # noqa: C901 - the FastAPI app factory: each route is a closure over the pipeline
+        pipeline: Pipeline, *, concurrency: int = 4, login: tuple[str, str] | None = None,
                api_keys: Sequence[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
                max_waiting: int = MAX_WAITING, login_limits: dict[str, float] | None = None) -> FastAPI:
     """The FastAPI application with the ``/api`` and ``/v1`` routes (mount the chat on it).

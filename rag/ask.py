@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rag.answer import FRAGMENT_NOTE, Answer, answer_to_json, with_meta
-from rag.errors import CorpusError, EmptyQuestionError, RagError
+from rag.errors import CorpusError, EmptyQuestionError, RagError, fail
 from rag.filters import FilterError, Filters
 from rag.settings import DutchArgumentParser, add_settings_arguments, settings_from_args
 
@@ -225,15 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.batch is not None:
             return _batch(pipeline, args, out)
         return _interactive(pipeline, args, out)
-    except (EmptyQuestionError, FilterError) as exc:
-        print(f"fout: {exc}", file=sys.stderr)
-        return 2
-    except CorpusError as exc:
-        print(f"fout: {exc}", file=sys.stderr)
-        return 2
+    except (EmptyQuestionError, FilterError, CorpusError) as exc:
+        return fail(exc, 2)
     except RagError as exc:
-        print(f"fout: {exc}", file=sys.stderr)
-        return 1
+        return fail(exc, 1)
     except BrokenPipeError:
         return 0
     except Exception as exc:

@@ -18,12 +18,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from rag.corpus import Document
-from rag.text import ends_sentence, is_navigation, is_page_chrome, split_sentences
+from rag.text import ends_sentence, introduces_list, is_navigation, is_page_chrome, split_sentences
 
 #: Bump when chunking rules change (recorded in the manifest).
 CHUNKING_VERSION = "chunk-10"
 #: a web page's chrome (breadcrumb, "U bevindt zich op: …") sits in its first paragraphs, above the heading
 CHROME_PARAGRAPHS = 3
+#: a list intro longer than this is a paragraph of its own, not context for the list after it
+MAX_LIST_INTRO_CHARS = 300
+#: a quotable sentence has at least this many words of two letters or more (a caught heading has fewer)
+MIN_SENTENCE_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ class Chunker:
                 context = f"{doc.title} — {para.section_label}" if self.with_context else ""
                 before = doc.paragraphs[k - 1] if k else None
                 if (context and before is not None and before.section_key == para.section_key
-                        and before.text.rstrip().endswith(":") and len(before.text) <= 300):
+                        and introduces_list(before.text) and len(before.text) <= MAX_LIST_INTRO_CHARS):
                     # "Deelnemers aan de top zijn:" introduces the list that follows
                     context = f"{context} — {before.text}"
                 table = para.kind == "table"
@@ -117,7 +121,8 @@ class Chunker:
                     if cut_off and i == len(pieces) and len(sentences) > 1 and not ends_sentence(sentences[-1]):
                         sentences = sentences[:-1]
                     # a heading caught inside a paragraph ("Bijlage", "Algemeen") states nothing to quote
-                    sentences = tuple(x for x in sentences if len(re.findall(r"[^\W_]{2,}", x)) >= 2) or sentences
+                    sentences = tuple(x for x in sentences
+                                      if len(re.findall(r"[^\W_]{2,}", x)) >= MIN_SENTENCE_WORDS) or sentences
                     out.append(Passage(
                         id=para.id if len(pieces) == 1 else f"{para.id}~{i}",
                         paragraph_id=para.id, doc_id=doc.id, title=doc.title, date=doc.date,

@@ -24,7 +24,10 @@ import numpy as np
 
 from rag.features import Coverage
 from rag.retrieval import Retrieved
+from rag.text import introduces_list, quote_span
 
+#: a quote of consecutive chosen sentences is at most this long (else the most probable sentence alone)
+MAX_QUOTE_CHARS = 1200
 _ITEM_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.)°]|[a-z][.)]|[–•-])\s+")
 
 
@@ -49,7 +52,7 @@ def with_list(c: Candidate, limit: int = 600) -> Candidate:
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if len(lines) >= 3 and c.sentence in lines and len(text) <= 1200:
         return replace(c, sentence=text.strip())
-    if not c.sentence.rstrip().endswith(":"):
+    if not introduces_list(c.sentence):
         return c
     sents = c.retrieved.passage.sentences
     start = text.find(c.sentence)
@@ -152,9 +155,7 @@ def citation_spans(chosen: Sequence[Candidate]) -> dict[str, tuple[int, Candidat
         quote = group[0].sentence
         positions = [c.position for c in group]
         if len(group) > 1 and positions == list(range(positions[0], positions[0] + len(group))):
-            start = text.find(group[0].sentence)
-            end = text.find(group[-1].sentence, start) if start >= 0 else -1
-            span = text[start:end + len(group[-1].sentence)] if start >= 0 and end >= 0 else ""
-            quote = span if span and len(span) <= 1200 else max(group, key=lambda c: c.prob).sentence
+            span = quote_span(text, group[0].sentence, group[-1].sentence, MAX_QUOTE_CHARS)
+            quote = span or max(group, key=lambda c: c.prob).sentence
         out[pid] = (n, group[0], quote, max(c.prob for c in group))
     return out

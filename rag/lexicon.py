@@ -29,6 +29,9 @@ Vectors = npt.NDArray[np.float32]
 _WORD = re.compile(r"[^\W\d_]{3,}")
 #: shortest word part that counts as a compound match ("gemeente" in "gemeentebesturen")
 MIN_COMPOUND_PART = 5
+_MATRIX = 2  # ndim of a stack of vectors
+#: text profiles kept in memory at most (the cache is emptied past this)
+_MAX_PROFILES = 20_000
 
 
 def lexicon_words(texts: Iterable[str]) -> list[str]:
@@ -85,7 +88,7 @@ class Lexicon:
             with self._lock:
                 for w, v in zip(missing, vecs, strict=True):
                     self._extra[w] = v
-        dim = self.vectors.shape[1] if self.vectors.ndim == 2 else len(self.mean)
+        dim = self.vectors.shape[1] if self.vectors.ndim == _MATRIX else len(self.mean)
         out = np.zeros((len(words), dim), dtype=np.float32)
         for i, w in enumerate(words):
             row = self._row.get(w)
@@ -133,7 +136,7 @@ class Lexicon:
         text_words = [w for w in dict.fromkeys(_WORD.findall(folded)) if w not in DUTCH_STOPWORDS]
         prof = (folded, text_words, frozenset(bm25_tokens(text)), self.vectors_of(text_words))
         with self._lock:
-            if len(self._profiles) > 20_000:
+            if len(self._profiles) > _MAX_PROFILES:
                 self._profiles.clear()
                 self._word_sets.clear()
             self._profiles[text] = prof

@@ -40,8 +40,8 @@ from rag.index import BuildReport, DocumentInfo, IndexBuilder, SearchIndex, expe
 from rag.question import QuestionAnalysis, analyze, names_in
 from rag.retrieval import CrossEncoderReranker, HybridRetriever, RetrievalResult
 from rag.scoring import Scorer
-from rag.settings import Settings
-from rag.text import bm25_tokens, has_letters_or_digits, normalize, truncate
+from rag.settings import Mode, Settings
+from rag.text import DEFAULT_STEMMER, bm25_tokens, has_letters_or_digits, normalize, truncate
 
 if TYPE_CHECKING:
     from rag.chunking import Passage
@@ -57,27 +57,35 @@ _REFERRING = re.compile(
 log = logging.getLogger("rag.pipeline")
 #: default seconds between checks for a new index build or a changed corpus (Pipeline.maybe_refresh)
 REFRESH_SECONDS = 2.0
+#: follow-ups: a question of at most this many content terms is one; up to the second number with a word
+#: that points back ("dat", "daar"); from the third on, one that names its own subject stands alone
+_SHORT_MAX_TERMS = 2
+_REFERRING_MAX_TERMS = 5
+_STANDALONE_MIN_TERMS = 3
+#: an over-long query is cut by a fifth at a time, never below this many characters
+_MIN_QUERY_CHARS = 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def is_follow_up(question: str) -> bool:
+def is_follow_up(question: str, stemmer: str = DEFAULT_STEMMER) -> bool:
     """True for a short or referring question that needs the previous turn ("En in Vlaanderen?").
 
     A question with three or more content words that names something itself ("Wie ondertekende het
     verdrag over de sluis in Terneuzen?") stands on its own, even after a conversation.
     """
-    content = bm25_tokens(question)
-    if len(content) >= 3 and names_in(question):
+    content = bm25_tokens(question, stemmer=stemmer)
+    if len(content) >= _STANDALONE_MIN_TERMS and names_in(question):
         return False
-    return len(content) <= 2 or (len(content) <= 5 and bool(_REFERRING.search(question)))
+    return len(content) <= _SHORT_MAX_TERMS or (len(content) <= _REFERRING_MAX_TERMS
+                                               and bool(_REFERRING.search(question)))
 
 
-def retrieval_query(question: str, history: Sequence[str], depth: int = 3) -> str:
+def retrieval_query(question: str, history: Sequence[str], depth: int = 3, stemmer: str = DEFAULT_STEMMER) -> str:
     """Query used for retrieval: the question, prefixed by the previous question's own query
     for a follow-up (so a chain "Einstein Telescoop?" → "Wanneer?" → "En waar?" keeps its topic)."""
     previous = [h for h in history if h and h.strip()]
-    if previous and depth > 0 and is_follow_up(question):
-        return f"{retrieval_query(previous[-1], previous[:-1], depth - 1)} {question}"
+    if previous and depth > 0 and is_follow_up(question, stemmer):
+        return f"{retrieval_query(previous[-1], previous[:-1], depth - 1, stemmer)} {question}"
     return question
 
 
@@ -295,7 +303,7 @@ class Pipeline:
         return question, notices
 
     def answer(self, raw_question: str, history: Sequence[str] = (), *, top_k: int | None = None,
-               mode: str | None = None, use_llm: bool | None = None,
+               mode: Mode | None = None, use_llm: bool | None = None,
                on_token: Callable[[str], None] | None = None, filters: Filters | None = None,
                cancel: threading.Event | None = None) -> Answer:
         """Answer one question. ``history`` holds earlier questions of the conversation, oldest first.
@@ -368,7 +376,7 @@ class Pipeline:
                                                  "waiting": slots.waiting},
         }
 
-    def _answer(self, raw_question: str, history: Sequence[str], *, top_k: int | None, mode: str | None,
+    def _answer(self, raw_question: str, history: Sequence[str], *, top_k: int | None, mode: Mode | None,
                 use_llm: bool | None, on_token: Callable[[str], None] | None,
                 filters: Filters | None, cancel: threading.Event | None = None) -> Answer:
         t0 = time.perf_counter()
@@ -381,7 +389,7 @@ class Pipeline:
                              timings_ms={"retrieve": 0.0, "answer": 0.0, "total": (time.perf_counter() - t0) * 1000})
         if had_instruction:
             notices.append("Instructies in de vraag zijn genegeerd; alleen de vraag zelf is gezocht.")
-        query = self._fit_query(retrieval_query(query_text, history), notices)
+        query = self._fit_query(retrieval_query(query_text, history, stemmer=self.settings.stemmer), notices)
         self.load()
         self.maybe_refresh()
         retriever = self.retriever  # one index for the whole question, even if a refresh swaps it
@@ -459,7 +467,7 @@ class Pipeline:
         limit = self.embedder.max_tokens
         if self.embedder.count_tokens(query, query=True) <= limit:
             return query
-        while self.embedder.count_tokens(query, query=True) > limit and len(query) > 20:
+        while self.embedder.count_tokens(query, query=True) > limit and len(query) > _MIN_QUERY_CHARS:
             query, _ = truncate(query, int(len(query) * 0.8))
         notices.append("De vraag was te lang voor het taalmodel en is ingekort.")
         return query

@@ -50,6 +50,16 @@ _PAGE_NUMBER = re.compile(
     r"^(?:(?:pagina|page|blz\.?|p\.)\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:van|of|/)\s*\d{1,4})?$", re.IGNORECASE)
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _ITALIC = re.compile(r"italic|oblique", re.IGNORECASE)
+#: layout thresholds in PDF points: one glyph drawn twice (fake bold), body-size text, a column gutter
+_SAME_GLYPH_PT = 0.3
+_SAME_SIZE_PT = 0.6
+_MIN_GUTTER_PT = 8
+#: a page is read as two columns only with this many lines, and this many on each side of the gutter
+_MIN_COLUMN_LINES = 6
+_MIN_COLUMN_LINES_EACH = 3
+#: a ruled table has at least a header and one row; a caption ("Tabel 2. …") is at most this long
+_MIN_TABLE_ROWS = 2
+_MAX_CAPTION_CHARS = 200
 
 
 def read(path: Path, name: str) -> _Raw:
@@ -129,7 +139,7 @@ def _chars_to_line(chars: list[dict[str, Any]], page: int) -> _Line | None:
             parts.append(" ")
             if first_word_end is None:
                 first_word_end = prev["x1"]
-        if prev is not None and t == prev["text"] and abs(c["x0"] - prev["x0"]) < 0.3 and parts[-1] != " ":
+        if prev is not None and t == prev["text"] and abs(c["x0"] - prev["x0"]) < _SAME_GLYPH_PT and parts[-1] != " ":
             continue  # the same glyph drawn twice (fake bold)
         parts.append(t)
         prev = c
@@ -193,7 +203,7 @@ def _physical_lines(chars: list[dict[str, Any]], page: int) -> list[_Line]:
 
 def _gutter(lines: list[_Line], width: float) -> tuple[float, float] | None:
     """The empty vertical strip between two columns, if the page has two columns."""
-    if len(lines) < 6:
+    if len(lines) < _MIN_COLUMN_LINES:
         return None
     lo, hi = int(width * 0.3), int(width * 0.7)
     cover = [0] * (hi - lo + 1)
@@ -213,14 +223,14 @@ def _gutter(lines: list[_Line], width: float) -> tuple[float, float] | None:
             if best is None or i - start > best[1] - best[0]:
                 best = (start, i)
             start = None
-    if best is None or best[1] - best[0] < 8:
+    if best is None or best[1] - best[0] < _MIN_GUTTER_PT:
         return None
     g0, g1 = lo + best[0], lo + best[1]
     left = sum(1 for ln in lines if ln.x1 <= g0 + 1)
     right = sum(1 for ln in lines if ln.x0 >= g1 - 1)
     split = sum(1 for ln in lines if ln.x0 < g0 and ln.x1 > g1
                 and not any(c["text"].strip() and c["x1"] > g0 and c["x0"] < g1 for c in ln.chars))
-    if (left + split) < 3 or (right + split) < 3:
+    if min(left, right) + split < _MIN_COLUMN_LINES_EACH:
         return None
     return float(g0), float(g1)
 
@@ -291,7 +301,7 @@ def _page_tables(page: Any, page_no: int) -> tuple[list[_Line], list[tuple[float
     for t in page.find_tables():
         rows = t.extract()
         text = table_text(rows)
-        if not text or len(rows) < 2:
+        if not text or len(rows) < _MIN_TABLE_ROWS:
             continue
         x0, top, x1, bottom = t.bbox
         boxes.append((x0, top, x1, bottom))
@@ -319,7 +329,8 @@ def _metrics(lines: list[_Line]) -> _Metrics:
     body_style = styles.most_common(1)[0][0] if styles else (body, False, False)
     deltas: Counter[float] = Counter()
     for a, b in itertools.pairwise(text_lines):
-        if a.page == b.page and a.col == b.col and abs(a.size - body) < 0.6 and abs(b.size - body) < 0.6:
+        if (a.page == b.page and a.col == b.col and abs(a.size - body) < _SAME_SIZE_PT
+                and abs(b.size - body) < _SAME_SIZE_PT):
             d = b.top - a.top
             if 0 < d < 3 * body:
                 deltas[round(d * 2) / 2] += 1
@@ -329,14 +340,15 @@ def _metrics(lines: list[_Line]) -> _Metrics:
         by_flow[(ln.page, ln.col)].append(ln)
     left, right = {}, {}
     for key, group in by_flow.items():
-        body_lines = [ln for ln in group if abs(ln.size - body) < 0.6] or group
+        body_lines = [ln for ln in group if abs(ln.size - body) < _SAME_SIZE_PT] or group
         starts = Counter(round(ln.x0) for ln in body_lines)
         left[key] = float(min(x for x, k in starts.items() if k == max(starts.values())))
         right[key] = max(ln.x1 for ln in body_lines)
     return _Metrics(body, body_style, leading, left, right)
 
 
-def _blocks_from_lines(lines: list[_Line], footnotes: dict[int, list[_Line]]) -> list[str]:
+def _blocks_from_lines(  # noqa: C901 - one pass over printed lines; each block-ending layout signal is a branch
+        lines: list[_Line], footnotes: dict[int, list[_Line]]) -> list[str]:
     """Rebuild blocks (headings, paragraphs, list items, tables) from lines in reading order."""
     m = _metrics(lines)
     blocks: list[str] = []
@@ -366,7 +378,7 @@ def _blocks_from_lines(lines: list[_Line], footnotes: dict[int, list[_Line]]) ->
         if ln.table is not None:
             flush()
             caption = ""
-            if blocks and _CAPTION.match(blocks[-1]) and len(blocks[-1]) <= 200:
+            if blocks and _CAPTION.match(blocks[-1]) and len(blocks[-1]) <= _MAX_CAPTION_CHARS:
                 caption = blocks.pop()
             blocks.append(TableBlock(str(ln.table), caption))
             continue
@@ -467,8 +479,8 @@ def read_pdf(path: Path, name: str) -> _Raw:
     body_size = all_sizes.most_common(1)[0][0] if all_sizes else 10.0
     ordered: list[_Line] = []
     footnotes: dict[int, list[_Line]] = {}
-    for i, lines in enumerate(pages):
-        lines, notes = _split_footnotes(lines, heights[i], body_size)
+    for i, page_lines in enumerate(pages):
+        lines, notes = _split_footnotes(page_lines, heights[i], body_size)
         if notes:
             footnotes[i] = notes
         gutter = _gutter(lines, widths[i])
@@ -495,7 +507,7 @@ def _merge_in_order(lines: list[_Line], tables: list[_Line], gutter: tuple[float
     for t in sorted(tables, key=lambda t: t.top):
         pos = len(out)
         for k, ln in enumerate(out):
-            same_col = ln.col == t.col or ln.col == 0 or t.col == 0
+            same_col = ln.col in (t.col, 0) or t.col == 0
             if same_col and ln.top > t.top:
                 pos = k
                 break
@@ -620,7 +632,7 @@ def _heading_level(style_name: str) -> int | None:
     return None
 
 
-def read_docx(path: Path, name: str) -> _Raw:
+def read_docx(path: Path, name: str) -> _Raw:  # noqa: C901 - one walk over the body: a branch per element kind
     """Read a Word file: headings from heading styles and numbering, lists with their markers,
     tables as table blocks with their caption."""
     import docx
@@ -701,7 +713,7 @@ def read_docx(path: Path, name: str) -> _Raw:
 
 def _is_caption(lines: Sequence[str], style: str) -> bool:
     text = " ".join(lines).strip()
-    return len(text) <= 200 and (style in ("caption", "bijschrift") or bool(_CAPTION.match(text)))
+    return len(text) <= _MAX_CAPTION_CHARS and (style in ("caption", "bijschrift") or bool(_CAPTION.match(text)))
 
 
 # --------------------------------------------------------------------------------------
@@ -732,7 +744,7 @@ def _odf_text(el: ElementTree.Element) -> str:
     return "".join(parts)
 
 
-def read_odt(path: Path, name: str) -> _Raw:
+def read_odt(path: Path, name: str) -> _Raw:  # noqa: C901 - one walk over content.xml: a branch per element kind
     """Read an OpenDocument text file: headings (text:h), paragraphs, list items, tables."""
     try:
         with zipfile.ZipFile(path) as z:
@@ -755,13 +767,12 @@ def read_odt(path: Path, name: str) -> _Raw:
                     raw.append(("p", [marker + ln if i == 0 else ln for i, ln in enumerate(text.split("\n"))]))
             elif tag == "list":
                 walk(child, list_depth + 1)
-            elif tag == "list-item" or tag == "section":
+            elif tag in ("list-item", "section"):
                 walk(child, list_depth)
             elif tag == "table":
-                table_rows = []
-                for row in child.iter(f"{{{_ODF_TABLE}}}table-row"):
-                    table_rows.append(["\n".join(_odf_text(p) for p in cell.iter(f"{{{_ODF_TEXT}}}p"))
-                                       for cell in row if cell.tag.split("}")[-1] == "table-cell"])
+                table_rows = [["\n".join(_odf_text(p) for p in cell.iter(f"{{{_ODF_TEXT}}}p"))
+                               for cell in row if cell.tag.split("}")[-1] == "table-cell"]
+                              for row in child.iter(f"{{{_ODF_TABLE}}}table-row")]
                 raw.append(("t", table_rows))
 
     walk(body)

@@ -2,8 +2,11 @@
 
 :class:`HybridRetriever` returns a :class:`RetrievalResult`: the query vector and the ranked
 :class:`Retrieved` passages, each with its fused score and the score and rank it got from
-each retriever. Fusion is weighted reciprocal rank fusion (RRF); ``mode="dense"`` or
-``"bm25"`` uses one retriever alone (for evaluation). One passage per paragraph is kept.
+each retriever. Its steps are separate methods: typo correction (:meth:`~HybridRetriever.query_terms`),
+search (:meth:`~HybridRetriever.search`) and fusion (:meth:`~HybridRetriever.fuse`, with the pure
+functions of :mod:`rag.fusion`: convex combination of min-max-normalised scores by default, RRF on
+request); then one passage per paragraph and the rerankers. ``mode="dense"`` or ``"bm25"`` uses one
+retriever alone (for evaluation).
 """
 
 from __future__ import annotations
@@ -20,17 +23,27 @@ from rag.chunking import Passage
 from rag.embedding import Embedder
 from rag.features import evidence_text, passage_features
 from rag.filters import Filters
+from rag.fusion import convex, lookup_bm25_weight, order, ranks, rrf
 from rag.index import SearchIndex
 from rag.lexicon import Lexicon
 from rag.question import QuestionAnalysis
 from rag.scoring import LogisticModel
-from rag.settings import Settings
+from rag.settings import Mode, Settings
 from rag.text import bm25_tokens
+
+#: typo correction: terms this short are never corrected; a correction is at least this similar (difflib)
+MIN_CORRECTED_CHARS = 5
+TYPO_CUTOFF = 0.86
+#: corrections remembered at most (the memo is emptied past this)
+_MAX_CORRECTIONS = 50_000
+#: filter masks remembered at most (emptied past this)
+_MAX_FILTER_MASKS = 256
 
 
 @dataclass(frozen=True)
 class Retrieved:
-    """A ranked passage. ``score`` is the fused score (RRF, or reranker score when enabled);
+    """A ranked passage. ``score`` is the fused score (convex or RRF, see :mod:`rag.fusion`; the
+    CrossEncoder's score when that reranker is enabled);
     ``dense_score`` is the cosine similarity (None if the dense retriever did not return it);
     ``bm25_score`` the BM25 score (None likewise); ranks are 1-based."""
 
@@ -91,8 +104,21 @@ class CrossEncoderReranker:
         return [float(s) for s in np.asarray(scores).reshape(len(texts), -1)[:, -1]]
 
 
+@dataclass
+class Hits:
+    """What the search step found: ``candidates`` (passage indices, dense hits first, then BM25-only
+    ones), each retriever's score and 1-based rank by passage index. ``dense`` also holds the exact
+    cosine of BM25-only candidates (filled in by the retriever)."""
+
+    candidates: list[int]
+    dense: dict[int, float]
+    bm25: dict[int, float]
+    dense_rank: dict[int, int]
+    bm25_rank: dict[int, int]
+
+
 class HybridRetriever:
-    """Dense + BM25 retrieval with RRF over one :class:`SearchIndex`.
+    """Dense + BM25 retrieval over one :class:`SearchIndex`, fused (convex by default, or RRF) and reranked.
 
     Call with a query string; returns a :class:`RetrievalResult` with ``top_k`` passages.
     """
@@ -120,12 +146,12 @@ class HybridRetriever:
         vocab = self.index.vocabulary
         out = []
         for t in terms:
-            if t in vocab or len(t) < 5 or t[0].isdigit():
+            if t in vocab or len(t) < MIN_CORRECTED_CHARS or t[0].isdigit():
                 out.append(t)
                 continue
             if t not in self._corrections:  # the analysis and the search both ask: decide once
-                close = difflib.get_close_matches(t, self._vocab_by_initial.get(t[0], ()), n=1, cutoff=0.86)
-                if len(self._corrections) > 50_000:
+                close = difflib.get_close_matches(t, self._vocab_by_initial.get(t[0], ()), n=1, cutoff=TYPO_CUTOFF)
+                if len(self._corrections) > _MAX_CORRECTIONS:
                     self._corrections.clear()
                 self._corrections[t] = close[0] if close else t
             out.append(self._corrections[t])
@@ -144,7 +170,7 @@ class HybridRetriever:
         if filters is None or filters.empty:
             return None
         if filters not in self._masks:
-            if len(self._masks) > 256:
+            if len(self._masks) > _MAX_FILTER_MASKS:
                 self._masks.clear()
             self._masks[filters] = np.fromiter((filters.allows(p) for p in self.index.passages), dtype=bool,
                                                count=len(self.index.passages))
@@ -180,77 +206,81 @@ class HybridRetriever:
         docs, scores = self.index.bm25.retrieve([terms], k=k, show_progress=False, weight_mask=mask)
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
-    def __call__(self, query: str, *, top_k: int | None = None, mode: str | None = None,
+    def query_terms(self, query: str) -> tuple[list[str], float]:
+        """Step 1, typo correction: the query's BM25 terms with unknown terms corrected
+        (:meth:`correct_typos`), and the share (0–1) of distinct terms in the corpus vocabulary."""
+        terms = self.correct_typos(bm25_tokens(query, stemmer=self.settings.stemmer))
+        vocab = self.index.vocabulary
+        known = sum(1 for t in set(terms) if t in vocab) / len(set(terms)) if terms else 0.0
+        return terms, known
+
+    def search(self, qvec: np.ndarray, terms: list[str], mode: Mode, allowed: np.ndarray | None = None) -> Hits:
+        """Step 2, search: ``settings.candidates`` passages from each retriever that ``mode`` uses (only
+        passages in the ``allowed`` mask, see :meth:`allowed`), and the exact cosine of every candidate
+        (BM25-only ones too) unless ``mode == "bm25"``."""
+        k = self.settings.candidates
+        dense = self.dense_search(qvec, k, allowed) if mode in ("hybrid", "dense") else []
+        bm25 = self.bm25_search(terms, k, allowed) if mode in ("hybrid", "bm25") else []
+        hits = Hits(candidates=list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in bm25])),
+                    dense=dict(dense), bm25=dict(bm25), dense_rank=ranks(dense), bm25_rank=ranks(bm25))
+        if mode != "bm25":
+            self._fill_cosines(hits, hits.candidates, qvec)
+        return hits
+
+    def fuse(self, hits: Hits, mode: Mode, qvec: np.ndarray, terms: list[str], known: float) -> dict[int, float]:
+        """Step 3, fusion: one score per candidate. One retriever alone keeps its own score; hybrid
+        mode fuses with ``settings.fusion``: convex (the default; :func:`rag.fusion.convex` of the dense
+        part, see :meth:`dense_part`, and BM25) or RRF (:func:`rag.fusion.rrf`)."""
+        s = self.settings
+        if mode == "dense":
+            return {i: hits.dense[i] for i in hits.candidates}
+        if mode == "bm25":
+            return {i: hits.bm25[i] for i in hits.candidates}
+        if s.fusion == "rrf":
+            return rrf(hits.candidates, hits.dense_rank, hits.bm25_rank, k=s.rrf_k, dense_weight=s.dense_weight,
+                       bm25_weight=s.bm25_weight)
+        return convex(hits.candidates, self.dense_part(hits, qvec), hits.bm25,
+                      lookup_bm25_weight(terms, known, s.bm25_weight))
+
+    def __call__(self, query: str, *, top_k: int | None = None, mode: Mode | None = None,
                  query_vector: np.ndarray | None = None, analysis: QuestionAnalysis | None = None,
                  filters: Filters | None = None) -> RetrievalResult:
-        """Retrieve ``top_k`` passages for ``query``. With an ``analysis`` and a learned reranker,
-        hybrid mode reorders the first ``reranker_top_n`` fused passages by the reranker. With
-        ``filters``, only passages of the allowed documents are searched and ranked."""
+        """Retrieve ``top_k`` passages for ``query``: typo correction, search, fusion, one passage per
+        paragraph, then the rerankers. With an ``analysis`` and a learned reranker, hybrid mode
+        reorders the first ``reranker_top_n`` fused passages by the reranker. With ``filters``, only
+        passages of the allowed documents are searched and ranked."""
         s = self.settings
         mode = mode or s.mode
         top_k = top_k or s.top_k
-        vocab = self.index.vocabulary
-        terms = self.correct_typos(bm25_tokens(query, stemmer=s.stemmer))
-        known = sum(1 for t in set(terms) if t in vocab) / len(set(terms)) if terms else 0.0
+        terms, known = self.query_terms(query)
         qvec = query_vector if query_vector is not None else self.embedder.embed_queries([query])[0]
-        allowed = self.allowed(filters)
-        dense = self.dense_search(qvec, s.candidates, allowed) if mode in ("hybrid", "dense") else []
-        bm25 = self.bm25_search(terms, s.candidates, allowed) if mode in ("hybrid", "bm25") else []
-        d_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
-        b_rank = {i: r for r, (i, _) in enumerate(bm25, start=1)}
-        d_score = dict(dense)
-        b_score = dict(bm25)
-        candidates = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in bm25]))
-        if mode != "bm25":  # exact cosine for BM25-only candidates too
-            for i in candidates:
-                if i not in d_score:
-                    d_score[i] = float(self.index.dense.reconstruct(i) @ qvec)
-        if mode == "dense":
-            fused = {i: d_score[i] for i in candidates}
-        elif mode == "bm25":
-            fused = {i: b_score[i] for i in candidates}
-        elif s.fusion == "rrf":
-            fused = {i: (s.dense_weight / (s.rrf_k + d_rank[i]) if i in d_rank else 0.0)
-                     + (s.bm25_weight / (s.rrf_k + b_rank[i]) if i in b_rank else 0.0) for i in candidates}
-        else:
-            # a short query whose words all occur in the corpus ("3RX", "51.000", "Berx-Donner")
-            # is a lexical lookup: BM25 then weighs as much as the dense side
-            lookup = 0 < len(set(terms)) <= 2 and known == 1.0
-            weight = max(s.bm25_weight, 1.0) if lookup else s.bm25_weight
-            fused = self._convex(candidates, d_score, b_score, qvec, weight)
-        order = sorted(candidates, key=lambda i: (-fused[i], i))
-        # one passage per paragraph: the best-ranked piece stands for it
-        seen: set[str] = set()
-        ranked: list[int] = []
-        for i in order:
-            pid = self.index.passages[i].paragraph_id
-            if pid not in seen:
-                seen.add(pid)
-                ranked.append(i)
+        hits = self.search(qvec, terms, mode, self.allowed(filters))
+        fused = self.fuse(hits, mode, qvec, terms, known)
+        ranked = self._one_per_paragraph(order(fused))
         scores = {i: fused[i] for i in ranked}
         if self.reranker is not None and ranked:
             head = ranked[: s.reranker_top_n]
             rr = self.reranker(query, [self.index.passages[i].index_text(s.passage_context) for i in head])
             scores.update(dict(zip(head, rr, strict=True)))
             ranked = sorted(head, key=lambda i: -scores[i]) + ranked[len(head):]
+        shown = ranked[: max(top_k, s.reranker_top_n)]
         if mode == "bm25":  # the answer stage still needs cosines to judge the evidence
-            for i in ranked[: max(top_k, s.reranker_top_n)]:
-                d_score[i] = float(self.index.dense.reconstruct(i) @ qvec)
+            self._fill_cosines(hits, shown, qvec, replace=True)
         sent_scores: dict[int, np.ndarray] = {}
         sent_vecs: dict[int, np.ndarray] = {}
-        for i in ranked[: max(top_k, s.reranker_top_n)]:
+        for i in shown:
             _, vecs = self.index.sentences_of(i)
             sent_vecs[i] = np.asarray(vecs)
             sent_scores[i] = sent_vecs[i] @ qvec if len(vecs) else np.zeros(0, np.float32)
         rerank: dict[int, float] | None = None
         if self.learned is not None and analysis is not None and mode == "hybrid" and ranked:
             head = ranked[: s.reranker_top_n]
-            rerank = self.rerank(analysis, head, scores, d_score, b_score, sent_scores)
+            rerank = self.rerank(analysis, head, scores, hits.dense, hits.bm25, sent_scores)
             ranked = sorted(head, key=lambda i: (-rerank[i], i)) + ranked[len(head):]
         ranked = ranked[:top_k]
         out = tuple(
-            Retrieved(self.index.passages[i], i, rank, float(scores[i]), d_score.get(i), b_score.get(i),
-                      d_rank.get(i), b_rank.get(i))
+            Retrieved(self.index.passages[i], i, rank, float(scores[i]), hits.dense.get(i), hits.bm25.get(i),
+                      hits.dense_rank.get(i), hits.bm25_rank.get(i))
             for rank, i in enumerate(ranked, start=1)
         )
         docs = self._documents
@@ -259,6 +289,24 @@ class HybridRetriever:
                                self.lexicon, analysis,
                                tuple(rerank[i] for i in ranked) if rerank is not None else None,
                                {r.passage.doc_id: docs[r.passage.doc_id] for r in out})
+
+    def _fill_cosines(self, hits: Hits, indices: list[int], qvec: np.ndarray, *, replace: bool = False) -> None:
+        """Exact cosine of passages ``indices`` with the query into ``hits.dense`` (only missing ones
+        unless ``replace``), from the vectors stored in the FAISS index."""
+        for i in indices:
+            if replace or i not in hits.dense:
+                hits.dense[i] = float(self.index.dense.reconstruct(i) @ qvec)
+
+    def _one_per_paragraph(self, ordered: list[int]) -> list[int]:
+        """``ordered`` without later pieces of a paragraph already present: the best-ranked piece stands for it."""
+        seen: set[str] = set()
+        ranked: list[int] = []
+        for i in ordered:
+            pid = self.index.passages[i].paragraph_id
+            if pid not in seen:
+                seen.add(pid)
+                ranked.append(i)
+        return ranked
 
     @functools.cached_property
     def _documents(self) -> dict[str, str]:
@@ -298,28 +346,15 @@ class HybridRetriever:
                 sentences=p.sentences, lexicon=self.lexicon))
         return np.stack(rows)
 
-    def _convex(self, candidates: list[int], d_score: dict[int, float], b_score: dict[int, float],
-                qvec: np.ndarray, bm25_weight: float) -> dict[int, float]:
-        """Convex combination of min-max-normalised scores over the candidate set.
-
-        dense part = passage cosine + best sentence cosine (sentence vectors from the index);
-        fused = norm(dense part) + ``bm25_weight`` * norm(BM25). Convex fusion of normalised
-        scores beat RRF on our eval set (see docs/architecture.md), as in Bruch et al. (2023).
-        """
+    def dense_part(self, hits: Hits, qvec: np.ndarray) -> dict[int, float]:
+        """The dense side of convex fusion per candidate: ``dense_weight`` * passage cosine +
+        ``sentence_weight`` * best sentence cosine (sentence vectors from the index; the passage cosine
+        when the passage has no sentence vector). The best sentence rescues long paragraphs whose
+        average embedding is diluted (see docs/architecture.md)."""
         s = self.settings
         dense_part = {}
-        for i in candidates:
+        for i in hits.candidates:
             _, vecs = self.index.sentences_of(i)
-            best_sentence = float((vecs @ qvec).max()) if len(vecs) else d_score[i]
-            dense_part[i] = s.dense_weight * d_score[i] + s.sentence_weight * best_sentence
-        d_norm = _minmax(dense_part)
-        b_norm = _minmax({i: b_score.get(i, 0.0) for i in candidates})
-        return {i: d_norm[i] + bm25_weight * b_norm[i] for i in candidates}
-
-
-def _minmax(values: dict[int, float]) -> dict[int, float]:
-    if not values:
-        return {}
-    lo, hi = min(values.values()), max(values.values())
-    span = hi - lo
-    return {i: (v - lo) / span if span > 0 else 0.0 for i, v in values.items()}
+            best_sentence = float((vecs @ qvec).max()) if len(vecs) else hits.dense[i]
+            dense_part[i] = s.dense_weight * hits.dense[i] + s.sentence_weight * best_sentence
+        return dense_part

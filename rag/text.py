@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
 
 #: Bump when any rule in this module changes; it is recorded in the index manifest,
 #: so an index built with other rules is detected as stale.
@@ -136,8 +135,12 @@ _STOPWORD_TEXT = """
 DUTCH_STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
 
 
+#: Snowball algorithm for BM25 terms (the default of :attr:`rag.settings.Settings.stemmer`)
+DEFAULT_STEMMER = "dutch"
+
+
 @functools.lru_cache(maxsize=1)
-def _stemmer(algorithm: str = "dutch"):  # type: ignore[no-untyped-def]
+def _stemmer(algorithm: str = DEFAULT_STEMMER):  # type: ignore[no-untyped-def]
     import Stemmer  # PyStemmer: Snowball in C
 
     return Stemmer.Stemmer(algorithm)
@@ -148,7 +151,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
-def bm25_tokens(text: str, *, stemmer: str = "dutch") -> list[str]:
+def bm25_tokens(text: str, *, stemmer: str = DEFAULT_STEMMER) -> list[str]:
     """Return Dutch BM25 terms: folded words minus stop words, Snowball-stemmed.
 
     Numbers are kept whole ("51.000", "2023"); one-letter words are dropped.
@@ -171,11 +174,6 @@ def _bm25_tokens(text: str, stemmer: str) -> tuple[str, ...]:
         else:
             out.extend(stem([w]))
     return tuple(out)
-
-
-def content_terms(text: str, *, stemmer: str = "dutch") -> set[str]:
-    """Set of :func:`bm25_tokens` of ``text``."""
-    return set(bm25_tokens(text, stemmer=stemmer))
 
 
 # --- sentences -------------------------------------------------------------------------
@@ -268,6 +266,11 @@ def strip_link_notes(text: str) -> str:
 #: a chrome line is mostly the page title: at least this share of its words
 CHROME_TITLE_SHARE = 0.25
 _TRAIL_SEPARATOR = re.compile(r"\s(?:»|›|>|/)\s")
+#: a breadcrumb trail has at least this many segments of at most this many words each
+_MIN_TRAIL_SEGMENTS = 3
+_MAX_TRAIL_SEGMENT_WORDS = 8
+#: a page title shorter than this many words is too common to recognise chrome by
+_MIN_CHROME_TITLE_WORDS = 3
 
 
 def is_navigation(text: str) -> bool:
@@ -277,7 +280,8 @@ def is_navigation(text: str) -> bool:
     if "\n" in text.strip() or text.rstrip().endswith((".", "?", "!", ":")):
         return False
     segments = _TRAIL_SEPARATOR.split(text.strip())
-    return len(segments) >= 3 and all(0 < len(s.split()) <= 8 for s in segments)
+    return len(segments) >= _MIN_TRAIL_SEGMENTS and all(0 < len(s.split()) <= _MAX_TRAIL_SEGMENT_WORDS
+                                                        for s in segments)
 
 
 def is_page_chrome(text: str, title: str) -> bool:
@@ -285,9 +289,9 @@ def is_page_chrome(text: str, title: str) -> bool:
     other short text ("Gedaan met laden. U bevindt zich op: <titel> Nieuwsberichten van …"): a
     breadcrumb or "you are here" line ends in the page's own title. ``title`` is the document
     title; a parenthesised tail ("(nieuwsbericht …, 6 december 2022)") is ignored."""
-    core = fold(title.split(" (")[0]).strip()
+    core = fold(title.split(" (", 1)[0]).strip()
     folded = fold(text)
-    if len(core.split()) < 3 or core not in folded or folded.strip() == core:
+    if len(core.split()) < _MIN_CHROME_TITLE_WORDS or core not in folded or folded.strip() == core:
         return False
     return len(core.split()) >= CHROME_TITLE_SHARE * len(folded.split())
 
@@ -302,17 +306,17 @@ def numbers_in(text: str) -> set[str]:
     return {re.sub(r"[.,\s]", "", m) for m in re.findall(r"\d+(?:[.,]\d{3})*(?:,\d+)?", text)}
 
 
-def join_lines(lines: Iterable[str]) -> str:
-    """Join lines with single spaces after :func:`normalize` (no de-hyphenation here)."""
-    return " ".join(s for s in (normalize(line) for line in lines) if s)
+def introduces_list(text: str) -> bool:
+    """True when ``text`` ends in ":" (trailing space aside): "Deelnemers aan de top zijn:" introduces the
+    list that follows. The one rule for a list intro, used by the corpus, the chunker and the answer stage."""
+    return text.rstrip().endswith(":")
 
 
-def unique(items: Sequence[str]) -> list[str]:
-    """Items in first-seen order without duplicates."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for it in items:
-        if it not in seen:
-            seen.add(it)
-            out.append(it)
-    return out
+def quote_span(text: str, first: str, last: str, max_chars: int) -> str:
+    """The span of ``text`` from the start of ``first`` to the end of the first ``last`` at or after it
+    (both exact substrings), or "" when either is missing or the span is longer than ``max_chars``.
+    One quote for several consecutive sentences of a passage, used by both answer paths."""
+    start = text.find(first)
+    end = text.find(last, start) if start >= 0 else -1
+    span = text[start:end + len(last)] if start >= 0 and end >= 0 else ""
+    return span if len(span) <= max_chars else ""

@@ -14,7 +14,6 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -77,15 +76,15 @@ def pipeline(settings):
     return p
 
 
-@pytest.fixture()
-def corpus_copy(tmp_path) -> Iterator[Path]:
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
     """A writable copy of the real corpus in a temporary folder."""
     dst = tmp_path / "corpus"
     shutil.copytree(CORPUS, dst)
-    yield dst
+    return dst
 
 
-@pytest.fixture()
+@pytest.fixture
 def index_copy(tmp_path, session_index_dir) -> Path:
     """A writable copy of the session index (symlink and build folder preserved)."""
     dst = tmp_path / "index"

@@ -9,6 +9,8 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+from rag.bench import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 Q_INWONERS = "Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?"
 Q_EINSTEIN = "Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?"
@@ -102,9 +104,4 @@ def run_module(module: str, *args: str | Path, stdin: bytes | None = None,
 
 def stop(proc: subprocess.Popen[str]) -> None:
     """Terminate a server subprocess; kill it if it does not exit within 30 s."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(proc, timeout=30)

@@ -126,7 +126,7 @@ def test_follow_up_detection():
     assert retrieval_query("Wat is estuaire vaart?", []) == "Wat is estuaire vaart?"
 
 
-@pytest.mark.parametrize("first,follow,expected_fact", [
+@pytest.mark.parametrize(("first", "follow", "expected_fact"), [
     ("Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?", "Wanneer wordt de kandidatuur voorbereid?",
      "2023-2024"),
     ("Wat is er afgesproken over estuaire vaart?", "Wanneer werd die intentieverklaring ondertekend?",

@@ -342,7 +342,7 @@ def test_parse_auth() -> None:
     assert parse_auth(None) is None and parse_auth("") is None
     assert parse_auth("journalist:ge:heim") == ("journalist", "ge:heim")
     for bad in ["journalist", ":wachtwoord", "journalist:"]:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="gebruiker:wachtwoord"):
             parse_auth(bad)
 
 

@@ -21,7 +21,8 @@ def run_ask(args, settings, stdin=None, timeout=120):
     env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")
     cmd = [sys.executable, "-m", "rag.ask", "--corpus", str(CORPUS), "--index", str(settings.index_dir), "--no-build",
            *args]
-    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
+                          check=False)
 
 
 def test_question_prints_answer_and_cited_paragraphs(settings):
@@ -41,7 +42,7 @@ def test_json_output_is_one_object(settings):
     assert len(data["retrieved"]) == 5
 
 
-@pytest.mark.parametrize("args,stdin", [([""], None), (["   "], None), (["?!"], None), ([], "  \n")])
+@pytest.mark.parametrize(("args", "stdin"), [([""], None), (["   "], None), (["?!"], None), ([], "  \n")])
 def test_empty_question_exits_2_with_one_dutch_line(settings, args, stdin):
     r = run_ask(args, settings, stdin=stdin)
     assert r.returncode == 2
@@ -62,7 +63,8 @@ def test_internal_error_exits_1_with_reason(settings, tmp_path):
     os.symlink("builds/x", broken / "current")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     r = subprocess.run([sys.executable, "-m", "rag.ask", "--corpus", str(CORPUS), "--index", str(broken), "--no-build",
-                        "Wat is estuaire vaart?"], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+                        "Wat is estuaire vaart?"], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
+                       check=False)
     assert r.returncode == 1
     assert "manifest" in r.stderr.lower() and r.stderr.startswith("fout:")
 

@@ -1,5 +1,5 @@
-"""rag.bench: the default answer path never imports torch (behaviour), and a smoke run of every
-benchmark stage on tiny sizes whose printed table and Markdown report have their rows.
+"""rag.bench and bench/: the default answer path never imports torch (behaviour), and smoke runs of
+the product checks and of every study on tiny sizes whose printed table and Markdown report have their rows.
 
 No timing is asserted: the figures depend on the machine and its load.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness import StudyConfig, run_all, study_sections
 from rag.bench import (
     NOTES_MARKER,
     BenchConfig,
@@ -39,21 +40,25 @@ def test_default_path_never_imports_torch(settings):
     assert info["slowest_imports"]
 
 
-@pytest.mark.slow
-def test_bench_smoke_tiny(tmp_path):
+def _tiny_corpus(tmp_path: Path) -> Path:
     src = tmp_path / "corpus"
     src.mkdir()
     for name in TINY_DOCS:
         shutil.copy(CORPUS / name, src / name)
-    config = BenchConfig(corpus_dir=src, questions=QUESTIONS, cold_repeats=1, import_repeats=1,
-                         reference_import="import json", cli_repeats=1, max_questions=3, scale_sizes=(300,),
-                         scale_queries=5, scale_flat_extra=(400,), thread_queries=2, thread_batch=2,
-                         thread_loads=("as is",), pipeline_env_questions=2, pipeline_env_processes=1,
-                         api_clients=2, api_questions=2)
+    return src
+
+
+@pytest.mark.slow
+def test_bench_smoke_tiny(tmp_path):
+    """The product checks on two documents: an empty-cache build, no-op and incremental rebuilds,
+    the cold start without torch, the warm run; the tables and the Markdown report have their rows."""
+    config = BenchConfig(corpus_dir=_tiny_corpus(tmp_path), questions=QUESTIONS, cold_repeats=1, import_repeats=1,
+                         reference_import="import json", cli_repeats=1, max_questions=3, api_clients=2,
+                         api_questions=2)
     log: list[str] = []
     results = run_benchmark(config, log=log.append)
 
-    for stage in ("indexing", "cold", "warm", "app", "api", "scale", "threads"):
+    for stage in ("indexing", "cold", "warm", "api"):
         assert stage in results and "error" not in results[stage], (stage, results.get(stage))
     idx = results["indexing"]
     assert idx["full"]["cached"] == 0 and idx["full"]["embedded"] > 0  # really an empty cache
@@ -62,14 +67,7 @@ def test_bench_smoke_tiny(tmp_path):
     assert idx["removed"]["embedded"] == 0
     assert results["cold"]["imports"]["torch_imported"] is False
     assert results["warm"]["questions"] == 3
-    assert [(r["n"], r["kind"]) for r in results["scale"]["rows"]] == [
-        (300, "flat"), (300, "flat@1"), (300, "hnsw"), (300, "ivf"), (400, "flat"), (400, "flat@1")]
-    assert all("error" not in r for r in results["scale"]["rows"])
-    assert results["scale"]["rows"][0]["recall10_random"] == 1.0  # flat is the exact reference
-    assert len(results["threads"]["rows"]) == 4 and results["threads"]["recommendation"] is not None
-    assert len(results["threads"]["pipeline"]) == 4
-    assert all("error" not in r and r["total_p50"] > 0 for r in results["threads"]["pipeline"])
-    assert results["app"]["rss_mb"] > 0
+    assert [v["ok"] for v in results["verdicts"]].count(None) == 0  # every target was measured
     api = results["api"]
     assert api["requests"] == 4 and set(api["by_route"]) == {"rest", "openai", "openai-stream"}
     assert api["ms"]["p95"] > 0 and api["peak_slots_in_use"] <= api["concurrency"]
@@ -81,10 +79,7 @@ def test_bench_smoke_tiny(tmp_path):
     for row in ("Machine", "CPU", "Targets", "1. Cold start", "python -m rag.ask", "import json",
                 "2. Warm latency", "total (timings_ms.total)", "retrieve", "answer (extractive)",
                 "3. Indexing", "full build, empty embedding cache", "rebuild, nothing changed",
-                "rebuild, one document added", "4. Scale", "flat (1 thread)", "hnsw", "ivf", "ANN_THRESHOLD",
-                "5. Web chat memory", "RSS, children included", "6. Embedding threads", "PASSIVE",
-                "6b. Whole pipeline", "OMP_NUM_THREADS=1", "7. HTTP API under load", "POST /api/ask",
-                "API load: errors"):
+                "rebuild, one document added", "7. HTTP API under load", "POST /api/ask", "API load: errors"):
         assert row in table, row
 
     md = render_markdown(results)
@@ -95,3 +90,47 @@ def test_bench_smoke_tiny(tmp_path):
     write_markdown(results, out)
     text = out.read_text(encoding="utf-8")
     assert "old report" not in text and text.endswith(NOTES_MARKER + "\nhand-written note\n")
+
+
+@pytest.mark.slow
+def test_bench_studies_smoke_tiny(tmp_path):
+    """Every study of bench/ on tiny sizes, each worker in its own process; the report of
+    ``python -m bench`` holds the checks' tables and then the studies'."""
+    checks = BenchConfig(corpus_dir=_tiny_corpus(tmp_path), questions=QUESTIONS, cold_repeats=1,
+                         import_repeats=1, reference_import="import json", cli_repeats=1, max_questions=3,
+                         stages=("warm",))
+    config = StudyConfig(checks=checks, scale_sizes=(300,), scale_queries=5, scale_flat_extra=(400,),
+                         thread_queries=2, thread_batch=2, thread_loads=("as is",), pipeline_env_questions=2,
+                         pipeline_env_processes=1)
+    results = run_all(config)
+
+    for stage in ("warm", "app", "scale", "threads"):
+        assert stage in results and "error" not in results[stage], (stage, results.get(stage))
+    assert "indexing" not in results and "cold" not in results
+    assert [(r["n"], r["kind"]) for r in results["scale"]["rows"]] == [
+        (300, "flat"), (300, "flat@1"), (300, "hnsw"), (300, "ivf"), (400, "flat"), (400, "flat@1")]
+    assert all("error" not in r for r in results["scale"]["rows"])
+    assert results["scale"]["rows"][0]["recall10_random"] == 1.0  # flat is the exact reference
+    assert len(results["threads"]["rows"]) == 4 and results["threads"]["recommendation"] is not None
+    assert len(results["threads"]["pipeline"]) == 4
+    assert all("error" not in r and r["total_p50"] > 0 for r in results["threads"]["pipeline"])
+    assert results["app"]["rss_mb"] > 0
+
+    extra = [sec for name in ("scale", "app", "threads") for sec in study_sections(name, results[name])]
+    buf = io.StringIO()
+    render_console(results, buf, width=260, extra=extra)
+    table = buf.getvalue()
+    for row in ("2. Warm latency", "4. Scale", "flat (1 thread)", "hnsw", "ivf", "ANN_THRESHOLD",
+                "5. Web chat memory", "RSS, children included", "6. Embedding threads", "PASSIVE",
+                "6b. Whole pipeline", "OMP_NUM_THREADS=1"):
+        assert row in table, row
+    md = render_markdown(results, extra, command="python -m bench")
+    assert (md.index("## 2. Warm latency") < md.index("## 4. Scale") < md.index("## 5. Web chat memory")
+            < md.index("## 6. Embedding threads"))
+    assert "Generated by `python -m bench" in md
+
+
+def test_study_failure_is_an_error_table():
+    """A study that failed shows its error in the report instead of its figures."""
+    [sec] = study_sections("scale", {"error": "RuntimeError: kapot"})
+    assert sec.title == "4. Scale" and sec.rows == [("RuntimeError: kapot",)]

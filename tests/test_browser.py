@@ -53,7 +53,7 @@ class Watch:
     errors: list[str] = field(default_factory=list)
 
 
-@pytest.fixture()
+@pytest.fixture
 def browser_page(chromium: Path) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

@@ -198,7 +198,7 @@ def test_unreadable_files_are_reported_and_others_still_load(tmp_path):
     assert "PDF" in reasons["kapot.pdf"]
 
 
-@pytest.mark.parametrize("left,right,expected", [
+@pytest.mark.parametrize(("left", "right", "expected"), [
     ("duurzaam-", "heid", "duurzaamheid"),
     ("minister-", "presidenten", "minister-presidenten"),
     ("Noord-", "Holland", "Noord-Holland"),

@@ -47,7 +47,7 @@ def test_json_round_trip_and_strings_for_years():
     assert Filters.from_json({"kinds": "verdrag"}).kinds == ("verdrag",)  # one string is a list of one
 
 
-@pytest.mark.parametrize("data,words", [
+@pytest.mark.parametrize(("data", "words"), [
     ({"from": 2020, "to": 2010}, "eindigt voor ze begint"),
     ({"from": "twintig"}, "jaartal"),
     ({"from": True}, "jaartal"),

@@ -37,7 +37,7 @@ def test_passages_follow_paragraphs_and_keep_locators(pipeline):
 
 def test_long_paragraph_is_split_with_its_paragraph_id(e5, corpus_load):
     doc = next(d for d in corpus_load.documents if d.id.startswith("2015-verdrag"))
-    chunker = Chunker(lambda t: e5.count_tokens(t), max_tokens=200)
+    chunker = Chunker(e5.count_tokens, max_tokens=200)
     passages = chunker([doc])
     split = [p for p in passages if p.parts > 1]
     assert split, "expected some paragraph over 200 tokens"
@@ -148,7 +148,7 @@ def test_hybrid_returns_per_retriever_scores(pipeline):
     assert len({r.passage.paragraph_id for r in result.passages}) == len(result.passages)
 
 
-@pytest.mark.parametrize("query,section", [
+@pytest.mark.parametrize(("query", "section"), [
     ("zelfvarende schepen", "2.c"),   # no shared words: "geautomatiseerd varen"
     ("3RX", "2.f"),                    # a bare name
     ("51.000", "2.b"),                 # a bare number

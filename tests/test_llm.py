@@ -185,7 +185,7 @@ def llm_server() -> Iterator[FakeLLM]:
         thread.join(timeout=5)
 
 
-@pytest.fixture()
+@pytest.fixture
 def server(llm_server: FakeLLM) -> FakeLLM:
     """The module's server with an empty script and request log."""
     llm_server.script.clear()
@@ -396,7 +396,7 @@ def _ask_json(server: FakeLLM, settings: Settings, question: str) -> dict[str, A
     env = {k: v for k, v in env.items() if not k.startswith("RAG_LLM_")}
     cmd = [sys.executable, "-m", "rag.ask", "--json", "--no-build", "--index", str(settings.index_dir),
            "--corpus", str(CORPUS), "--llm-base-url", server.url, "--llm-model", MODEL, question]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +75,7 @@ def test_empty_questions_fail_with_a_dutch_message_before_any_model(tmp_path: Pa
     assert not missing.exists()
 
 
-@pytest.mark.parametrize("argv,stdin", [
+@pytest.mark.parametrize(("argv", "stdin"), [
     (["--", ""], None),
     (["--", "   "], None),
     (["--json", "--", "?!?…"], None),
@@ -366,7 +365,7 @@ class Hostile:
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
     """Corpus copy + one hostile document, indexed once for this module (cache seeded)."""
     root = tmp_path_factory.mktemp("hostile")
     corpus = root / "corpus"
@@ -377,7 +376,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
     settings = Settings(corpus_dir=corpus, index_dir=index, auto_build=False)
     embedder: Embedder = load_embedder(settings)
     IndexBuilder(settings, embedder).build(progress=False)
-    yield Hostile(corpus, index, Pipeline(settings, embedder=embedder))
+    return Hostile(corpus, index, Pipeline(settings, embedder=embedder))
 
 
 def answer_is_quoted(ans: Answer) -> None:

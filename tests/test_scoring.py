@@ -207,19 +207,11 @@ def test_eval_split_is_by_section_and_test_sections_are_never_fitted() -> None:
 
 
 def test_without_removes_gold_passages_and_renumbers() -> None:
-    from dataclasses import dataclass
+    from dataclasses import make_dataclass
 
-    @dataclass(frozen=True)
-    class R:
-        rank: int
-        name: str
-
-    @dataclass(frozen=True)
-    class Res:
-        passages: tuple[R, ...]
-        sentence_scores: tuple[int, ...]
-        sentence_vectors: tuple[int, ...]
-        rerank_scores: tuple[float, ...] | None
+    # a retrieved passage and a retrieval result as far as ``without`` reads them
+    R = make_dataclass("R", [("rank", int), ("name", str)], frozen=True)
+    Res = make_dataclass("Res", ["passages", "sentence_scores", "sentence_vectors", "rerank_scores"], frozen=True)
 
     res = Res((R(1, "a"), R(2, "gold"), R(3, "c")), (1, 2, 3), (1, 2, 3), (0.9, 0.8, 0.1))
     out = without(res, [False, True, False])

@@ -130,7 +130,7 @@ def _login(url: str, password: str, client: httpx.Client | None = None) -> httpx
     return poster(url + "login", data={"username": USER, "password": password}, timeout=30)
 
 
-@pytest.fixture()
+@pytest.fixture
 def auth_server(pipeline: Pipeline) -> Iterator[str]:
     """The chat with login on, in-process on a free port; lockout 2 s so the test can wait it out."""
     demo = build_app(pipeline=pipeline)
@@ -196,7 +196,7 @@ def test_auth_with_a_password_on_the_command_line_is_refused() -> None:
     assert "Traceback" not in err and PASSWORD not in err
 
 
-@pytest.mark.parametrize("content, message", [
+@pytest.mark.parametrize(("content", "message"), [
     ("", "verwacht één regel gebruiker:wachtwoord"),
     ("zonderwachtwoord\n", "de vorm gebruiker:wachtwoord"),
     (None, "onleesbaar"),
