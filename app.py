@@ -70,6 +70,7 @@ from rag.answer import FRAGMENT_NOTE, Answer, Citation
 from rag.errors import EmptyQuestionError, RagError
 from rag.pipeline import Pipeline
 from rag.settings import DutchArgumentParser, Settings, add_settings_arguments, settings_from_args
+from rag.timeline import DONE, PLANNED, TimelineEntry, build_timeline, filter_timeline
 
 log = logging.getLogger("rag.app")
 
@@ -135,6 +136,22 @@ CSS = """
 .rag-footer { font-size: .75em; opacity: .6; margin-top: .3em; }
 .rag-pending { opacity: .7; font-style: italic; }
 .rag-error { color: var(--error-text-color, #b91c1c); }
+/* timeline tab */
+.rag-timeline { line-height: 1.45; }
+.rag-tl-count { font-size: .9em; opacity: .8; }
+.rag-tl-year { font-size: 1.15em; font-weight: 700; margin: .9em 0 .2em 0;
+  border-bottom: 1px solid var(--border-color-primary);
+  font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; }
+.rag-tl-list { list-style: none; padding-left: 0; margin: 0; }
+.rag-tl-entry { margin: .5em 0 .8em 0; padding-left: .7em; border-left: 3px solid var(--border-color-accent); }
+.rag-tl-date { font-weight: 700; font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; }
+.rag-tl-precision { font-size: .8em; opacity: .7; }
+.rag-tl-status { font-size: .78em; padding: 0 .4em; border-radius: .6em; margin-left: .3em; }
+.rag-tl-done { background: #dcfce7; color: #14532d; }
+.rag-tl-planned { background: #dbeafe; color: #1e3a8a; }
+.rag-tl-sentence mark { background: #fde68a; color: #111; padding: 0 .1em; }
+.rag-tl-cite { font-size: .85em; }
+.rag-tl-cite .rag-locator { font-weight: 400; }
 """
 
 # --- rendering: every piece of corpus/question text goes through text_html() -----------------
@@ -431,6 +448,122 @@ class ChatService:
         yield "", box["answer"]
 
 
+# --- timeline tab (issue 17) --------------------------------------------------------------------
+
+#: status filter choices of the timeline tab (label, value)
+TIMELINE_STATUS = [("alle uitspraken", ""), ("besloten of gedaan", DONE), ("aangekondigd of gepland", PLANNED)]
+
+
+def timeline_entry_html(e: TimelineEntry) -> str:
+    """One timeline entry: date (with its precision), status, the sentence with the date phrase
+    marked, and its citation: a link ``#passage-<passage id>`` to the passage in the documents
+    view (document title, date, locator) plus the document's source link. All text inert."""
+    w = e.when
+    span = _find_quote(e.sentence, w.text)
+    if span is None:
+        sentence = text_html(e.sentence)
+    else:
+        a, b = span
+        sentence = f"{text_html(e.sentence[:a])}<mark>{text_html(e.sentence[a:b])}</mark>{text_html(e.sentence[b:])}"
+    inferred = " (jaar uit de documentdatum)" if w.year_inferred else ""
+    status = (f'<span class="rag-tl-status rag-tl-{"planned" if e.status == PLANNED else "done"}">'
+              f"{text_html(e.status)}</span>") if e.status else ""
+    shown_date = dutch_date(e.doc_date)
+    doc = text_html(e.title) + (f" ({text_html(shown_date)})" if shown_date and shown_date not in e.title else "")
+    pid = html.escape(e.passage_id, quote=True)
+    cite = (f'<a class="rag-passage-link" href="{html.escape(e.anchor, quote=True)}" data-passage-id="{pid}">'
+            f'{doc}, <span class="rag-locator">{text_html(e.locator)}</span></a>')
+    source = f' · <span class="rag-link">{link_html(e.source)}</span>' if e.source else ""
+    return (f'<li class="rag-tl-entry" data-passage-id="{pid}" data-when="{html.escape(w.value, quote=True)}">'
+            f'<div class="rag-tl-when"><span class="rag-tl-date">{text_html(w.label)}</span> '
+            f'<span class="rag-tl-precision">{text_html(w.precision)}{text_html(inferred)}</span> {status}</div>'
+            f'<div class="rag-tl-sentence">{sentence}</div><div class="rag-tl-cite">{cite}{source}</div></li>')
+
+
+def timeline_html(entries: Sequence[TimelineEntry], total: int) -> str:
+    """The timeline as one HTML block: a count line, then the entries grouped under their start year."""
+    if not entries:
+        return ('<div class="rag-timeline"><p class="rag-tl-count">Geen gedateerde uitspraken gevonden met deze '
+                f"filters (van de {total} in het corpus). Maak het onderwerp korter of kies andere "
+                "documenten.</p></div>")
+    parts = [f'<div class="rag-timeline"><p class="rag-tl-count">{len(entries)} van de {total} gedateerde '
+             "uitspraken, op volgorde van datum. Elke uitspraak linkt naar haar alinea.</p>"]
+    year = None
+    for e in entries:
+        if e.when.start.year != year:
+            if year is not None:
+                parts.append("</ol>")
+            year = e.when.start.year
+            parts.append(f'<div class="rag-tl-year">{year}</div><ol class="rag-tl-list">')
+        parts.append(timeline_entry_html(e))
+    parts.append("</ol></div>")
+    return "".join(parts)
+
+
+class TimelineView:
+    """The timeline of the pipeline's current index, built once per index build (a refreshed index,
+    e.g. after an upload, gives a new timeline). ``render(topic, doc_ids, status)`` → HTML."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self._built_for: Path | None = None
+        self._entries: list[TimelineEntry] = []
+        self._lock = threading.Lock()
+
+    def entries(self) -> list[TimelineEntry]:
+        """All entries of the current index (loads the index on first use)."""
+        index = self.pipeline.load()
+        with self._lock:
+            if self._built_for != index.directory:
+                self._entries = build_timeline(index.passages)
+                self._built_for = index.directory
+            return self._entries
+
+    def documents(self) -> list[tuple[str, str]]:
+        """(label, doc_id) of every document with a dated statement, by document date."""
+        docs: dict[str, tuple[str, str]] = {}
+        for e in self.entries():
+            label = e.title + (f" ({dutch_date(e.doc_date)})" if e.doc_date else "")
+            docs.setdefault(e.doc_id, (e.doc_date or "9999", label))
+        return [(label, doc_id) for doc_id, (_, label) in sorted(docs.items(), key=lambda kv: (kv[1][0], kv[0]))]
+
+    def render(self, topic: str | None, doc_ids: Sequence[str] | None, status: str | None) -> str:
+        """HTML of the entries matching the filters (see :func:`rag.timeline.filter_timeline`)."""
+        entries = self.entries()
+        chosen = filter_timeline(entries, topic or "", doc_ids or (), status or "",
+                                 stemmer=self.pipeline.settings.stemmer)
+        return timeline_html(chosen, len(entries))
+
+
+def timeline_tab(demo: gr.Blocks, pipeline: Pipeline) -> None:
+    """The "Tijdlijn" tab's components and events (call inside ``gr.Tab``): topic words, documents
+    and status filters over :class:`TimelineView`; filled when the page loads."""
+    view = TimelineView(pipeline)
+    gr.Markdown("Alle gedateerde uitspraken uit de documenten, op volgorde van datum, elk met de alinea "
+                "waar ze staan. Data staan er met de precisie die de tekst geeft (dag, maand, seizoen, kwartaal, "
+                "jaar of periode); de status zegt of de zin iets besloten of gedaan meldt of iets aankondigt.",
+                elem_classes=["rag-tl-intro"])
+    with gr.Row():
+        topic = gr.Textbox(label="Onderwerp", placeholder="bv. Einstein Telescoop, 3RX, stikstof",
+                           elem_id="rag-tl-topic", scale=2)
+        docs = gr.Dropdown(label="Documenten", choices=[], multiselect=True, value=[], elem_id="rag-tl-docs",
+                           scale=3)
+        status = gr.Radio(label="Status", choices=TIMELINE_STATUS, value="", elem_id="rag-tl-status", scale=2)
+    out = gr.HTML(elem_id="rag-timeline")
+
+    def fill(t: str, d: list[str], s: str) -> tuple[Any, str]:
+        return gr.update(choices=view.documents()), view.render(t, d, s)
+
+    def show(t: str, d: list[str], s: str) -> str:
+        return view.render(t, d, s)
+
+    gr.on([topic.submit, docs.change, status.change], show, [topic, docs, status], out,
+          api_visibility="private", show_progress="hidden")
+    topic.change(show, [topic, docs, status], out, api_visibility="private", show_progress="hidden",
+                 trigger_mode="always_last")
+    demo.load(fill, [topic, docs, status], [docs, out], api_visibility="private", show_progress="hidden")
+
+
 # --- Gradio app ----------------------------------------------------------------------------------
 
 def build_app(settings: Settings | None = None, *, pipeline: Pipeline | None = None,
@@ -442,38 +575,48 @@ def build_app(settings: Settings | None = None, *, pipeline: Pipeline | None = N
     service = ChatService(pipeline or Pipeline(settings))
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=True) as demo:
         gr.Markdown(f"## {TITLE}\n{INTRO}", elem_classes=["rag-intro"])
-        chatbot = gr.Chatbot(
-            label="Gesprek", elem_id="rag-chat", height=600, layout="panel", scale=1, autoscroll=False,
-            sanitize_html=True, render_markdown=True, latex_delimiters=[], allow_tags=False,
-            buttons=[], feedback_options=None, allow_file_downloads=False,
-            examples=[{"text": q} for q in EXAMPLES],
-            placeholder="Kies een voorbeeldvraag of typ je eigen vraag hieronder.",
-        )
-        textbox = gr.Textbox(
-            show_label=False, label="Vraag", elem_id="rag-question", lines=1, max_lines=6,
-            placeholder="Typ je vraag en druk op Enter…", autofocus=True, submit_btn="Vraag", stop_btn=False,
-        )
-        gr.Markdown("Antwoorden komen uitsluitend uit de documenten in het corpus; controleer de geciteerde "
-                    "alinea's voor publicatie.", elem_classes=["rag-disclaimer"])
-
-        def respond(message: str, history: list[Any]) -> Iterator[tuple[str, list[Message]]]:
-            yield from service.respond(message, history)
-
-        def run_example(evt: gr.SelectData, history: list[Any]) -> Iterator[tuple[str, list[Message]]]:
-            value = evt.value if isinstance(evt.value, dict) else {}
-            yield from service.respond(str(value.get("text", "")), history)
-
-        textbox.submit(respond, [textbox, chatbot], [textbox, chatbot], api_name="chat",
-                       api_description="Eén chatbeurt: (vraag, gespreksgeschiedenis) → ('', nieuwe geschiedenis).",
-                       show_progress="minimal", trigger_mode="once", concurrency_limit=concurrency,
-                       concurrency_id="answer")
-        chatbot.example_select(run_example, [chatbot], [textbox, chatbot], api_visibility="private",
-                               show_progress="minimal", trigger_mode="once", concurrency_limit=concurrency,
-                               concurrency_id="answer")
+        with gr.Tabs(elem_id="rag-tabs"):
+            with gr.Tab("Chat", id="chat", elem_id="rag-tab-chat"):
+                _chat_tab(service, concurrency)
+            with gr.Tab("Tijdlijn", id="tijdlijn", elem_id="rag-tab-timeline"):
+                timeline_tab(demo, service.pipeline)
     demo.queue(max_size=queue_size, default_concurrency_limit=concurrency)
     _dutch_queue_full(demo)
     return demo
 
+
+def _chat_tab(service: ChatService, concurrency: int) -> tuple[gr.Chatbot, gr.Textbox]:
+    """The chat tab's components and events (call inside ``gr.Tab``); returns (chatbot, question box)."""
+    chatbot = gr.Chatbot(
+        label="Gesprek", elem_id="rag-chat", height=600, layout="panel", scale=1, autoscroll=False,
+        sanitize_html=True, render_markdown=True, latex_delimiters=[], allow_tags=False,
+        buttons=[], feedback_options=None, allow_file_downloads=False,
+        examples=[{"text": q} for q in EXAMPLES],
+        placeholder="Kies een voorbeeldvraag of typ je eigen vraag hieronder.",
+    )
+    textbox = gr.Textbox(
+        show_label=False, label="Vraag", elem_id="rag-question", lines=1, max_lines=6,
+        placeholder="Typ je vraag en druk op Enter…", autofocus=True, submit_btn="Vraag", stop_btn=False,
+    )
+    gr.Markdown("Antwoorden komen uitsluitend uit de documenten in het corpus; controleer de geciteerde "
+                "alinea's voor publicatie.", elem_classes=["rag-disclaimer"])
+
+    def respond(message: str, history: list[Any]) -> Iterator[tuple[str, list[Message]]]:
+        yield from service.respond(message, history)
+
+    def run_example(evt: gr.SelectData, history: list[Any]) -> Iterator[tuple[str, list[Message]]]:
+        value = evt.value if isinstance(evt.value, dict) else {}
+        yield from service.respond(str(value.get("text", "")), history)
+
+    textbox.submit(respond, [textbox, chatbot], [textbox, chatbot], api_name="chat",
+                   api_description="Eén chatbeurt: (vraag, gespreksgeschiedenis) → ('', nieuwe geschiedenis).",
+                   show_progress="minimal", trigger_mode="once", concurrency_limit=concurrency,
+                   concurrency_id="answer")
+    chatbot.example_select(run_example, [chatbot], [textbox, chatbot], api_visibility="private",
+                           show_progress="minimal", trigger_mode="once", concurrency_limit=concurrency,
+                           concurrency_id="answer")
+
+    return chatbot, textbox
 
 def _dutch_queue_full(demo: gr.Blocks) -> None:
     """Replace the English "Queue is full. Max size is …" that ``/gradio_api/queue/join`` answers
