@@ -50,6 +50,7 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import argparse
+import base64
 import html
 import json
 import logging
@@ -59,15 +60,20 @@ import re
 import sys
 import threading
 import time
+import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import gradio as gr
 
-from rag.answer import FRAGMENT_NOTE, Answer, Citation
+from rag.answer import FRAGMENT_NOTE, Answer, Citation, answer_to_json
 from rag.errors import EmptyQuestionError, RagError
+from rag.export import answer_markdown, conversation_json, conversation_markdown
+from rag.feedback import append_feedback
 from rag.pipeline import Pipeline
 from rag.settings import DutchArgumentParser, Settings, add_settings_arguments, settings_from_args
 from rag.timeline import DONE, PLANNED, TimelineEntry, build_timeline, filter_timeline
@@ -92,6 +98,10 @@ LOGIN_LOCKOUT = 300.0
 HISTORY_QUESTIONS = 5
 #: longest question echoed in the chat (the pipeline itself cuts at settings.max_question_chars)
 MAX_ECHO_CHARS = 4000
+
+#: answers remembered per server for feedback and export (oldest forgotten first)
+MAX_RECORDS = 5000
+_ANSWER_ID = re.compile(r'data-answer-id="([0-9a-f]{32})"')
 
 PENDING_TEXT = "Bezig met zoeken…"
 EXAMPLES = [
@@ -136,6 +146,10 @@ CSS = """
 .rag-footer { font-size: .75em; opacity: .6; margin-top: .3em; }
 .rag-pending { opacity: .7; font-style: italic; }
 .rag-error { color: var(--error-text-color, #b91c1c); }
+.rag-actions { margin-top: .4em; }
+.rag-copy-md { display: none !important; }
+.rag-copy { font-size: .8em; padding: .15em .6em; border: 1px solid var(--border-color-primary); border-radius: .4em;
+  background: var(--background-fill-secondary); cursor: pointer; }
 /* timeline tab */
 .rag-timeline { line-height: 1.45; }
 .rag-tl-count { font-size: .9em; opacity: .8; }
@@ -325,6 +339,18 @@ def error_html(message: str) -> str:
     return f'<div class="rag-error">{text_html(message)}</div>'
 
 
+def answer_actions_html(answer_id: str, markdown: str) -> str:
+    """The actions under an answer: "Kopieer met bronnen" copies ``markdown``, carried base64-encoded
+    in a hidden ``span.rag-copy-md`` (only ``A-Za-z0-9+/=``: nothing in it can act as markup, and the
+    chat's HTML sanitizer keeps it; it drops ``data-`` attributes); the page script :data:`HEAD` does
+    the copy. ``answer_id`` (hex, in ``data-answer-id`` of the message source, read by the server
+    only) ties the message to its record for feedback and export."""
+    encoded = base64.b64encode(markdown.encode("utf-8")).decode("ascii")
+    return (f'<div class="rag-actions" data-answer-id="{answer_id}"><button type="button" class="rag-copy" '
+            'title="Antwoord, citaten en genummerde bronnenlijst als Markdown">Kopieer met bronnen</button>'
+            f'<span class="rag-copy-md">{encoded}</span></div>')
+
+
 # --- chat logic ----------------------------------------------------------------------------------
 
 Message = dict[str, Any]
@@ -385,6 +411,9 @@ class ChatService:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
+        #: answer id → (answer record in the JSON contract, index version), newest last, bounded
+        self._records: OrderedDict[str, tuple[dict[str, Any], dict[str, Any]]] = OrderedDict()
+        self._records_lock = threading.Lock()
 
     def answer(self, question: str, history: Sequence[str],
                on_token: Callable[[str], None] | None = None) -> Answer:
@@ -414,7 +443,7 @@ class ChatService:
                 assert answer is not None
             else:
                 answer = self.answer(question, earlier)
-            content = answer_html(answer)
+            content = self.answer_message(answer)
         except EmptyQuestionError as exc:
             content = error_html(str(exc))
         except RagError as exc:
@@ -424,6 +453,74 @@ class ChatService:
             log.exception("interne fout bij vraag")
             content = error_html("Er ging intern iets mis bij het beantwoorden. Probeer het opnieuw.")
         yield "", [*chat, {"role": "assistant", "content": content}]
+
+    # --- answer records: copy with sources, feedback, conversation export (issue 17) ---------------
+    def answer_message(self, answer: Answer) -> str:
+        """The assistant message of ``answer``: :func:`answer_html` plus the answer's actions
+        (:func:`answer_actions_html`); the answer is remembered under a new id for feedback and export."""
+        record = answer_to_json(answer)
+        answer_id = uuid.uuid4().hex
+        record["answer_id"] = answer_id
+        record.setdefault("filters", {})
+        try:
+            index = self.pipeline.load()
+            version = {"build": index.directory.name, "corpus_hash": index.manifest.get("corpus_hash")}
+        except RagError:
+            version = {}
+        with self._records_lock:
+            self._records[answer_id] = (record, version)
+            while len(self._records) > MAX_RECORDS:
+                self._records.popitem(last=False)
+        return answer_html(answer) + answer_actions_html(answer_id, answer_markdown(record))
+
+    def record_of(self, message: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(answer record, index version) behind an assistant message, or None (an error message, or
+        an answer this server no longer remembers)."""
+        m = _ANSWER_ID.search(_message_text(message))
+        if not m:
+            return None
+        with self._records_lock:
+            return self._records.get(m.group(1))
+
+    def records(self, history: Sequence[Any] | None) -> list[dict[str, Any]]:
+        """The answer records of a chatbot value, in order (messages without a record are left out)."""
+        out = []
+        for msg in history or []:
+            role = msg.get("role") if isinstance(msg, dict) else getattr(msg, "role", None)
+            found = self.record_of(msg) if role == "assistant" else None
+            if found is not None:
+                out.append(found[0])
+        return out
+
+    def feedback(self, history: Sequence[Any] | None, index: Any, liked: Any, comment: str | None) -> str:
+        """Append a 👍/👎 on the assistant message at ``index`` of ``history`` (with ``comment``) to
+        ``settings.feedback_log`` (:func:`rag.feedback.append_feedback`); return a Dutch status line."""
+        rating = "up" if liked in (True, "Like") else "down" if liked in (False, "Dislike") else None
+        position = index[0] if isinstance(index, list | tuple) else index
+        messages = list(history or [])
+        if rating is None or not isinstance(position, int) or not 0 <= position < len(messages):
+            return "Deze beoordeling kon niet worden verwerkt."
+        found = self.record_of(messages[position])
+        if found is None:
+            return "Dit bericht is geen antwoord dat deze server nog kent; de beoordeling is niet opgeslagen."
+        record, version = found
+        s = self.pipeline.settings
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rating": rating,
+                 "comment": (comment or "").strip()[:4000], "question": record["question"],
+                 "answer": record["answer"], "abstained": record["abstained"], "reason": record["reason"],
+                 "mode": record["mode"], "citations": [
+                     {k: c.get(k) for k in ("n", "passage_id", "doc_id", "title", "date", "locator", "source",
+                                            "fragment", "quote", "text")} for c in record["citations"]],
+                 "filters": record.get("filters") or {}, "notices": record["notices"],
+                 "settings": {k: str(v) for k, v in asdict(s).items() if not k.startswith("llm_api")},
+                 "index": version, "answer_id": record["answer_id"]}
+        try:
+            append_feedback(s.feedback_log, entry)
+        except OSError as exc:
+            log.warning("feedback niet opgeslagen in %s: %s", s.feedback_log, exc)
+            return "De beoordeling kon niet worden opgeslagen (het feedbacklog is niet schrijfbaar)."
+        thumb = "👍" if rating == "up" else "👎"
+        return f"Dank je: {thumb} opgeslagen{' met je opmerking' if entry['comment'] else ''}."
 
     def _stream(self, question: str, earlier: list[str]) -> Iterator[tuple[str, Answer | None]]:
         """Run the pipeline in a thread; yield (text so far, None) per token, then ("", answer)."""
@@ -446,6 +543,82 @@ class ChatService:
         if "error" in box:
             raise box["error"]
         yield "", box["answer"]
+
+
+# --- feedback, copy with sources, conversation export (issue 17) ----------------------------------
+
+#: page script: "Kopieer met bronnen" copies the Markdown next to the button (base64, UTF-8)
+#: to the clipboard (with a fallback for pages that are not a secure context), and
+#: ``ragDownload(text, name, type)`` saves a conversation export through a blob: URL (Gradio's file
+#: routes stay closed). No inline handlers: one delegated listener on the document.
+HEAD = """<script>
+(() => {
+  const decode = (b64) => new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+  const fallback = (text) => {
+    const area = document.createElement("textarea");
+    area.value = text; area.setAttribute("readonly", ""); area.style.position = "fixed"; area.style.opacity = "0";
+    document.body.appendChild(area); area.select();
+    try { document.execCommand("copy"); } finally { area.remove(); }
+  };
+  document.addEventListener("click", async (event) => {
+    const button = event.target instanceof Element ? event.target.closest("button.rag-copy") : null;
+    if (!button) return;
+    event.preventDefault();
+    const carrier = button.parentElement ? button.parentElement.querySelector(".rag-copy-md") : null;
+    const text = decode(carrier ? carrier.textContent.trim() : "");
+    window.ragLastCopy = text;
+    try { await navigator.clipboard.writeText(text); } catch (e) { fallback(text); }
+    button.textContent = "Gekopieerd \u2713";
+    setTimeout(() => { button.textContent = "Kopieer met bronnen"; }, 2500);
+  });
+  window.ragDownload = (text, name, type) => {
+    if (!text) return;
+    const url = URL.createObjectURL(new Blob([text], {type}));
+    const a = document.createElement("a");
+    a.href = url; a.download = name; document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  };
+})();
+</script>"""
+
+
+def feedback_row(service: ChatService, chatbot: gr.Chatbot) -> None:
+    """The optional comment box and status line for the chat's 👍/👎 buttons; a click appends one line
+    to ``settings.feedback_log`` (see :meth:`ChatService.feedback`) with the comment typed so far."""
+    with gr.Row(elem_id="rag-feedback"):
+        comment = gr.Textbox(label="Opmerking bij je 👍/👎 (optioneel; typ eerst, klik dan op de duim onder "
+                                   "het antwoord)",
+                             elem_id="rag-feedback-comment", lines=2, max_lines=4, scale=4)
+        status = gr.Markdown("", elem_id="rag-feedback-status")
+
+    def on_like(evt: gr.LikeData, history: list[Any], text: str) -> tuple[str, str]:
+        return "", text_html(service.feedback(history, evt.index, evt.liked, text))
+
+    chatbot.like(on_like, [chatbot, comment], [comment, status], api_visibility="private", show_progress="hidden")
+
+
+def export_row(service: ChatService, chatbot: gr.Chatbot) -> None:
+    """Buttons that download the whole conversation as Markdown or JSON (:mod:`rag.export`), built on
+    the server from the remembered answer records and saved by the page script (``ragDownload``)."""
+    with gr.Row(elem_id="rag-export"):
+        md_button = gr.Button("Gesprek downloaden (Markdown)", size="sm", elem_id="rag-export-md")
+        json_button = gr.Button("Gesprek downloaden (JSON)", size="sm", elem_id="rag-export-json")
+    payload = gr.Textbox(visible="hidden", elem_id="rag-export-payload")
+
+    def as_markdown(history: list[Any]) -> str:
+        records = service.records(history)
+        return conversation_markdown(records) if records else ""
+
+    def as_json(history: list[Any]) -> str:
+        records = service.records(history)
+        return conversation_json(records) if records else ""
+
+    for button, build, name, kind in (
+            (md_button, as_markdown, "gesprek-topdocumenten.md", "text/markdown;charset=utf-8"),
+            (json_button, as_json, "gesprek-topdocumenten.json", "application/json;charset=utf-8")):
+        save = f"(text) => {{ window.ragDownload(text, {json.dumps(name)}, {json.dumps(kind)}); }}"
+        button.click(build, [chatbot], [payload], api_visibility="private", show_progress="hidden").then(
+            None, [payload], None, js=save, api_visibility="private")
 
 
 # --- timeline tab (issue 17) --------------------------------------------------------------------
@@ -506,6 +679,9 @@ class TimelineView:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
+        #: answer id → (answer record in the JSON contract, index version), newest last, bounded
+        self._records: OrderedDict[str, tuple[dict[str, Any], dict[str, Any]]] = OrderedDict()
+        self._records_lock = threading.Lock()
         self._built_for: Path | None = None
         self._entries: list[TimelineEntry] = []
         self._lock = threading.Lock()
@@ -590,7 +766,7 @@ def _chat_tab(service: ChatService, concurrency: int) -> tuple[gr.Chatbot, gr.Te
     chatbot = gr.Chatbot(
         label="Gesprek", elem_id="rag-chat", height=600, layout="panel", scale=1, autoscroll=False,
         sanitize_html=True, render_markdown=True, latex_delimiters=[], allow_tags=False,
-        buttons=[], feedback_options=None, allow_file_downloads=False,
+        buttons=[], feedback_options=["Like", "Dislike"], allow_file_downloads=False,
         examples=[{"text": q} for q in EXAMPLES],
         placeholder="Kies een voorbeeldvraag of typ je eigen vraag hieronder.",
     )
@@ -616,7 +792,10 @@ def _chat_tab(service: ChatService, concurrency: int) -> tuple[gr.Chatbot, gr.Te
                            show_progress="minimal", trigger_mode="once", concurrency_limit=concurrency,
                            concurrency_id="answer")
 
+    feedback_row(service, chatbot)
+    export_row(service, chatbot)
     return chatbot, textbox
+
 
 def _dutch_queue_full(demo: gr.Blocks) -> None:
     """Replace the English "Queue is full. Max size is …" that ``/gradio_api/queue/join`` answers
@@ -839,7 +1018,7 @@ def launch_app(demo: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT
         prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=False, inbrowser=False,
         allowed_paths=[], blocked_paths=blocked_paths(settings), max_file_size="1kb",
         footer_links=["api"], run_history=False, enable_monitoring=False, mcp_server=False,
-        ssr_mode=False, pwa=False, strict_cors=True, css=CSS,
+        ssr_mode=False, pwa=False, strict_cors=True, css=CSS, head=HEAD,
         app_kwargs={"middleware": [Middleware(RefuseFileRoutes),
                                    *([Middleware(LoginGuard, **(login_limits or {}))] if auth else [])]},
     )

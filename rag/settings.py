@@ -73,6 +73,8 @@ class Settings:
     llm_model: str = ""
     llm_api_key: str = ""
     llm_timeout: float = 30.0
+    #: JSONL log of the web chat's 👍/👎 feedback (one line per click, appended atomically; rag.feedback)
+    feedback_log: Path = Path("feedback/feedback.jsonl")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
