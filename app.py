@@ -621,6 +621,44 @@ def export_row(service: ChatService, chatbot: gr.Chatbot) -> None:
             None, [payload], None, js=save, api_visibility="private")
 
 
+# --- upload (issue 17) ------------------------------------------------------------------------------
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+UPLOAD_REFUSED = ("--upload kan alleen als de chat op 127.0.0.1 luistert of inloggen aan staat "
+                  "(RAG_AUTH of --auth-file): anders kan iedereen op het netwerk documenten toevoegen.")
+
+
+def upload_allowed(host: str, auth: tuple[str, str] | None) -> bool:
+    """Uploads only on the loopback address or behind a login."""
+    return host in LOOPBACK_HOSTS or auth is not None
+
+
+def upload_row(pipeline: Pipeline) -> None:
+    """The chat's "Document toevoegen" button: PDF, DOCX, HTML, MD or TXT, checked, stored in the
+    corpus, shown (sections and paragraphs found) and indexed incrementally (:func:`rag.upload.ingest`);
+    questions asked meanwhile are answered from the previous index. Steps are shown as they happen."""
+    from rag.upload import UPLOAD_SUFFIXES, ingest
+
+    with gr.Row(elem_id="rag-upload"):
+        button = gr.UploadButton("Document toevoegen (PDF, DOCX, HTML, MD, TXT)", file_types=list(UPLOAD_SUFFIXES),
+                                 file_count="single", size="sm", elem_id="rag-upload-button", scale=1)
+        status = gr.HTML("", elem_id="rag-upload-status")
+
+    def on_upload(path: str | None) -> Iterator[str]:
+        if not path:
+            yield '<div class="rag-error">Geen bestand ontvangen.</div>'
+            return
+        original = Path(path).name
+        shown: list[str] = []
+        for step in ingest(pipeline, Path(path), original):
+            css = "rag-error" if step.stage == "error" else f"rag-upload-{step.stage}"
+            shown.append(f'<div class="{css}">{text_html(step.message)}</div>')
+            yield f'<div class="rag-upload-steps">{"".join(shown)}</div>'
+
+    button.upload(on_upload, [button], [status], api_visibility="private", show_progress="minimal",
+                  concurrency_limit=1, concurrency_id="upload")
+
+
 # --- timeline tab (issue 17) --------------------------------------------------------------------
 
 #: status filter choices of the timeline tab (label, value)
@@ -743,17 +781,22 @@ def timeline_tab(demo: gr.Blocks, pipeline: Pipeline) -> None:
 # --- Gradio app ----------------------------------------------------------------------------------
 
 def build_app(settings: Settings | None = None, *, pipeline: Pipeline | None = None,
-              concurrency: int = DEFAULT_CONCURRENCY, queue_size: int = QUEUE_SIZE) -> gr.Blocks:
+              concurrency: int = DEFAULT_CONCURRENCY, queue_size: int = QUEUE_SIZE,
+              allow_upload: bool = False) -> gr.Blocks:
     """The chat as a ``gr.Blocks`` (not launched). Give ``settings`` or a ready ``pipeline``;
     the index is loaded (or built, when ``settings.auto_build``) by the first question unless
     the caller already called ``pipeline.load()``. ``concurrency`` answers are computed at once
-    (typed questions and clicked examples share that limit). Launch with :func:`launch_app`."""
+    (typed questions and clicked examples share that limit). ``allow_upload`` adds the
+    "Document toevoegen" button (:func:`upload_row`; launch with ``allow_upload`` too). Launch with
+    :func:`launch_app`."""
     service = ChatService(pipeline or Pipeline(settings))
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=True) as demo:
         gr.Markdown(f"## {TITLE}\n{INTRO}", elem_classes=["rag-intro"])
         with gr.Tabs(elem_id="rag-tabs"):
             with gr.Tab("Chat", id="chat", elem_id="rag-tab-chat"):
                 _chat_tab(service, concurrency)
+                if allow_upload:
+                    upload_row(service.pipeline)
             with gr.Tab("Tijdlijn", id="tijdlijn", elem_id="rag-tab-timeline"):
                 timeline_tab(demo, service.pipeline)
     demo.queue(max_size=queue_size, default_concurrency_limit=concurrency)
@@ -816,6 +859,7 @@ def _dutch_queue_full(demo: gr.Blocks) -> None:
 
 
 _FILE_ROUTE = re.compile(r"(^|/)(file[=/]|proxy=|upload/?$|upload_progress)", re.IGNORECASE)
+_SERVE_ROUTE = re.compile(r"(^|/)(file[=/]|proxy=)", re.IGNORECASE)
 
 
 class RefuseFileRoutes:
@@ -825,15 +869,17 @@ class RefuseFileRoutes:
     static assets (not the corpus, not /etc/passwd, not uploads) and never fetches a URL on a
     visitor's behalf (``/gradio_api/file=https://…`` would otherwise be proxied)."""
 
-    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+    def __init__(self, app: Callable[..., Awaitable[None]], allow_upload: bool = False) -> None:
         self.app = app
+        #: with ``--upload``: Gradio's upload routes are let through (the file routes stay refused)
+        self.pattern = _SERVE_ROUTE if allow_upload else _FILE_ROUTE
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[..., Awaitable[Any]],
                        send: Callable[..., Awaitable[None]]) -> None:
         if scope.get("type") == "http":
             raw = scope.get("raw_path") or b""
             paths = [str(scope.get("path", "")), raw.decode("latin-1") if isinstance(raw, bytes) else ""]
-            if any(_FILE_ROUTE.search(p) or "file%3d" in p.lower() for p in paths):
+            if any(self.pattern.search(p) or "file%3d" in p.lower() for p in paths):
                 body = b"Niet toegestaan: deze server deelt geen bestanden."
                 await send({"type": "http.response.start", "status": 403,
                             "headers": [(b"content-type", b"text/plain; charset=utf-8"),
@@ -1004,22 +1050,28 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
 def launch_app(demo: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                auth: tuple[str, str] | None = None, settings: Settings | None = None,
                prevent_thread_lock: bool = False, quiet: bool = False,
-               login_limits: dict[str, float] | None = None) -> str:
+               login_limits: dict[str, float] | None = None, allow_upload: bool = False) -> str:
     """Launch ``demo`` with the safe defaults (localhost, no share link, no file routes, no run
     history/monitoring/MCP/SSR) and the chat's CSS; return the local URL. With ``auth`` the
     :class:`LoginGuard` is installed (``login_limits`` overrides its ``max_failures``, ``window``,
     ``lockout``). With ``prevent_thread_lock`` it returns at once; stop the server with
-    ``demo.close()``."""
+    ``demo.close()``. ``allow_upload`` (the app built with ``allow_upload``) opens Gradio's upload
+    route for files up to ``settings.max_file_mb``; refused (ValueError, Dutch) unless the server
+    listens on the loopback address or has a login (:func:`upload_allowed`)."""
     from starlette.middleware import Middleware
+
+    if allow_upload and not upload_allowed(host, auth):
+        raise ValueError(UPLOAD_REFUSED)
+    max_size: int | str = (settings or Settings()).max_file_bytes if allow_upload else "1kb"
 
     _, url, _ = demo.launch(
         server_name=host, server_port=port, share=False, auth=auth,
         auth_message="Log in om de chat over de topdocumenten te gebruiken." if auth else None,
         prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=False, inbrowser=False,
-        allowed_paths=[], blocked_paths=blocked_paths(settings), max_file_size="1kb",
+        allowed_paths=[], blocked_paths=blocked_paths(settings), max_file_size=max_size,
         footer_links=["api"], run_history=False, enable_monitoring=False, mcp_server=False,
         ssr_mode=False, pwa=False, strict_cors=True, css=CSS, head=HEAD,
-        app_kwargs={"middleware": [Middleware(RefuseFileRoutes),
+        app_kwargs={"middleware": [Middleware(RefuseFileRoutes, allow_upload=allow_upload),
                                    *([Middleware(LoginGuard, **(login_limits or {}))] if auth else [])]},
     )
     return str(url)
@@ -1039,6 +1091,8 @@ def build_parser() -> argparse.ArgumentParser:
     # the old flag: refused with a hint, because a password on the command line is visible
     # to every user of the machine in the process list
     p.add_argument("--auth", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--upload", action="store_true",
+                   help="laat gebruikers documenten toevoegen vanuit de chat (alleen op 127.0.0.1 of met inloggen)")
     p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
                    help=f"vragen die tegelijk worden beantwoord (standaard {DEFAULT_CONCURRENCY})")
     add_settings_arguments(p)
@@ -1057,6 +1111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("--port moet tussen 1 en 65535 liggen")
         if args.concurrency < 1:
             raise ValueError("--concurrency moet minstens 1 zijn")
+        if args.upload and not upload_allowed(args.host, auth):
+            raise ValueError(UPLOAD_REFUSED)
     except ValueError as exc:
         print(f"fout: {exc}", file=sys.stderr)
         return 2
@@ -1067,7 +1123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RagError as exc:
         print(f"fout: {exc}", file=sys.stderr)
         return 1
-    demo = build_app(pipeline=pipeline, concurrency=args.concurrency)
+    demo = build_app(pipeline=pipeline, concurrency=args.concurrency, allow_upload=args.upload)
     if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         print("let op: de chat is bereikbaar vanaf het netwerk zonder inloggen "
               "(zet RAG_AUTH of gebruik --auth-file).",
@@ -1075,7 +1131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"Chat draait op http://{shown_host}:{args.port}/ (stoppen: Ctrl-C)", file=sys.stderr, flush=True)
     try:
-        launch_app(demo, host=args.host, port=args.port, auth=auth, settings=settings, quiet=True)
+        launch_app(demo, host=args.host, port=args.port, auth=auth, settings=settings, quiet=True,
+                   allow_upload=args.upload)
     except OSError as exc:
         print(f"fout: kan niet luisteren op {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
