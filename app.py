@@ -519,8 +519,8 @@ class ChatService:
         except OSError as exc:
             log.warning("feedback niet opgeslagen in %s: %s", s.feedback_log, exc)
             return "De beoordeling kon niet worden opgeslagen (het feedbacklog is niet schrijfbaar)."
-        thumb = "👍" if rating == "up" else "👎"
-        return f"Dank je: {thumb} opgeslagen{' met je opmerking' if entry['comment'] else ''}."
+        thumb = "duim omhoog" if rating == "up" else "duim omlaag"
+        return f"Dank je: je beoordeling ({thumb}) is opgeslagen{' met je opmerking' if entry['comment'] else ''}."
 
     def _stream(self, question: str, earlier: list[str]) -> Iterator[tuple[str, Answer | None]]:
         """Run the pipeline in a thread; yield (text so far, None) per token, then ("", answer)."""
@@ -586,8 +586,8 @@ def feedback_row(service: ChatService, chatbot: gr.Chatbot) -> None:
     """The optional comment box and status line for the chat's 👍/👎 buttons; a click appends one line
     to ``settings.feedback_log`` (see :meth:`ChatService.feedback`) with the comment typed so far."""
     with gr.Row(elem_id="rag-feedback"):
-        comment = gr.Textbox(label="Opmerking bij je 👍/👎 (optioneel; typ eerst, klik dan op de duim onder "
-                                   "het antwoord)",
+        comment = gr.Textbox(label="Opmerking bij je beoordeling (optioneel; typ eerst, klik dan op duim omhoog "
+                                   "of omlaag onder het antwoord)",
                              elem_id="rag-feedback-comment", lines=2, max_lines=4, scale=4)
         status = gr.Markdown("", elem_id="rag-feedback-status")
 

@@ -202,7 +202,8 @@ def test_uploaded_docx_becomes_answerable(upload_server: tuple[str, Path, Pipeli
     assert "Klaar" in status
     assert (corpus / "uploads" / "proef-zeewierteelt-2026.docx").is_file()
     assert pipeline.load().directory != old_build
-    page.screenshot(path=str(shot_path("screenshot-upload.png", tmp_path)), full_page=False)
+    page.locator("#rag-upload-status").scroll_into_view_if_needed()
+    page.screenshot(path=str(shot_path("screenshot-upload.png", tmp_path)), full_page=True)
     answer = ask(page, Q_SEAWEED)
     assert "3,7 miljoen euro" in answer.inner_text()
     assert "Proef met zeewierteelt in de Westerschelde" in answer.locator(".rag-title").first.inner_text()

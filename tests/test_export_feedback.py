@@ -106,7 +106,7 @@ def test_chat_feedback_lands_in_the_log(settings: Settings, tmp_path: Path) -> N
     history = list(service.respond(Q_3RX, []))[-1][1]
     assert "Kopieer met bronnen" in history[-1]["content"]
     assert service.feedback(history, 1, False, "  datum klopt, maar bron ontbreekt ") == \
-        "Dank je: 👎 opgeslagen met je opmerking."
+        "Dank je: je beoordeling (duim omlaag) is opgeslagen met je opmerking."
     assert service.feedback(history, 0, True, "").startswith("Dit bericht is geen antwoord")
     assert service.feedback([{"role": "assistant", "content": "<div>oud</div>"}], 0, True, "").startswith("Dit bericht")
     (line,), _ = read_feedback(log)
