@@ -23,6 +23,7 @@ from rag.abstain import TYPE_NOUN, Decision, answerable_features, decide, entity
 from rag.chunking import Passage
 from rag.compose import Candidate, citation_spans, grouped, pick_overview, pick_single, shown
 from rag.features import SENTENCE_FEATURES, Coverage, evidence_profile, evidence_text, sentence_features
+from rag.filters import Filters
 from rag.question import Term
 from rag.retrieval import RetrievalResult, Retrieved
 from rag.scoring import ANSWERABLE_FEATURES, Scorer, load_scorer
@@ -64,6 +65,7 @@ class Answer:
     related: tuple[Retrieved, ...] = ()
     id: Any = None
     reason: str = ""
+    filters: Filters | None = None  # the search filters the question was answered under
 
 
 _INJECTION = re.compile(
@@ -367,5 +369,6 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "retrieved": [ret(r) for r in answer.retrieved],
         "related": [ret(r) for r in answer.related],
         "notices": list(answer.notices),
+        "filters": answer.filters.to_json() if answer.filters is not None else None,
         "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()},
     }

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from rag.answer import FRAGMENT_NOTE, Answer, answer_to_json, with_meta
 from rag.errors import CorpusError, EmptyQuestionError, RagError
+from rag.filters import FilterError, Filters
 from rag.settings import DutchArgumentParser, add_settings_arguments, settings_from_args
 
 
@@ -33,8 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="één JSON-object per vraag")
     p.add_argument("--batch", type=Path, metavar="FILE",
                    help="vragen uit FILE: één per regel, of JSONL met 'question' en optioneel 'id'")
+    f = p.add_argument_group("filters", "beperk de vraag tot sommige documenten (herhaalbaar; alle moeten gelden)")
+    f.add_argument("--doc", action="append", default=[], metavar="ID", help="alleen dit document (id, zie rag.corpus)")
+    f.add_argument("--kind", action="append", default=[], metavar="SOORT",
+                   help="alleen documenten van deze soort (verdrag, slotverklaring, persbericht, ...)")
+    f.add_argument("--from", dest="year_from", metavar="JAAR", help="alleen documenten van dit jaar of later")
+    f.add_argument("--to", dest="year_to", metavar="JAAR", help="alleen documenten van dit jaar of eerder")
     add_settings_arguments(p)
     return p
+
+
+def filters_from_args(args: argparse.Namespace) -> Filters:
+    """The :class:`~rag.filters.Filters` of ``--doc/--kind/--from/--to``; raises FilterError (Dutch)."""
+    return Filters.from_json({"documents": args.doc, "kinds": args.kind, "from": args.year_from, "to": args.year_to})
 
 
 def render(answer: Answer, out: IO[str]) -> None:
@@ -84,11 +96,15 @@ def _emit(answer: Answer, args: argparse.Namespace, out: IO[str]) -> None:
         render(answer, out)
 
 
-def _read_batch(path: Path) -> list[tuple[Any, str | None, str | None]]:
-    """(id, question, error) per non-empty line of a batch file. A bad line (invalid JSON, no
-    ``question``, a question that is not text) gets a Dutch ``error`` instead of stopping the batch;
-    bytes that are not UTF-8 are replaced by U+FFFD, so such a line is still asked."""
-    items: list[tuple[Any, str | None, str | None]] = []
+BatchItem = tuple[Any, str | None, str | None, Filters | None]
+
+
+def _read_batch(path: Path) -> list[BatchItem]:
+    """(id, question, error, filters) per non-empty line of a batch file. A bad line (invalid JSON,
+    no ``question``, a question that is not text, bad ``filters``) gets a Dutch ``error`` instead of
+    stopping the batch; bytes that are not UTF-8 are replaced by U+FFFD, so such a line is still
+    asked. ``filters`` is None unless the JSONL object has a ``filters`` object."""
+    items: list[BatchItem] = []
     data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
     for n, raw in enumerate(data.split(b"\n"), start=1):  # not splitlines(): U+2028 may sit inside JSON
         line = raw.decode("utf-8", errors="replace").rstrip("\r")
@@ -99,19 +115,24 @@ def _read_batch(path: Path) -> list[tuple[Any, str | None, str | None]]:
             try:
                 obj = json.loads(stripped)
             except (ValueError, RecursionError) as exc:
-                items.append((None, None, f"regel {n}: ongeldige JSON ({exc})"))
+                items.append((None, None, f"regel {n}: ongeldige JSON ({exc})", None))
                 continue
             if not isinstance(obj, dict) or "question" not in obj:
-                items.append((None, None, f"regel {n}: JSON-object zonder 'question'"))
+                items.append((None, None, f"regel {n}: JSON-object zonder 'question'", None))
                 continue
             qid, question = obj.get("id"), obj["question"]
             if not isinstance(question, str):
                 kind = "leeg (null)" if question is None else f"geen tekst maar {type(question).__name__}"
-                items.append((qid, None, f"regel {n}: 'question' is {kind}"))
+                items.append((qid, None, f"regel {n}: 'question' is {kind}", None))
                 continue
-            items.append((qid, question, None))
+            try:
+                filters = Filters.from_json(obj["filters"]) if obj.get("filters") is not None else None
+            except FilterError as exc:
+                items.append((qid, question, f"regel {n}: {exc}", None))
+                continue
+            items.append((qid, question, None, filters))
         else:
-            items.append((None, stripped, None))
+            items.append((None, stripped, None, None))
     return items
 
 
@@ -129,13 +150,13 @@ def _batch(pipeline: Any, args: argparse.Namespace, out: IO[str]) -> int:
     except OSError as exc:
         print(f"fout: {args.batch}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    for qid, question, error in items:
+    for qid, question, error, filters in items:
         if error is not None or question is None:
             _batch_error(qid, question, error or "geen vraag", args, out)
             continue
         try:
-            _emit(with_meta(pipeline.answer(question), id=qid), args, out)
-        except EmptyQuestionError as exc:
+            _emit(with_meta(pipeline.answer(question, filters=filters or args.filters), id=qid), args, out)
+        except (EmptyQuestionError, FilterError) as exc:
             _batch_error(qid, question, str(exc), args, out)
     return 0
 
@@ -154,8 +175,8 @@ def _interactive(pipeline: Any, args: argparse.Namespace, out: IO[str]) -> int:
         if not line or line.strip().lower() in ("", "stop", "exit", "quit"):
             return 0
         try:
-            ans = pipeline.answer(line, history)
-        except EmptyQuestionError as exc:
+            ans = pipeline.answer(line, history, filters=args.filters)
+        except (EmptyQuestionError, FilterError) as exc:
             print(f"fout: {exc}", file=sys.stderr)
             continue
         _emit(ans, args, out)
@@ -179,7 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = sys.stdout
     try:
         settings = settings_from_args(args)
-    except ValueError as exc:
+        args.filters = filters_from_args(args)
+    except ValueError as exc:  # FilterError is a ValueError too
         print(f"fout: {exc}", file=sys.stderr)
         return 2
     question = " ".join(args.question).strip()
@@ -198,12 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if question:
             pipeline.prepare_question(question)  # empty input fails before any model is loaded
-            _emit(pipeline.answer(question), args, out)
+            _emit(pipeline.answer(question, filters=args.filters), args, out)
             return 0
         if args.batch is not None:
             return _batch(pipeline, args, out)
         return _interactive(pipeline, args, out)
-    except EmptyQuestionError as exc:
+    except (EmptyQuestionError, FilterError) as exc:
         print(f"fout: {exc}", file=sys.stderr)
         return 2
     except CorpusError as exc:

@@ -1,6 +1,6 @@
 """Chunking stage: paragraphs → passages (one per paragraph, split only when too long).
 
-Paragraphs of fewer than three words (web clutter such as "Nieuws") are not indexed.
+Paragraphs of fewer than three words (web clutter such as "Nieuws") and breadcrumb trails are not indexed.
 A table (``Paragraph.kind == "table"``, rows as "cel | cel | cel" lines) is one passage: its
 caption joins the context and each row is one "sentence" (a table beyond the model's limit is
 split between rows).
@@ -18,10 +18,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from rag.corpus import Document
-from rag.text import split_sentences
+from rag.text import is_navigation, is_page_chrome, split_sentences
 
 #: Bump when chunking rules change (recorded in the manifest).
-CHUNKING_VERSION = "chunk-5"
+CHUNKING_VERSION = "chunk-8"
+#: a web page's chrome (breadcrumb, "U bevindt zich op: …") sits in its first paragraphs, above the heading
+CHROME_PARAGRAPHS = 3
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Passage:
     sentences: tuple[str, ...]
     part: int = 1
     parts: int = 1
+    kind: str | None = None  # the document's kind ("verdrag", "persbericht", …), for filters
 
     def index_text(self, with_context: bool = True) -> str:
         """Text given to the embedder and to BM25: context line plus passage text."""
@@ -91,8 +94,9 @@ class Chunker:
         out: list[Passage] = []
         for doc in documents:
             for k, para in enumerate(doc.paragraphs):
-                if len(re.findall(r"[^\W\d_]{2,}", para.text)) < self.min_words:
-                    continue  # web clutter such as "Nieuws" or "Filter items" answers nothing
+                if (len(re.findall(r"[^\W\d_]{2,}", para.text)) < self.min_words or is_navigation(para.text)
+                        or (k < CHROME_PARAGRAPHS and is_page_chrome(para.text, doc.title))):
+                    continue  # web clutter ("Nieuws", "Filter items", a breadcrumb above the heading) answers nothing
                 context = f"{doc.title} — {para.section_label}" if self.with_context else ""
                 before = doc.paragraphs[k - 1] if k else None
                 if (context and before is not None and before.section_key == para.section_key
@@ -113,7 +117,7 @@ class Chunker:
                         paragraph_text=para.text, context=context,
                         sentences=(tuple(r for r in piece.split("\n") if r.strip()) if table
                                    else split_sentences(piece)),
-                        part=i, parts=len(pieces),
+                        part=i, parts=len(pieces), kind=doc.kind,
                     ))
         return out
 

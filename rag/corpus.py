@@ -30,10 +30,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rag.errors import CorpusError, CorpusFileError
-from rag.text import fold, normalize, shown_name
+from rag.text import fold, normalize, shown_name, strip_link_notes
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
-PARSER_VERSION = "corpus-13"
+PARSER_VERSION = "corpus-15"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm", ".docx", ".odt")
 HEADER_KEYS = {
     "bron": "source",
@@ -1063,6 +1063,7 @@ def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FIL
     except OSError as exc:
         raise CorpusFileError(name, "bestand verdwenen tijdens het inlezen") from exc
     blocks = list(raw.blocks) if raw.mode == "blocks" else text_blocks(raw.body, pdf_text=raw.mode == "pdf-text")
+    blocks = [b if isinstance(b, TableBlock) else strip_link_notes(b) for b in blocks]
     title = normalize(raw.header.get("title") or raw.title_hint or "")
     if not title:
         first = next((b for b in blocks if b.strip()), "")
@@ -1077,17 +1078,54 @@ def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FIL
     return Document(
         id=doc_id,
         title=title,
-        date=normalize(raw.header["date"]) if raw.header.get("date") else None,
+        date=normalize(raw.header["date"]) if raw.header.get("date") else title_date(title),
         source=normalize(raw.header["source"]).split(" ")[0] if raw.header.get("source") else None,
         fragment="fragment" in status.lower(),
         path=name,
         content_hash=content_hash,
-        kind=normalize(raw.header["kind"]) if raw.header.get("kind") else None,
+        kind=document_kind(raw.header.get("kind"), title),
         sections=sections,
         paragraphs=paragraphs,
         pages=raw.pages,
         unreadable_pages=raw.unreadable_pages,
     )
+
+
+def title_date(title: str) -> str | None:
+    """The date a title states in its closing parenthesis ("Beleidsplan … goedgekeurd (15 juni 2020)"
+    → "2020-06-15"), the convention of news and press pages; None otherwise. A date elsewhere in
+    the title is what the document is about, not when it was written, and gives None."""
+    m = re.search(r"\(([^()]*)\)\s*$", title)
+    return stated_date(m.group(1)) if m else None
+
+
+#: kinds of document recognised in a title, most specific first (a "persbericht over een verdrag"
+#: is a persbericht): the fallback when a file has no ``Soort:`` header, e.g. an uploaded file
+KIND_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("kamerbrief", ("kamerbrief", "kamerstuk", "brief van")),
+    ("parlementaire vraag", ("parlement", "commissieverslag")),
+    ("persbericht", ("persbericht", "perstekst")),
+    ("nieuwsbericht", ("nieuwsbericht", "nieuws")),
+    ("aankondiging", ("aankondiging",)),
+    ("slotverklaring", ("slotverklaring",)),
+    ("gezamenlijke verklaring", ("gezamenlijke verklaring",)),
+    ("communiqué", ("communiqué", "communique")),
+    ("intentieverklaring", ("intentieverklaring",)),
+    ("verdrag", ("verdrag",)),
+)
+
+
+def document_kind(header: str | None, title: str) -> str | None:
+    """The document's kind, lower case: the ``Soort:`` header up to any parenthesis
+    ("slotverklaring (tekst uit pdf …)" → "slotverklaring"), else the first :data:`KIND_CUES`
+    kind whose cue opens a word of the title, else None."""
+    if header and normalize(header).split("(")[0].strip():
+        return normalize(header).split("(")[0].strip().lower()
+    low = fold(title)
+    for kind, cues in KIND_CUES:
+        if any(re.search(r"\b" + re.escape(fold(c)), low) for c in cues):
+            return kind
+    return None
 
 
 def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES,

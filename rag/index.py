@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import math
@@ -32,7 +33,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -386,6 +387,25 @@ def _diff_manifest(have: dict[str, Any], want: dict[str, Any], prefix: str = "")
     return diffs
 
 
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document as lists and filters show it: metadata plus its number of paragraphs
+    and passages (from the index's passages, so it is what answers can cite)."""
+
+    id: str
+    title: str
+    date: str | None
+    kind: str | None
+    fragment: bool
+    source: str | None
+    paragraphs: int
+    passages: int
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict of the fields."""
+        return asdict(self)
+
+
 class SearchIndex:
     """A loaded, verified index: passages, FAISS dense index, sentence vectors and BM25."""
 
@@ -404,6 +424,19 @@ class SearchIndex:
                                           np.zeros(sentence_vectors.shape[1], np.float32))
         self.vocabulary: frozenset[str] = frozenset(
             str(k) for k in getattr(bm25, "vocab_dict", {}) if k != _EMPTY_TOKEN)
+
+    @functools.cached_property
+    def documents(self) -> tuple[DocumentInfo, ...]:
+        """The indexed documents in index order (corpus order: by document id)."""
+        first: dict[str, Passage] = {}
+        paragraphs: dict[str, set[str]] = {}
+        count: dict[str, int] = {}
+        for p in self.passages:
+            first.setdefault(p.doc_id, p)
+            paragraphs.setdefault(p.doc_id, set()).add(p.paragraph_id)
+            count[p.doc_id] = count.get(p.doc_id, 0) + 1
+        return tuple(DocumentInfo(d, p.title, p.date, p.kind, p.fragment, p.source, len(paragraphs[d]), count[d])
+                     for d, p in first.items())
 
     @classmethod
     def load(cls, index_dir: Path, want: dict[str, Any], *, verify_files: bool = True) -> SearchIndex:

@@ -27,7 +27,8 @@ from rag.answer import (
 )
 from rag.embedding import Embedder, load_embedder
 from rag.errors import EmptyQuestionError, IndexCorruptError, IndexMissingError, IndexStaleError
-from rag.index import BuildReport, IndexBuilder, SearchIndex, expected_manifest
+from rag.filters import Filters
+from rag.index import BuildReport, DocumentInfo, IndexBuilder, SearchIndex, expected_manifest
 from rag.question import QuestionAnalysis, analyze, names_in
 from rag.retrieval import CrossEncoderReranker, HybridRetriever, RetrievalResult
 from rag.scoring import Scorer
@@ -228,12 +229,26 @@ class Pipeline:
 
     def answer(self, raw_question: str, history: Sequence[str] = (), *, top_k: int | None = None,
                mode: str | None = None, use_llm: bool | None = None,
-               on_token: Callable[[str], None] | None = None) -> Answer:
+               on_token: Callable[[str], None] | None = None, filters: Filters | None = None) -> Answer:
         """Answer one question. ``history`` holds earlier questions of the conversation, oldest first.
+        ``filters`` limits retrieval to some documents, kinds or years (before ranking); a filter
+        that leaves no document gives an abstention saying so.
 
-        Raises EmptyQuestionError for empty input (no model is called); index errors only when
-        ``auto_build`` is off. Never raises on odd but non-empty input (emoji, other scripts).
+        Raises EmptyQuestionError for empty input (no model is called); FilterError (Dutch) for a
+        filter naming an unknown document or kind; index errors only when ``auto_build`` is off.
+        Never raises on odd but non-empty input (emoji, other scripts).
         """
+        ans = self._answer(raw_question, history, top_k=top_k, mode=mode, use_llm=use_llm,
+                           on_token=on_token, filters=filters)
+        return with_meta(ans, filters=filters) if filters is not None and not filters.empty else ans
+
+    def documents(self) -> tuple[DocumentInfo, ...]:
+        """The indexed documents (loads the index): what lists, filters and the API show."""
+        return self.retriever.index.documents
+
+    def _answer(self, raw_question: str, history: Sequence[str], *, top_k: int | None, mode: str | None,
+                use_llm: bool | None, on_token: Callable[[str], None] | None,
+                filters: Filters | None) -> Answer:
         t0 = time.perf_counter()
         question, notices = self.prepare_question(raw_question)
         query_text, had_instruction = strip_instructions(question)
@@ -249,14 +264,24 @@ class Pipeline:
         self.maybe_refresh()
         retriever = self.retriever  # one index for the whole question, even if a refresh swaps it
         clock = {"retrieve": 0.0, "answer": 0.0}
+        if filters is not None and not filters.empty:
+            docs = retriever.index.documents
+            filters.check((d.id for d in docs), (d.kind for d in docs if d.kind))
+            mask = retriever.allowed(filters)
+            if mask is not None and not mask.any():
+                reason = f"geen enkel document voldoet aan de filters ({filters.describe()})"
+                ans = abstention(question, None, reason, f"Geen enkel document voldoet aan de filters "
+                                 f"({filters.describe()}). Verruim of wis de filters en vraag opnieuw.")
+                return with_meta(ans, notices=tuple(notices), timings_ms={
+                    "retrieve": 0.0, "answer": 0.0, "total": (time.perf_counter() - t0) * 1000})
 
         def run(q: str, split: bool) -> tuple[RetrievalResult, Answer]:
             t = time.perf_counter()
             # a follow-up is searched with the earlier question, but judged on its own words: the
             # evidence must cover what is asked now, not every word asked before
             analysis = self.analyze(q if split else query_text, split, retriever)
-            res = retriever(q, top_k=top_k, mode=mode, analysis=analysis)
-            parts = [retriever(part_query(p, analysis), top_k=top_k, mode=mode, analysis=p)
+            res = retriever(q, top_k=top_k, mode=mode, analysis=analysis, filters=filters)
+            parts = [retriever(part_query(p, analysis), top_k=top_k, mode=mode, analysis=p, filters=filters)
                      for p in analysis.parts]
             clock["retrieve"] += time.perf_counter() - t
             t = time.perf_counter()

@@ -12,12 +12,14 @@ import difflib
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from rag.chunking import Passage
 from rag.embedding import Embedder
 from rag.features import evidence_text, passage_features
+from rag.filters import Filters
 from rag.index import SearchIndex
 from rag.lexicon import Lexicon
 from rag.question import QuestionAnalysis
@@ -104,6 +106,7 @@ class HybridRetriever:
         self.learned = learned
         self.lexicon = index.lexicon
         self._corrections: dict[str, str] = {}
+        self._masks: dict[Filters, np.ndarray] = {}
         if self.lexicon._embed is None:  # words the corpus lacks are embedded on first use
             self.lexicon._embed = embedder.embed_queries
 
@@ -135,26 +138,54 @@ class HybridRetriever:
             by.setdefault(term[:1], []).append(term)
         return by
 
-    def dense_search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(passage index, cosine) pairs, best first."""
+    def allowed(self, filters: Filters | None) -> np.ndarray | None:
+        """Boolean mask (n_passages,) of the passages ``filters`` allows; None when nothing is
+        filtered. Computed once per distinct filter (frozen, hashable)."""
+        if filters is None or filters.empty:
+            return None
+        if filters not in self._masks:
+            if len(self._masks) > 256:
+                self._masks.clear()
+            self._masks[filters] = np.fromiter((filters.allows(p) for p in self.index.passages), dtype=bool,
+                                               count=len(self.index.passages))
+        return self._masks[filters]
+
+    def dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(passage index, cosine) pairs, best first; with a mask only allowed passages are searched
+        (a FAISS ID selector, so the top ``k`` are the top ``k`` of the allowed ones)."""
+        import faiss as faiss_module
+
+        faiss: Any = faiss_module  # the stubs lack the search-parameter classes
+        dense = self.index.dense
+        params = None
+        if allowed is not None:
+            ids = np.flatnonzero(allowed).astype(np.int64)
+            sel = faiss.IDSelectorBatch(ids)
+            params = (faiss.SearchParametersHNSW(sel=sel, efSearch=dense.hnsw.efSearch)
+                      if isinstance(dense, faiss.IndexHNSW) else faiss.SearchParameters(sel=sel))
+            k = min(k, len(ids))
         k = min(k, len(self.index.passages))
         if k <= 0:
             return []
-        scores, ids = self.index.dense.search(qvec.reshape(1, -1).astype(np.float32), k)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        scores, idx = dense.search(qvec.reshape(1, -1).astype(np.float32), k, params=params)
+        return [(int(i), float(s)) for i, s in zip(idx[0], scores[0], strict=True) if i >= 0]
 
-    def bm25_search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
-        """(passage index, BM25 score) pairs with score > 0, best first."""
+    def bm25_search(self, terms: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(passage index, BM25 score) pairs with score > 0, best first; with a mask, passages
+        outside it score 0 before ranking (bm25s ``weight_mask``)."""
         k = min(k, len(self.index.passages))
         if not terms or k <= 0:
             return []
-        docs, scores = self.index.bm25.retrieve([terms], k=k, show_progress=False)
+        mask = allowed.astype(np.float32) if allowed is not None else None
+        docs, scores = self.index.bm25.retrieve([terms], k=k, show_progress=False, weight_mask=mask)
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def __call__(self, query: str, *, top_k: int | None = None, mode: str | None = None,
-                 query_vector: np.ndarray | None = None, analysis: QuestionAnalysis | None = None) -> RetrievalResult:
+                 query_vector: np.ndarray | None = None, analysis: QuestionAnalysis | None = None,
+                 filters: Filters | None = None) -> RetrievalResult:
         """Retrieve ``top_k`` passages for ``query``. With an ``analysis`` and a learned reranker,
-        hybrid mode reorders the first ``reranker_top_n`` fused passages by the reranker."""
+        hybrid mode reorders the first ``reranker_top_n`` fused passages by the reranker. With
+        ``filters``, only passages of the allowed documents are searched and ranked."""
         s = self.settings
         mode = mode or s.mode
         top_k = top_k or s.top_k
@@ -162,8 +193,9 @@ class HybridRetriever:
         terms = self.correct_typos(bm25_tokens(query, stemmer=s.stemmer))
         known = sum(1 for t in set(terms) if t in vocab) / len(set(terms)) if terms else 0.0
         qvec = query_vector if query_vector is not None else self.embedder.embed_queries([query])[0]
-        dense = self.dense_search(qvec, s.candidates) if mode in ("hybrid", "dense") else []
-        bm25 = self.bm25_search(terms, s.candidates) if mode in ("hybrid", "bm25") else []
+        allowed = self.allowed(filters)
+        dense = self.dense_search(qvec, s.candidates, allowed) if mode in ("hybrid", "dense") else []
+        bm25 = self.bm25_search(terms, s.candidates, allowed) if mode in ("hybrid", "bm25") else []
         d_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
         b_rank = {i: r for r, (i, _) in enumerate(bm25, start=1)}
         d_score = dict(dense)

@@ -242,6 +242,44 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
     return cut.rstrip(), True
 
 
+_LINK_NOTE = re.compile(
+    r"\s?\((?:[^()]{0,40}\b)?(?:opent in (?:een )?nieuw(?:e)? (?:venster|tabblad)|opens in (?:a )?new (?:window|tab)"
+    r"|externe link|external link)\)", re.IGNORECASE)
+
+
+def strip_link_notes(text: str) -> str:
+    """Remove a web page's notes on its links ("FietsRoadmap(PDF bestand opent in nieuw venster)"
+    → "FietsRoadmap"): they describe the page's buttons, not the document, and break up sentences."""
+    return _LINK_NOTE.sub("", text)
+
+
+#: a chrome line is mostly the page title: at least this share of its words
+CHROME_TITLE_SHARE = 0.25
+_TRAIL_SEPARATOR = re.compile(r"\s(?:»|›|>|/)\s")
+
+
+def is_navigation(text: str) -> bool:
+    """True for a web page's breadcrumb trail ("Info Burgers » Nieuws » Benelux … FietsRoadmap"):
+    one line of two or more separators (» › > /) between short segments, no sentence end. It names
+    where a page sits on its site, so it is no evidence for any answer."""
+    if "\n" in text.strip() or text.rstrip().endswith((".", "?", "!", ":")):
+        return False
+    segments = _TRAIL_SEPARATOR.split(text.strip())
+    return len(segments) >= 3 and all(0 < len(s.split()) <= 8 for s in segments)
+
+
+def is_page_chrome(text: str, title: str) -> bool:
+    """True for a line of site chrome above a web page's heading that repeats the page title inside
+    other short text ("Gedaan met laden. U bevindt zich op: <titel> Nieuwsberichten van …"): a
+    breadcrumb or "you are here" line ends in the page's own title. ``title`` is the document
+    title; a parenthesised tail ("(nieuwsbericht …, 6 december 2022)") is ignored."""
+    core = fold(title.split(" (")[0]).strip()
+    folded = fold(text)
+    if len(core.split()) < 3 or core not in folded or folded.strip() == core:
+        return False
+    return len(core.split()) >= CHROME_TITLE_SHARE * len(folded.split())
+
+
 def has_letters_or_digits(text: str) -> bool:
     """True when ``text`` holds at least one letter or digit (in any script)."""
     return any(ch.isalnum() for ch in text)

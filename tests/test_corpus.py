@@ -235,3 +235,34 @@ def test_treaty_signature_blocks_are_their_own_section(corpus_load):
         for p in closing:
             assert p.locator == "Ondertekening, alinea 1", (doc.id, p.locator)
             assert p.article is None
+
+
+def test_site_chrome_above_a_web_page_heading_is_not_indexed(corpus_load, pipeline):
+    """Breadcrumbs and "U bevindt zich op: …" lines were quoted as the answer to "Wat is de FietsRoadmap?"."""
+    from rag.text import is_navigation, is_page_chrome
+
+    benelux = next(d for d in corpus_load.documents if d.id == "2022-benelux-nrw-fietsroadmap-benelux-fragment")
+    mow = next(d for d in corpus_load.documents if d.id == "2022-benelux-nrw-fietsroadmap-vlaanderen-mow-fragment")
+    assert is_navigation(benelux.paragraphs[0].text)  # "Info Burgers » Nieuws » … FietsRoadmap"
+    assert is_page_chrome(mow.paragraphs[0].text, mow.title)  # "Gedaan met laden. U bevindt zich op: …"
+    # the documents' real sentences are neither
+    assert not any(is_navigation(p.text) or is_page_chrome(p.text, d.title)
+                   for d in (benelux, mow) for p in d.paragraphs[1:] if "gelanceerd" in p.text)
+    assert not is_navigation("De kosten worden 50/50 verdeeld / gedeeld.")
+    indexed = {p.paragraph_text for p in pipeline.retriever.index.passages}
+    assert benelux.paragraphs[0].text not in indexed and mow.paragraphs[0].text not in indexed
+    ans = pipeline.answer("Wat is de FietsRoadmap?")
+    assert not ans.abstained
+    assert all("»" not in c.quote and "bevindt zich op" not in c.quote for c in ans.citations)
+
+
+def test_link_notes_of_a_web_page_are_not_document_text(corpus_load):
+    """"FietsRoadmap(PDF bestand opent in nieuw venster) gelanceerd" was quoted as it stood."""
+    from rag.text import strip_link_notes
+
+    mow = next(d for d in corpus_load.documents if d.id == "2022-benelux-nrw-fietsroadmap-vlaanderen-mow-fragment")
+    text = " ".join(p.text for p in mow.paragraphs)
+    assert "venster" not in text
+    assert "een gezamenlijke FietsRoadmap gelanceerd" in text
+    assert strip_link_notes("de sluis (zie artikel 3) is nieuw") == "de sluis (zie artikel 3) is nieuw"
+    assert strip_link_notes("zie de site (opens in a new window).") == "zie de site."
