@@ -101,7 +101,7 @@ MAX_ECHO_CHARS = 4000
 
 #: answers remembered per server for feedback and export (oldest forgotten first)
 MAX_RECORDS = 5000
-_ANSWER_ID = re.compile(r'data-answer-id="([0-9a-f]{32})"')
+_ANSWER_ID = re.compile(r'class="rag-actions rag-answer-id-([0-9a-f]{32})"')
 
 PENDING_TEXT = "Bezig met zoeken…"
 EXAMPLES = [
@@ -343,12 +343,11 @@ def answer_actions_html(answer_id: str, markdown: str) -> str:
     """The actions under an answer: "Kopieer met bronnen" copies ``markdown``, carried base64-encoded
     in a hidden ``span.rag-copy-md`` (only ``A-Za-z0-9+/=``: nothing in it can act as markup, and the
     chat's HTML sanitizer keeps it; it drops ``data-`` attributes); the page script :data:`HEAD` does
-    the copy. ``answer_id`` (hex, in ``data-answer-id`` of the message source, read by the server
-    only) ties the message to its record for feedback and export."""
+    the copy. ``answer_id`` (hex, in the class ``rag-answer-id-<id>``; only ``class`` attributes are
+    used, as everywhere in a message) ties the message to its record for feedback and export."""
     encoded = base64.b64encode(markdown.encode("utf-8")).decode("ascii")
-    return (f'<div class="rag-actions" data-answer-id="{answer_id}"><button type="button" class="rag-copy" '
-            'title="Antwoord, citaten en genummerde bronnenlijst als Markdown">Kopieer met bronnen</button>'
-            f'<span class="rag-copy-md">{encoded}</span></div>')
+    return (f'<div class="rag-actions rag-answer-id-{answer_id}"><button class="rag-copy">Kopieer met bronnen'
+            f'</button><span class="rag-copy-md">{encoded}</span></div>')
 
 
 # --- chat logic ----------------------------------------------------------------------------------
