@@ -18,9 +18,14 @@ Safety rules, enforced here and tested in ``tests/test_app.py`` and ``tests/test
   show the password), with a limit on failed logins per client, and Gradio's session routes
   (``/gradio_api/cancel``, ``/reset``, ``/stream/…``) refuse requests without login; Gradio's file routes (``/file=…``,
   ``/gradio_api/file=…``), uploads and its URL proxy are refused with 403, so the server
-  hands out no file besides its own static assets.
+  hands out no file besides its own static assets. ``--upload`` (only on 127.0.0.1 or with login)
+  opens the upload route alone, for the "Document toevoegen" button (:mod:`rag.upload`).
 
-Flags: ``--host``, ``--port``, ``--auth-file``, ``--concurrency`` plus the retrieval/LLM flags
+Tabs: *Chat* (with "Kopieer met bronnen" and 👍/👎 under every answer, conversation download as
+Markdown/JSON, optional upload) and *Tijdlijn* (:mod:`rag.timeline`). Each tab and row is built by its
+own function (``_chat_tab``, ``feedback_row``, ``export_row``, ``upload_row``, ``timeline_tab``).
+
+Flags: ``--host``, ``--port``, ``--auth-file``, ``--upload``, ``--concurrency`` plus the retrieval/LLM flags
 of ``rag.ask`` (``--top-k``, ``--mode``, ``--corpus``, ``--index``, ``--embedder``,
 ``--no-build``, ``--llm-base-url``, ``--llm-model``, ``--llm-api-key``). A missing or stale
 index is built before the server starts, with progress on the console.
