@@ -54,8 +54,8 @@ SEASONS = {"voorjaar": (21, 3, "voorjaar"), "lente": (21, 3, "voorjaar"), "zomer
 _QUARTERS = {"eerste": 1, "1e": 1, "tweede": 2, "2e": 2, "derde": 3, "3e": 3, "vierde": 4, "4e": 4,
              "laatste": 4}
 #: part of a year or month ("begin 2009", "eind 2022", "medio 2020") → (first month, last month)
-_YEAR_PARTS = {"begin": (1, 4), "voorjaar": (3, 5), "midden": (5, 8), "medio": (5, 8), "half": (5, 8),
-               "halverwege": (5, 8), "eind": (9, 12), "einde": (9, 12), "eind-": (9, 12), "najaar": (9, 11)}
+_YEAR_PARTS = {"begin": (1, 4), "midden": (5, 8), "medio": (5, 8), "halverwege": (5, 8), "eind": (9, 12),
+               "einde": (9, 12)}
 PRECISIONS = ("dag", "maand", "seizoen", "kwartaal", "jaar", "periode")
 DONE = "besloten/gedaan"
 PLANNED = "aangekondigd/gepland"
@@ -286,25 +286,32 @@ def statement_status(sentence: str, when: When, doc_date: str | None = None) -> 
     """:data:`PLANNED` when the sentence announces it ("zal", "zullen", "plannen", "geplande",
     "voornemens", "verwacht", …) or the date starts after the document's own date (a document
     cannot report later events as done); :data:`DONE` when it reports it ("werd", "heeft",
-    "vond plaats", "ondertekend", "besloten", …); else ``""``. ``doc_date`` is ISO or None."""
-    if doc_date:
-        try:
-            written = date.fromisoformat(doc_date[:10]) if len(doc_date) >= 10 else date(int(doc_date[:4]), 12, 31)
-        except ValueError:
-            written = None
-        if written is not None and when.start > written:
+    "vond plaats", "ondertekend", "besloten", …); else ``""``. The clause holding the date is read
+    before the whole sentence. ``doc_date`` is an ISO date, month or year, or None."""
+    written = _last_day_of(doc_date)
+    if written is not None and when.start > written:
+        return PLANNED
+    # the clause that holds the date decides first ("De top vond plaats op …; de volgende zal …")
+    for scope in (fold(_clause(sentence, when.text)), fold(sentence)):
+        if _PLANNED.search(scope):
             return PLANNED
-    folded = fold(sentence)
-    clause = fold(_clause(sentence, when.text))
-    if _PLANNED.search(clause):
-        return PLANNED
-    if _DONE.search(clause) and not _PLANNED.search(folded):
-        return DONE
-    if _PLANNED.search(folded):
-        return PLANNED
-    if _DONE.search(folded):
-        return DONE
+        if _DONE.search(scope):
+            return DONE
     return ""
+
+
+def _last_day_of(iso: str | None) -> date | None:
+    """Last day an ISO date, month (``2023-01``) or year (``2023``) can mean; None when unreadable."""
+    m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", (iso or "").strip()[:10])
+    if not m:
+        return None
+    try:
+        y = int(m.group(1))
+        if m.group(3):
+            return date(y, int(m.group(2)), int(m.group(3)))
+        return _last_day(y, int(m.group(2))) if m.group(2) else date(y, 12, 31)
+    except ValueError:
+        return None
 
 
 def build_timeline(passages: Iterable[Passage]) -> list[TimelineEntry]:

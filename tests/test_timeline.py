@@ -71,6 +71,17 @@ def test_bare_day_takes_the_year_of_its_document(timeline: list[TimelineEntry]) 
     assert any(e.when.value == "1839-04-19" for e in timeline)
 
 
+def test_the_clause_with_the_date_decides_the_status() -> None:
+    from rag.timeline import statement_status
+
+    sentence = "De top vond plaats op 31 januari 2023; de volgende top zal in 2025 in Gent plaatsvinden."
+    first, second = find_dates(sentence)
+    assert statement_status(sentence, first, "2023-02-01") == DONE
+    assert statement_status(sentence, second, "2023-02-01") == PLANNED
+    assert statement_status("In 2011 werd besloten tot een top.", find_dates("In 2011 werd")[0]) == DONE
+    assert statement_status("Het verdrag van 1995.", find_dates("Het verdrag van 1995.")[0]) == ""
+
+
 def test_references_are_not_events() -> None:
     dates = find_dates("In een Protocol van 5 februari 1985 (Trb. 1985, 20) kwam men overeen; prijspeil 2014.")
     assert [w.value for w in dates] == ["1985-02-05"]
