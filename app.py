@@ -1054,30 +1054,55 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
 def launch_app(demo: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                auth: tuple[str, str] | None = None, settings: Settings | None = None,
                prevent_thread_lock: bool = False, quiet: bool = False,
-               login_limits: dict[str, float] | None = None, allow_upload: bool = False) -> str:
-    """Launch ``demo`` with the safe defaults (localhost, no share link, no file routes, no run
-    history/monitoring/MCP/SSR) and the chat's CSS; return the local URL. With ``auth`` the
-    :class:`LoginGuard` is installed (``login_limits`` overrides its ``max_failures``, ``window``,
-    ``lockout``). With ``prevent_thread_lock`` it returns at once; stop the server with
-    ``demo.close()``. ``allow_upload`` (the app built with ``allow_upload``) opens Gradio's upload
-    route for files up to ``settings.max_file_mb``; refused (ValueError, Dutch) unless the server
-    listens on the loopback address or has a login (:func:`upload_allowed`)."""
+               login_limits: dict[str, float] | None = None, pipeline: Pipeline | None = None,
+               concurrency: int = DEFAULT_CONCURRENCY, api_keys: Sequence[str] | None = None,
+               allow_upload: bool = False) -> str:
+    """Serve ``demo`` with the safe defaults (localhost, no share link, no file routes, no run
+    history/monitoring/MCP/SSR) and the chat's CSS; return the local URL.
+
+    The chat is mounted (``gr.mount_gradio_app``) at ``/`` on a FastAPI application served by
+    uvicorn; with ``pipeline`` (the one ``demo`` answers from) that application is
+    :func:`rag.api.create_api`: the HTTP API under ``/api`` and ``/v1``, sharing the login
+    (``auth``), ``api_keys`` (default ``RAG_API_KEYS``) and ``concurrency`` answers at once with
+    the chat. With ``auth`` the :class:`LoginGuard` is installed (``login_limits`` overrides its
+    ``max_failures``, ``window``, ``lockout``). With ``prevent_thread_lock`` it returns at once;
+    stop the server with ``demo.close()``. ``allow_upload`` (the app built with ``allow_upload``)
+    opens Gradio's upload route for files up to ``settings.max_file_mb``; refused (ValueError,
+    Dutch) unless the server listens on the loopback address or has a login (:func:`upload_allowed`).
+    Raises OSError when the port is taken."""
+    from fastapi import FastAPI
+    from gradio import http_server
     from starlette.middleware import Middleware
+    from starlette.routing import Mount
+
+    from rag.api import create_api
 
     if allow_upload and not upload_allowed(host, auth):
         raise ValueError(UPLOAD_REFUSED)
     max_size: int | str = (settings or Settings()).max_file_bytes if allow_upload else "1kb"
-
-    _, url, _ = demo.launch(
-        server_name=host, server_port=port, share=False, auth=auth,
+    app = (create_api(pipeline, concurrency=concurrency, login=auth, api_keys=api_keys, login_limits=login_limits)
+           if pipeline is not None
+           else FastAPI(docs_url=None, redoc_url=None, openapi_url=None))
+    gr.mount_gradio_app(
+        app, demo, "/", server_name=host, server_port=port, auth=auth,
         auth_message="Log in om de chat over de topdocumenten te gebruiken." if auth else None,
-        prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=False, inbrowser=False,
-        allowed_paths=[], blocked_paths=blocked_paths(settings), max_file_size=max_size,
+        show_error=False, allowed_paths=[], blocked_paths=blocked_paths(settings), max_file_size=max_size,
         footer_links=["api"], run_history=False, enable_monitoring=False, mcp_server=False,
-        ssr_mode=False, pwa=False, strict_cors=True, css=CSS, head=HEAD,
+        ssr_mode=False, pwa=False, css=CSS, head=HEAD,
         app_kwargs={"middleware": [Middleware(RefuseFileRoutes, allow_upload=allow_upload),
                                    *([Middleware(LoginGuard, **(login_limits or {}))] if auth else [])]},
     )
+    _, port, url, server = http_server.start_server(app, server_name=host, server_port=port)  # type: ignore[arg-type]
+    # what Blocks.launch would have set, so demo.close() stops this server and the queue
+    demo.app = demo.server_app = next(r.app for r in app.routes if isinstance(r, Mount))  # type: ignore[assignment]
+    demo.server, demo.server_port = server, port
+    demo.server_name, demo.local_url = host, url  # type: ignore[assignment]
+    demo.local_api_url = f"{url.rstrip('/')}/gradio_api/"  # type: ignore[assignment]
+    demo.is_running = True
+    if not quiet:
+        print(f"* Running on {url}")
+    if not prevent_thread_lock:
+        demo.block_thread()
     return str(url)
 
 
@@ -1128,15 +1153,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fout: {exc}", file=sys.stderr)
         return 1
     demo = build_app(pipeline=pipeline, concurrency=args.concurrency, allow_upload=args.upload)
-    if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+    if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None and not settings.api_key_list:
         print("let op: de chat is bereikbaar vanaf het netwerk zonder inloggen "
               "(zet RAG_AUTH of gebruik --auth-file).",
               file=sys.stderr)
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    print(f"Chat draait op http://{shown_host}:{args.port}/ (stoppen: Ctrl-C)", file=sys.stderr, flush=True)
+    print(f"Chat draait op http://{shown_host}:{args.port}/ (stoppen: Ctrl-C); API op /api en /v1 "
+          f"(OpenAPI: http://{shown_host}:{args.port}/api/openapi.json)", file=sys.stderr, flush=True)
     try:
         launch_app(demo, host=args.host, port=args.port, auth=auth, settings=settings, quiet=True,
-                   allow_upload=args.upload)
+                   pipeline=pipeline, concurrency=args.concurrency, allow_upload=args.upload)
     except OSError as exc:
         print(f"fout: kan niet luisteren op {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

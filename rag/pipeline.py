@@ -9,13 +9,15 @@ with :class:`~rag.errors.IndexStaleError` when ``auto_build`` is off).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.answer import (
     INSTRUCTION_MESSAGE,
@@ -26,7 +28,14 @@ from rag.answer import (
     with_meta,
 )
 from rag.embedding import Embedder, load_embedder
-from rag.errors import EmptyQuestionError, IndexCorruptError, IndexMissingError, IndexStaleError
+from rag.errors import (
+    AnswerCancelled,
+    BusyError,
+    EmptyQuestionError,
+    IndexCorruptError,
+    IndexMissingError,
+    IndexStaleError,
+)
 from rag.filters import Filters
 from rag.index import BuildReport, DocumentInfo, IndexBuilder, SearchIndex, expected_manifest
 from rag.question import QuestionAnalysis, analyze, names_in
@@ -34,6 +43,10 @@ from rag.retrieval import CrossEncoderReranker, HybridRetriever, RetrievalResult
 from rag.scoring import Scorer
 from rag.settings import Settings
 from rag.text import bm25_tokens, has_letters_or_digits, normalize, truncate
+
+if TYPE_CHECKING:
+    from rag.chunking import Passage
+    from rag.corpus import Document
 
 _REFERRING = re.compile(
     r"^(en|maar|ook|dus|and|what about|en wat|hoe zit het)\b|\b(dat|dit|die|deze|daar|daarvan|daarover|"
@@ -78,6 +91,73 @@ def part_query(part: QuestionAnalysis, whole: QuestionAnalysis) -> str:
     return f"{part.text} {' '.join(context)}".strip() if context else part.text
 
 
+class AnswerSlots:
+    """At most ``limit`` answers computed at once in one process, first come first served.
+
+    One object is shared by every interface of a server (the web chat and the HTTP API), so
+    ``--concurrency`` bounds them together: :meth:`Pipeline.answer` holds a slot for the whole
+    question when ``Pipeline.slots`` is set. At most ``max_waiting`` questions wait; one more
+    raises :class:`~rag.errors.BusyError`. A waiter whose ``cancel`` event is set leaves the
+    queue with :class:`~rag.errors.AnswerCancelled` (checked every ``poll`` seconds). Thread-safe.
+    """
+
+    def __init__(self, limit: int, max_waiting: int = 256, poll: float = 0.05) -> None:
+        if limit < 1:
+            raise ValueError("het aantal gelijktijdige antwoorden moet minstens 1 zijn")
+        self.limit = limit
+        self.max_waiting = max_waiting
+        self.poll = poll
+        self._cond = threading.Condition()
+        self._queue: deque[object] = deque()
+        self._in_use = 0
+
+    @property
+    def in_use(self) -> int:
+        """Slots held right now."""
+        return self._in_use
+
+    @property
+    def waiting(self) -> int:
+        """Questions waiting for a slot right now."""
+        return len(self._queue)
+
+    def acquire(self, cancel: threading.Event | None = None) -> None:
+        """Wait (in FIFO order) for a free slot. Raises BusyError when the queue is full and
+        AnswerCancelled when ``cancel`` is set while waiting."""
+        ticket = object()
+        with self._cond:
+            if len(self._queue) >= self.max_waiting:
+                raise BusyError()
+            self._queue.append(ticket)
+            try:
+                while not (self._queue[0] is ticket and self._in_use < self.limit):
+                    if cancel is not None and cancel.is_set():
+                        raise AnswerCancelled()
+                    self._cond.wait(self.poll if cancel is not None else None)
+            except BaseException:
+                self._queue.remove(ticket)
+                self._cond.notify_all()
+                raise
+            self._queue.popleft()
+            self._in_use += 1
+            self._cond.notify_all()
+
+    def release(self) -> None:
+        """Give a slot back (once per :meth:`acquire`)."""
+        with self._cond:
+            self._in_use -= 1
+            self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def hold(self, cancel: threading.Event | None = None) -> Iterator[None]:
+        """``with slots.hold(cancel):`` — :meth:`acquire`, then :meth:`release` on leaving."""
+        self.acquire(cancel)
+        try:
+            yield
+        finally:
+            self.release()
+
+
 def _first_paragraph(a: Answer) -> str | None:
     """Paragraph id of an answer's first citation (None when it abstained)."""
     return a.citations[0].passage.paragraph_id if a.citations else None
@@ -113,6 +193,9 @@ class Pipeline:
         self.refresh_interval = REFRESH_SECONDS
         self._checked_at = 0.0
         self._holds = 0
+        #: shared limit on answers computed at once (set by a server; None = no limit)
+        self.slots: AnswerSlots | None = None
+        self._documents: dict[tuple[str, str], Document] = {}
 
     # --- loading --------------------------------------------------------------------------
     @property
@@ -229,26 +312,81 @@ class Pipeline:
 
     def answer(self, raw_question: str, history: Sequence[str] = (), *, top_k: int | None = None,
                mode: str | None = None, use_llm: bool | None = None,
-               on_token: Callable[[str], None] | None = None, filters: Filters | None = None) -> Answer:
+               on_token: Callable[[str], None] | None = None, filters: Filters | None = None,
+               cancel: threading.Event | None = None) -> Answer:
         """Answer one question. ``history`` holds earlier questions of the conversation, oldest first.
         ``filters`` limits retrieval to some documents, kinds or years (before ranking); a filter
         that leaves no document gives an abstention saying so.
 
+        With :attr:`slots` set, the question first waits for a slot (shared by every interface of
+        the process) and holds it until the answer is done. ``cancel`` (set by the caller, e.g. when
+        an API client disconnects) ends the wait, or the request to the language model, with
+        :class:`~rag.errors.AnswerCancelled`, so the slot is freed.
+
         Raises EmptyQuestionError for empty input (no model is called); FilterError (Dutch) for a
-        filter naming an unknown document or kind; index errors only when ``auto_build`` is off.
+        filter naming an unknown document or kind; BusyError when too many questions wait for a
+        slot; AnswerCancelled (see ``cancel``); index errors only when ``auto_build`` is off.
         Never raises on odd but non-empty input (emoji, other scripts).
         """
-        ans = self._answer(raw_question, history, top_k=top_k, mode=mode, use_llm=use_llm,
-                           on_token=on_token, filters=filters)
+        with self.slots.hold(cancel) if self.slots is not None else contextlib.nullcontext():
+            if cancel is not None and cancel.is_set():
+                raise AnswerCancelled()
+            ans = self._answer(raw_question, history, top_k=top_k, mode=mode, use_llm=use_llm,
+                               on_token=on_token, filters=filters, cancel=cancel)
         return with_meta(ans, filters=filters) if filters is not None and not filters.empty else ans
 
     def documents(self) -> tuple[DocumentInfo, ...]:
         """The indexed documents (loads the index): what lists, filters and the API show."""
         return self.retriever.index.documents
 
+    def document(self, doc_id: str) -> tuple[Document, tuple[Passage, ...]] | None:
+        """One indexed document with its structure and its passages, or None for an unknown id.
+
+        The :class:`~rag.corpus.Document` (sections, paragraphs with locators) is read again from
+        its corpus file, once per index build; the passages (``Passage.id``, ``paragraph_id``) are
+        the index's, so they are exactly what answers cite. Raises CorpusFileError (Dutch) when
+        the file can no longer be read."""
+        from rag.corpus import document_ids, list_corpus_files, load_document
+
+        self.maybe_refresh()
+        index = self.retriever.index
+        passages = tuple(p for p in index.passages if p.doc_id == doc_id)
+        if not passages:
+            return None
+        key = (str(index.directory), doc_id)
+        doc = self._documents.get(key)
+        if doc is None:
+            s = self.settings
+            paths = {i: p for p, i in document_ids(list_corpus_files(s.corpus_dir), s.corpus_dir).items()}
+            if doc_id not in paths:
+                return None
+            doc = load_document(paths[doc_id], s.corpus_dir, s.max_file_bytes, doc_id=doc_id)
+            self._documents = {k: v for k, v in self._documents.items() if k[0] == key[0]}
+            self._documents[key] = doc
+        return doc, passages
+
+    def status(self) -> dict[str, Any]:
+        """What a health check shows (loads the index): ``index`` (build id, build time, corpus
+        hash, format version, passages), ``documents`` (count), ``embedder`` (model id),
+        ``answers`` ("extractive" or the LLM model name) and ``slots`` (limit, in use, waiting;
+        None without a limit)."""
+        index = self.retriever.index
+        m = index.manifest
+        slots = self.slots
+        return {
+            "index": {"build_id": m.get("build_id"), "build_time": m.get("build_time"),
+                      "corpus_hash": m.get("corpus_hash"), "format_version": m.get("format_version"),
+                      "passages": len(index.passages)},
+            "documents": len(index.documents),
+            "embedder": (m.get("embedder") or {}).get("model_id"),
+            "answers": self.settings.llm_model if self.settings.llm_enabled else "extractive",
+            "slots": None if slots is None else {"limit": slots.limit, "in_use": slots.in_use,
+                                                 "waiting": slots.waiting},
+        }
+
     def _answer(self, raw_question: str, history: Sequence[str], *, top_k: int | None, mode: str | None,
                 use_llm: bool | None, on_token: Callable[[str], None] | None,
-                filters: Filters | None) -> Answer:
+                filters: Filters | None, cancel: threading.Event | None = None) -> Answer:
         t0 = time.perf_counter()
         question, notices = self.prepare_question(raw_question)
         query_text, had_instruction = strip_instructions(question)
@@ -307,7 +445,7 @@ class Pipeline:
         llm = self.settings.llm_enabled if use_llm is None else use_llm
         if llm and not ans.abstained:
             t = time.perf_counter()
-            ans = self._generate(question, result, ans, notices, on_token)
+            ans = self._generate(question, result, ans, notices, on_token, cancel)
             clock["answer"] += time.perf_counter() - t
         t3 = time.perf_counter()
         return with_meta(ans, notices=tuple(dict.fromkeys([*notices, *ans.notices])), timings_ms={
@@ -343,9 +481,9 @@ class Pipeline:
         return query
 
     def _generate(self, question: str, result: Any, extractive: Answer, notices: list[str],
-                  on_token: Callable[[str], None] | None) -> Answer:
+                  on_token: Callable[[str], None] | None, cancel: threading.Event | None = None) -> Answer:
         from rag.generate import LLMAnswerer
 
         if self._llm is None:
             self._llm = LLMAnswerer(self.settings)
-        return self._llm(question, result, extractive, notices, on_token)
+        return self._llm(question, result, extractive, notices, on_token, cancel)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,11 @@ class Settings:
     llm_model: str = ""
     llm_api_key: str = ""
     llm_timeout: float = 30.0
+    #: bearer tokens accepted by the HTTP API (``/api``, ``/v1``), comma-separated; "" = none.
+    #: Set, or with the chat login on, every API route refuses a call without a valid token (401).
+    api_keys: str = field(default="", repr=False)
+    #: model name listed by ``GET /v1/models``; "" = named after the corpus folder (see :attr:`api_model`)
+    model_name: str = ""
     #: JSONL log of the web chat's 👍/👎 feedback (one line per click, appended atomically; rag.feedback)
     feedback_log: Path = Path("feedback/feedback.jsonl")
 
@@ -121,6 +127,20 @@ class Settings:
     def llm_enabled(self) -> bool:
         """True when an LLM endpoint and model are configured."""
         return bool(self.llm_base_url and self.llm_model)
+
+    @property
+    def api_key_list(self) -> tuple[str, ...]:
+        """:attr:`api_keys` split on commas, blanks dropped (``RAG_API_KEYS="sleutel1,sleutel2"``)."""
+        return tuple(k.strip() for k in self.api_keys.split(",") if k.strip())
+
+    @property
+    def api_model(self) -> str:
+        """The model id the OpenAI-compatible API lists: :attr:`model_name`, else the corpus folder's
+        name in lower case ("topdocumenten" for the default folder ``corpus``)."""
+        if self.model_name:
+            return self.model_name
+        name = re.sub(r"[^a-z0-9._-]+", "-", self.corpus_dir.resolve().name.lower()).strip("-")
+        return "topdocumenten" if name in ("", "corpus") else name
 
     @property
     def max_file_bytes(self) -> int:

@@ -48,11 +48,12 @@ def test_bench_smoke_tiny(tmp_path):
     config = BenchConfig(corpus_dir=src, questions=QUESTIONS, cold_repeats=1, import_repeats=1,
                          reference_import="import json", cli_repeats=1, max_questions=3, scale_sizes=(300,),
                          scale_queries=5, scale_flat_extra=(400,), thread_queries=2, thread_batch=2,
-                         thread_loads=("as is",), pipeline_env_questions=2, pipeline_env_processes=1)
+                         thread_loads=("as is",), pipeline_env_questions=2, pipeline_env_processes=1,
+                         api_clients=2, api_questions=2)
     log: list[str] = []
     results = run_benchmark(config, log=log.append)
 
-    for stage in ("indexing", "cold", "warm", "app", "scale", "threads"):
+    for stage in ("indexing", "cold", "warm", "app", "api", "scale", "threads"):
         assert stage in results and "error" not in results[stage], (stage, results.get(stage))
     idx = results["indexing"]
     assert idx["full"]["cached"] == 0 and idx["full"]["embedded"] > 0  # really an empty cache
@@ -69,6 +70,9 @@ def test_bench_smoke_tiny(tmp_path):
     assert len(results["threads"]["pipeline"]) == 4
     assert all("error" not in r and r["total_p50"] > 0 for r in results["threads"]["pipeline"])
     assert results["app"]["rss_mb"] > 0
+    api = results["api"]
+    assert api["requests"] == 4 and set(api["by_route"]) == {"rest", "openai", "openai-stream"}
+    assert api["ms"]["p95"] > 0 and api["peak_slots_in_use"] <= api["concurrency"]
     assert log  # progress was reported
 
     buf = io.StringIO()
@@ -79,7 +83,8 @@ def test_bench_smoke_tiny(tmp_path):
                 "3. Indexing", "full build, empty embedding cache", "rebuild, nothing changed",
                 "rebuild, one document added", "4. Scale", "flat (1 thread)", "hnsw", "ivf", "ANN_THRESHOLD",
                 "5. Web chat memory", "RSS, children included", "6. Embedding threads", "PASSIVE",
-                "6b. Whole pipeline", "OMP_NUM_THREADS=1"):
+                "6b. Whole pipeline", "OMP_NUM_THREADS=1", "7. HTTP API under load", "POST /api/ask",
+                "API load: errors"):
         assert row in table, row
 
     md = render_markdown(results)
