@@ -5,6 +5,13 @@ date, locator, source link, and the quoted sentence highlighted inside the full 
 An abstention shows the Dutch message and no sources. Follow-up questions send the earlier
 questions of the conversation to :meth:`rag.pipeline.Pipeline.answer` as ``history``.
 
+The page has a Chat tab (a filter row of kinds, year range and documents whose
+:class:`~rag.filters.Filters` go to ``Pipeline.answer``; each new answer is scrolled to the top of
+the panel) and a Documents tab (a sortable, searchable table of ``Pipeline.documents()`` and a view
+of one document by section, read from the index's passages). Every citation's locator links to its
+paragraph in that view through :func:`passage_link` (``#passage-<percent-encoded passage id>``), the
+one link format other tabs use as well.
+
 Safety rules, enforced here and tested in ``tests/test_app.py`` and ``tests/test_browser.py``:
 
 * Corpus and question text is always shown as text: every piece is HTML-escaped and the
@@ -68,17 +75,20 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import gradio as gr
 
 from rag.answer import FRAGMENT_NOTE, Answer, Citation, answer_to_json
+from rag.chunking import Passage
 from rag.errors import EmptyQuestionError, RagError
 from rag.export import answer_markdown, conversation_json, conversation_markdown
 from rag.feedback import append_feedback
+from rag.filters import FilterError, Filters, parse_year
+from rag.index import DocumentInfo
 from rag.pipeline import Pipeline
 from rag.settings import DutchArgumentParser, Settings, add_settings_arguments, settings_from_args
 from rag.timeline import DONE, PLANNED, TimelineEntry, build_timeline, filter_timeline
@@ -109,6 +119,9 @@ MAX_RECORDS = 5000
 _ANSWER_ID = re.compile(r'class="rag-actions rag-answer-id-([0-9a-f]{32})"')
 
 PENDING_TEXT = "Bezig met zoeken…"
+#: pixels of the chat panel (the CSS gives the newest answer row nearly this height, so it can be
+#: scrolled to the top of the panel)
+CHAT_HEIGHT = 600
 EXAMPLES = [
     "Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?",
     "Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?",
@@ -128,7 +141,7 @@ CSS = """
 /* Gradio's bundled semibold/bold web font lacks some capitals (B, A) in this Chromium: bold
    headings use the text font's own weights via a plain system stack instead */
 .rag-answer .rag-sources-title, .rag-answer .rag-source-head, .rag-answer .rag-locator,
-.rag-answer .rag-marker, .rag-answer .rag-source-head * {
+.rag-answer .rag-marker, .rag-answer .rag-source-head *, .rag-fragment-label, .rag-doc-title, .rag-doc-section h3 {
   font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif !important; }
 .rag-text { margin: 0 0 .5em 0; }
 .rag-marker { font-weight: 700; color: var(--color-accent); white-space: nowrap; }
@@ -171,6 +184,22 @@ CSS = """
 .rag-tl-sentence mark { background: #fde68a; color: #111; padding: 0 .1em; }
 .rag-tl-cite { font-size: .85em; }
 .rag-tl-cite .rag-locator { font-weight: 400; }
+.rag-fragment-label { display: inline-block; font-style: normal; font-weight: 700; font-size: .8em;
+  letter-spacing: .03em; padding: 0 .35em; margin-right: .25em;
+  border: 1px solid #c08a2b; border-radius: 3px; background: #fff4dc; color: #7a4d00; }
+a.rag-doc-link { color: inherit; text-decoration: underline dotted; }
+/* the newest answer can be scrolled to the top of the panel even when it is short (the panel is
+   CHAT_HEIGHT = 600 px high) */
+#rag-chat .message-wrap > .message-row.bot-row:last-of-type { min-height: 590px; align-items: flex-start; }
+#rag-filters { gap: .5em; }
+#rag-filters .rag-filter-clear, #rag-filter-clear { align-self: center; }
+.rag-doc { line-height: 1.5; }
+.rag-doc-title { margin: .2em 0 .3em 0; }
+.rag-doc-section h3 { margin: 1.1em 0 .3em 0; font-size: 1.05em; }
+.rag-doc-para { padding: .25em .6em; margin: .2em 0; border-left: 3px solid transparent; scroll-margin-top: 4em; }
+.rag-doc-para p { margin: .1em 0 .2em 0; }
+.rag-doc-para .rag-locator { font-size: .78em; opacity: .75; text-decoration: none; color: inherit; }
+.rag-doc-para.rag-target { background: #fef3c7; border-left-color: #d97706; }
 """
 
 # --- rendering: every piece of corpus/question text goes through text_html() -----------------
@@ -280,15 +309,52 @@ def answer_text_html(text: str, numbers: set[int]) -> str:
     return "".join(out)
 
 
+def passage_link(passage_id: str) -> str:
+    """The stable in-page link to one passage in the Documents tab: ``#passage-`` followed by the
+    passage id percent-encoded (every character except letters, digits and ``-._~``), e.g.
+    ``#passage-2023-slotverklaring-nederlands-vlaamse-top-den-bosch%232.b%2Fp1``.
+
+    The same string, without the ``#``, is the HTML ``id`` of the paragraph in the document view
+    (:func:`document_html`), and opening the chat URL with this fragment opens that document with the
+    paragraph highlighted. Chat citations use it; so may any other tab (timeline). The inverse is
+    :func:`passage_from_link`."""
+    return "#" + passage_anchor(passage_id)
+
+
+def passage_anchor(passage_id: str) -> str:
+    """HTML ``id`` of a passage in the document view: ``passage-`` + the percent-encoded passage id."""
+    return "passage-" + quote(passage_id, safe="")
+
+
+def passage_from_link(link: str | None) -> str | None:
+    """The passage id of a :func:`passage_link` (with or without ``#``, or a whole URL ending in
+    one); None when ``link`` is no passage link."""
+    if not link:
+        return None
+    fragment = link.rsplit("#", 1)[-1] if "#" in link else link
+    if not fragment.startswith("passage-") or len(fragment) <= len("passage-"):
+        return None
+    return unquote(fragment[len("passage-"):]) or None
+
+
+def fragment_html() -> str:
+    """The visible "fragment" label with the note that the rest of the document is not in the corpus."""
+    label, _, note = FRAGMENT_NOTE.partition(":")
+    return (f'<span class="rag-fragment"><span class="rag-fragment-label">{text_html(label)}</span> '
+            f"{text_html(note.strip())}</span>")
+
+
 def citation_html(c: Citation) -> str:
-    """One cited source: ``[n] title``, date · locator, source link, paragraph with the quote marked."""
+    """One cited source: ``[n] title``, date · locator (a link to the paragraph in the Documents
+    tab, :func:`passage_link`) · fragment label, source link, paragraph with the quote marked."""
     p = c.passage
-    meta = [f'<span class="rag-locator">{text_html(p.locator)}</span>']
+    href = html.escape(passage_link(p.id), quote=True)
+    meta = [f'<a class="rag-locator rag-doc-link" href="{href}">{text_html(p.locator)}</a>']
     if p.fragment:
-        meta.append(f'<span class="rag-fragment">{text_html(FRAGMENT_NOTE)}</span>')
+        meta.append(fragment_html())
     if p.date:
         meta.insert(0, f'<span class="rag-date">{text_html(dutch_date(p.date))}</span>')
-    link = f'<div class="rag-link">{link_html(p.source)}</div>' if p.source else ""
+    link = f'<div class="rag-link">Bron: {link_html(p.source)}</div>' if p.source else ""
     return (f'<div class="rag-source"><div class="rag-source-head"><span class="rag-marker">[{c.n}]</span> '
             f'<span class="rag-title">{text_html(p.title)}</span></div>'
             f'<div class="rag-meta">{" · ".join(meta)}</div>{link}'
@@ -300,8 +366,13 @@ def answer_html(answer: Answer) -> str:
     then the cited paragraphs (none for an abstention; related passages only as a clearly marked
     reading hint). One HTML block without blank lines, all document/question text inert."""
     parts = [f'<div class="rag-answer{" rag-abstained" if answer.abstained else ""}">']
+    notes = ""
+    if answer.filters is not None and not answer.filters.empty:
+        shown = text_html(answer.filters.describe())
+        notes += f'<span class="rag-notice rag-filtered">Gezocht met filters: {shown}</span>'
     if answer.notices:
-        notes = "".join(f'<span class="rag-notice">Let op: {text_html(n)}</span>' for n in answer.notices)
+        notes += "".join(f'<span class="rag-notice">Let op: {text_html(n)}</span>' for n in answer.notices)
+    if notes:
         parts.append(f'<div class="rag-notices">{notes}</div>')
     numbers = {c.n for c in answer.citations}
     parts.append(f'<p class="rag-text">{answer_text_html(answer.text, numbers)}</p>')
@@ -420,14 +491,17 @@ class ChatService:
         self._records_lock = threading.Lock()
 
     def answer(self, question: str, history: Sequence[str],
-               on_token: Callable[[str], None] | None = None) -> Answer:
+               on_token: Callable[[str], None] | None = None, filters: Filters | None = None) -> Answer:
         """:meth:`Pipeline.answer`, with streaming of generated tokens when an LLM is configured."""
         if on_token is not None and self.pipeline.settings.llm_enabled:
-            return self.pipeline.answer(question, history, on_token=on_token)
-        return self.pipeline.answer(question, history)
+            return self.pipeline.answer(question, history, on_token=on_token, filters=filters)
+        return self.pipeline.answer(question, history, filters=filters)
 
-    def respond(self, message: str | None, history: Sequence[Any] | None) -> Iterator[tuple[str, list[Message]]]:
-        """One chat turn. Empty input leaves everything unchanged; errors become a Dutch chat message."""
+    def respond(self, message: str | None, history: Sequence[Any] | None,
+                filters: Filters | None = None) -> Iterator[tuple[str, list[Message]]]:
+        """One chat turn, answered under ``filters`` (None: the whole corpus). Empty input leaves
+        everything unchanged; errors become a Dutch chat message (a :class:`FilterError` its own
+        message, with the question kept in the text box to ask again)."""
         question = (message or "").strip()
         chat = _plain_history(history)
         if not question:
@@ -439,17 +513,20 @@ class ChatService:
         try:
             if self.pipeline.settings.llm_enabled:
                 answer = None
-                for partial, final in self._stream(question, earlier):
+                for partial, final in self._stream(question, earlier, filters):
                     if final is not None:
                         answer = final
                     else:
                         yield "", [*chat, {"role": "assistant", "content": pending_html(partial)}]
                 assert answer is not None
             else:
-                answer = self.answer(question, earlier)
+                answer = self.answer(question, earlier, filters=filters)
             content = self.answer_message(answer)
         except EmptyQuestionError as exc:
             content = error_html(str(exc))
+        except FilterError as exc:
+            yield message or "", [*chat, {"role": "assistant", "content": error_html(str(exc))}]
+            return
         except RagError as exc:
             log.warning("vraag mislukt: %s", exc)
             content = error_html(f"Er ging iets mis: {exc}")
@@ -526,14 +603,27 @@ class ChatService:
         thumb = "duim omhoog" if rating == "up" else "duim omlaag"
         return f"Dank je: je beoordeling ({thumb}) is opgeslagen{' met je opmerking' if entry['comment'] else ''}."
 
-    def _stream(self, question: str, earlier: list[str]) -> Iterator[tuple[str, Answer | None]]:
+    def refuse(self, message: str | None, history: Sequence[Any] | None,
+               reason: str) -> Iterator[tuple[str, list[Message]]]:
+        """A turn that is not asked (e.g. filters that cannot be applied): the question and the
+        Dutch ``reason`` appear in the chat, and the question stays in the text box."""
+        question = (message or "").strip()
+        chat = _plain_history(history)
+        if not question:
+            yield message or "", [*chat, {"role": "assistant", "content": error_html(reason)}]
+            return
+        yield message or "", [*chat, {"role": "user", "content": question_html(question)},
+                              {"role": "assistant", "content": error_html(reason)}]
+
+    def _stream(self, question: str, earlier: list[str],
+                filters: Filters | None = None) -> Iterator[tuple[str, Answer | None]]:
         """Run the pipeline in a thread; yield (text so far, None) per token, then ("", answer)."""
         tokens: queue.Queue[str | None] = queue.Queue()
         box: dict[str, Any] = {}
 
         def work() -> None:
             try:
-                box["answer"] = self.answer(question, earlier, on_token=tokens.put)
+                box["answer"] = self.answer(question, earlier, on_token=tokens.put, filters=filters)
             except BaseException as exc:  # re-raised in the generator
                 box["error"] = exc
             finally:
@@ -555,7 +645,7 @@ class ChatService:
 #: to the clipboard (with a fallback for pages that are not a secure context), and
 #: ``ragDownload(text, name, type)`` saves a conversation export through a blob: URL (Gradio's file
 #: routes stay closed). No inline handlers: one delegated listener on the document.
-HEAD = """<script>
+ACTIONS_SCRIPT = """<script>
 (() => {
   const decode = (b64) => new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
   const fallback = (text) => {
@@ -782,36 +872,277 @@ def timeline_tab(demo: gr.Blocks, pipeline: Pipeline) -> None:
     demo.load(fill, [topic, docs, status], [docs, out], api_visibility="private", show_progress="hidden")
 
 
+# --- filters and documents: pure functions over the index's documents and passages ----------------
+
+#: columns of the Documents tab's table (the last one, the id, is what a click opens)
+DOCUMENT_COLUMNS = ["Titel", "Datum", "Soort", "Fragment", "Alinea's", "Bron", "Document-id"]
+
+
+def form_filters(kinds: Sequence[str] | None, year_from: Any, year_to: Any,
+                 documents: Sequence[str] | None) -> Filters:
+    """The :class:`~rag.filters.Filters` of the chat's filter row (kinds, year from/to, document
+    ids), read like the JSON ``filters`` object. Raises FilterError (Dutch) for a year that is no
+    year or a range that ends before it starts."""
+    return Filters.from_json({"kinds": list(kinds or []), "documents": list(documents or []),
+                              "from": parse_year(year_from, "Vanaf jaar"),
+                              "to": parse_year(year_to, "Tot en met jaar")})
+
+
+def kind_choices(documents: Sequence[DocumentInfo]) -> list[str]:
+    """The document kinds of the index, sorted (choices of the kind filter)."""
+    return sorted({d.kind for d in documents if d.kind})
+
+
+def document_label(d: DocumentInfo) -> str:
+    """How a document is named in a choice list: its title, with the year when the title lacks it."""
+    year = (d.date or "")[:4]
+    return f"{d.title} ({year})" if year and year not in d.title else d.title
+
+
+def document_choices(documents: Sequence[DocumentInfo]) -> list[tuple[str, str]]:
+    """``(label, id)`` per document, sorted by date (undated last), then title."""
+    ordered = sorted(documents, key=lambda d: (d.date is None, d.date or "", d.title))
+    return [(document_label(d), d.id) for d in ordered]
+
+
+def document_rows(documents: Sequence[DocumentInfo]) -> list[list[Any]]:
+    """One row per document for the Documents tab, in :data:`DOCUMENT_COLUMNS` order: title,
+    ISO date ("" when unknown, so the column sorts by time), kind, "fragment" or "", number of
+    paragraphs, source URL ("" when unknown), id. Sorted like :func:`document_choices`."""
+    ordered = sorted(documents, key=lambda d: (d.date is None, d.date or "", d.title))
+    return [[d.title, d.date or "", d.kind or "", "fragment" if d.fragment else "", d.paragraphs,
+             d.source or "", d.id] for d in ordered]
+
+
+def document_html(info: DocumentInfo | None, passages: Sequence[Passage], target: str | None = None) -> str:
+    """A whole document as the index holds it: title, date · kind · fragment label · paragraphs ·
+    source link, then per section its heading and paragraphs, each with its locator. Every
+    paragraph's element has the ``id`` :func:`passage_anchor` of its first passage (an empty
+    anchor per further piece of a split paragraph), so :func:`passage_link` lands on it; the
+    paragraph holding passage ``target`` gets the class ``rag-target`` (highlighted). All text inert."""
+    if info is None:
+        return '<div class="rag-doc rag-doc-empty">Kies een document in de lijst hierboven.</div>'
+    meta = []
+    if info.date:
+        meta.append(f'<span class="rag-date">{text_html(dutch_date(info.date))}</span>')
+    if info.kind:
+        meta.append(f'<span class="rag-kind">{text_html(info.kind)}</span>')
+    if info.fragment:
+        meta.append(fragment_html())
+    word = "alinea" if info.paragraphs == 1 else "alinea's"
+    meta.append(text_html(f"{info.paragraphs} {word}"))
+    out = [f'<div class="rag-doc" data-doc="{html.escape(quote(info.id, safe=""), quote=True)}">',
+           f'<h2 class="rag-doc-title">{text_html(info.title)}</h2>',
+           f'<div class="rag-meta">{" · ".join(meta)}</div>']
+    if info.source:
+        out.append(f'<div class="rag-link">Bron: {link_html(info.source)}</div>')
+    paragraphs: dict[str, list[Passage]] = {}
+    for p in passages:
+        paragraphs.setdefault(p.paragraph_id, []).append(p)
+    section = None
+    for pieces in paragraphs.values():
+        first = pieces[0]
+        if first.section_label != section:
+            if section is not None:
+                out.append("</section>")
+            section = first.section_label
+            out.append(f'<section class="rag-doc-section"><h3>{text_html(section)}</h3>')
+        hit = target is not None and any(p.id == target for p in pieces)
+        extra = "".join(f'<span class="rag-anchor" id="{html.escape(passage_anchor(p.id), quote=True)}"></span>'
+                        for p in pieces[1:])
+        href = html.escape(passage_link(first.id), quote=True)
+        out.append(f'<div class="rag-doc-para{" rag-target" if hit else ""}" '
+                   f'id="{html.escape(passage_anchor(first.id), quote=True)}">{extra}'
+                   f'<a class="rag-locator" href="{href}">{text_html(first.locator)}</a>'
+                   f'<p>{text_html(first.paragraph_text)}</p></div>')
+    if section is not None:
+        out.append("</section>")
+    out.append("</div>")
+    return "".join(out)
+
+
+class DocumentLibrary:
+    """What the Documents tab and the filter row read: the documents and passages of the
+    pipeline's current index (read only; after an index refresh the next call sees the new one)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def documents(self) -> tuple[DocumentInfo, ...]:
+        """:meth:`Pipeline.documents` (loads the index)."""
+        return self.pipeline.documents()
+
+    def passages(self, doc_id: str) -> list[Passage]:
+        """The passages of one document, in document order ([] for an unknown id)."""
+        return [p for p in self.pipeline.retriever.index.passages if p.doc_id == doc_id]
+
+    def info(self, doc_id: str | None) -> DocumentInfo | None:
+        """The :class:`DocumentInfo` of ``doc_id``, None when unknown."""
+        return next((d for d in self.documents() if d.id == doc_id), None) if doc_id else None
+
+    def document_of(self, passage_id: str) -> str | None:
+        """The document id of a passage id, None when the index has no such passage."""
+        return next((p.doc_id for p in self.pipeline.retriever.index.passages if p.id == passage_id), None)
+
+    def view(self, doc_id: str | None, target: str | None = None) -> str:
+        """:func:`document_html` of ``doc_id`` with passage ``target`` highlighted."""
+        info = self.info(doc_id)
+        return document_html(info, self.passages(info.id) if info else [], target)
+
+
 # --- Gradio app ----------------------------------------------------------------------------------
+
+CHAT_TAB, DOCUMENTS_TAB = "chat", "documents"
+
+#: in-page behaviour the Python side cannot do (loaded once through ``launch(head=…)``):
+#: * each new assistant message is scrolled to the top of the chat panel (Gradio's own autoscroll
+#:   is off: it would show the end of a long answer, not its first line);
+#: * a click on a :func:`passage_link` (``#passage-…``) anywhere, a changed URL fragment, or
+#:   opening the page with one, opens that paragraph in the Documents tab through the hidden
+#:   ``#rag-open-passage`` button, then scrolls the highlighted paragraph into view.
+HEAD = """<script>
+(() => {
+  "use strict";
+  const PREFIX = "#passage-";
+  let pending = "";
+  let lastKey = "";
+  window.ragTakePassage = () => { const p = pending; pending = ""; return p; };
+  function chatPanel() {
+    const chat = document.getElementById("rag-chat");
+    return chat ? chat.querySelector(".panel-wrap, .bubble-wrap") : null;
+  }
+  function scrollToNewAnswer() {
+    const panel = chatPanel();
+    if (!panel) return;
+    const bots = panel.querySelectorAll(".rag-answer, .rag-pending, .rag-error");
+    if (!bots.length) { lastKey = ""; return; }
+    const last = bots[bots.length - 1];
+    const key = bots.length + (last.classList.contains("rag-pending") ? "p" : "f");
+    if (key === lastKey) return;
+    lastKey = key;
+    const msg = last.closest(".message-row") || last.closest(".message") || last;
+    const top = msg.getBoundingClientRect().top - panel.getBoundingClientRect().top + panel.scrollTop;
+    panel.scrollTop = Math.max(0, top - 6);
+  }
+  let queued = false;
+  new MutationObserver(() => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; scrollToNewAnswer(); });
+  }).observe(document.documentElement, { childList: true, subtree: true, characterData: true });
+  function openPassage(hash) {
+    if (!hash || !hash.startsWith(PREFIX)) return false;
+    const el = document.getElementById("rag-open-passage");
+    const button = el && (el.tagName === "BUTTON" ? el : el.querySelector("button"));
+    if (!button) return false;
+    pending = hash;
+    button.click();
+    return true;
+  }
+  document.addEventListener("click", (event) => {
+    const a = event.target instanceof Element ? event.target.closest("a[href]") : null;
+    const href = a ? a.getAttribute("href") || "" : "";
+    if (!href.startsWith(PREFIX)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    if (location.hash !== href) history.pushState(null, "", href);
+    openPassage(href);
+  }, true);
+  window.addEventListener("hashchange", () => openPassage(location.hash));
+  window.ragShowTarget = () => new Promise((resolve) => {
+    let tries = 0;
+    const look = () => {
+      const target = document.querySelector("#rag-doc-view .rag-target");
+      if (target) { target.scrollIntoView({ block: "center" }); resolve(true); return; }
+      if (++tries < 60) setTimeout(look, 50); else resolve(false);
+    };
+    look();
+  });
+})();
+</script>"""
+
+
+@dataclass
+class FilterRow:
+    """The chat's filter components (see :func:`form_filters`)."""
+
+    kinds: gr.Dropdown
+    year_from: gr.Textbox
+    year_to: gr.Textbox
+    documents: gr.Dropdown
+
+    @property
+    def inputs(self) -> list[Any]:
+        """The components in :func:`form_filters` argument order."""
+        return [self.kinds, self.year_from, self.year_to, self.documents]
+
+
+@dataclass
+class DocumentsTab:
+    """The Documents tab's components."""
+
+    table: gr.Dataframe
+    choice: gr.Dropdown
+    view: gr.HTML
+
 
 def build_app(settings: Settings | None = None, *, pipeline: Pipeline | None = None,
               concurrency: int = DEFAULT_CONCURRENCY, queue_size: int = QUEUE_SIZE,
               allow_upload: bool = False) -> gr.Blocks:
-    """The chat as a ``gr.Blocks`` (not launched). Give ``settings`` or a ready ``pipeline``;
-    the index is loaded (or built, when ``settings.auto_build``) by the first question unless
-    the caller already called ``pipeline.load()``. ``concurrency`` answers are computed at once
-    (typed questions and clicked examples share that limit). ``allow_upload`` adds the
-    "Document toevoegen" button (:func:`upload_row`; launch with ``allow_upload`` too). Launch with
-    :func:`launch_app`."""
+    """The chat as a ``gr.Blocks`` (not launched): a Chat tab (filter row, conversation, question
+    box, answer actions, feedback, downloads and, with ``allow_upload``, "Document toevoegen"), a
+    Documents tab (list and document view) and a Tijdlijn tab. Give ``settings`` or a ready
+    ``pipeline``; the index is loaded (or built, when ``settings.auto_build``) by the first page load
+    or question unless the caller already called ``pipeline.load()``. ``concurrency`` answers are
+    computed at once (typed questions and clicked examples share that limit). Launch with
+    :func:`launch_app` (with ``allow_upload`` too for the upload)."""
     service = ChatService(pipeline or Pipeline(settings))
+    library = DocumentLibrary(service.pipeline)
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=True) as demo:
         gr.Markdown(f"## {TITLE}\n{INTRO}", elem_classes=["rag-intro"])
-        with gr.Tabs(elem_id="rag-tabs"):
-            with gr.Tab("Chat", id="chat", elem_id="rag-tab-chat"):
-                _chat_tab(service, concurrency)
+        with gr.Tabs(elem_id="rag-tabs") as tabs:
+            with gr.Tab("Chat", id=CHAT_TAB, elem_id="rag-tab-chat"):
+                filters = _filter_row()
+                _chat_tab(service, filters, concurrency)
                 if allow_upload:
                     upload_row(service.pipeline)
+            with gr.Tab("Documenten", id=DOCUMENTS_TAB, elem_id="rag-tab-documents"):
+                documents = _documents_tab(library)
             with gr.Tab("Tijdlijn", id="tijdlijn", elem_id="rag-tab-timeline"):
                 timeline_tab(demo, service.pipeline)
+        _passage_navigation(demo, library, tabs, documents)
+        demo.load(lambda: _lists_update(library), None,
+                  [filters.kinds, filters.documents, documents.table, documents.choice],
+                  api_visibility="private", show_progress="hidden")
     demo.queue(max_size=queue_size, default_concurrency_limit=concurrency)
     _dutch_queue_full(demo)
     return demo
 
 
-def _chat_tab(service: ChatService, concurrency: int) -> tuple[gr.Chatbot, gr.Textbox]:
-    """The chat tab's components and events (call inside ``gr.Tab``); returns (chatbot, question box)."""
+def _filter_row() -> FilterRow:
+    """The compact filter row above the chat: kinds, year from/to, documents, and "Wis filters".
+    Choices are filled on page load from the index (:func:`_lists_update`)."""
+    with gr.Row(elem_id="rag-filters", equal_height=True):
+        kinds = gr.Dropdown(label="Soort document (leeg = alle)", choices=[], value=[], multiselect=True,
+                            scale=2, elem_id="rag-filter-kinds")
+        year_from = gr.Textbox(label="Vanaf jaar", value="", max_lines=1, placeholder="bv. 2018", scale=1,
+                               min_width=110, elem_id="rag-filter-from")
+        year_to = gr.Textbox(label="Tot en met jaar", value="", max_lines=1, placeholder="bv. 2023", scale=1,
+                             min_width=110, elem_id="rag-filter-to")
+        docs = gr.Dropdown(label="Alleen deze documenten (leeg = alle)", choices=[], value=[], multiselect=True,
+                           scale=4, elem_id="rag-filter-docs")
+        clear = gr.Button("Wis filters", scale=0, min_width=90, size="sm", elem_id="rag-filter-clear")
+    row = FilterRow(kinds, year_from, year_to, docs)
+    clear.click(lambda: ([], "", "", []), None, row.inputs, api_visibility="private", show_progress="hidden")
+    return row
+
+
+def _chat_tab(service: ChatService, filters: FilterRow, concurrency: int) -> None:
+    """The conversation and question box; every question is answered under the filter row's
+    :class:`Filters` (a filter that cannot be applied is a Dutch message in the chat). The API
+    endpoint ``/chat`` keeps its ``(message, history)`` signature and searches the whole corpus."""
     chatbot = gr.Chatbot(
-        label="Gesprek", elem_id="rag-chat", height=600, layout="panel", scale=1, autoscroll=False,
+        label="Gesprek", elem_id="rag-chat", height=CHAT_HEIGHT, layout="panel", scale=1, autoscroll=False,
         sanitize_html=True, render_markdown=True, latex_delimiters=[], allow_tags=False,
         buttons=[], feedback_options=["Like", "Dislike"], allow_file_downloads=False,
         examples=[{"text": q} for q in EXAMPLES],
@@ -824,24 +1155,99 @@ def _chat_tab(service: ChatService, concurrency: int) -> tuple[gr.Chatbot, gr.Te
     gr.Markdown("Antwoorden komen uitsluitend uit de documenten in het corpus; controleer de geciteerde "
                 "alinea's voor publicatie.", elem_classes=["rag-disclaimer"])
 
+    def filtered(message: str, history: list[Any], kinds: list[str] | None, year_from: Any, year_to: Any,
+                 documents: list[str] | None) -> Iterator[tuple[str, list[Message]]]:
+        try:
+            chosen = form_filters(kinds, year_from, year_to, documents)
+        except FilterError as exc:
+            yield from service.refuse(message, history, str(exc))
+            return
+        yield from service.respond(message, history, chosen)
+
+    def run_example(evt: gr.SelectData, history: list[Any], kinds: list[str] | None, year_from: Any,
+                    year_to: Any, documents: list[str] | None) -> Iterator[tuple[str, list[Message]]]:
+        value = evt.value if isinstance(evt.value, dict) else {}
+        yield from filtered(str(value.get("text", "")), history, kinds, year_from, year_to, documents)
+
     def respond(message: str, history: list[Any]) -> Iterator[tuple[str, list[Message]]]:
         yield from service.respond(message, history)
 
-    def run_example(evt: gr.SelectData, history: list[Any]) -> Iterator[tuple[str, list[Message]]]:
-        value = evt.value if isinstance(evt.value, dict) else {}
-        yield from service.respond(str(value.get("text", "")), history)
-
-    textbox.submit(respond, [textbox, chatbot], [textbox, chatbot], api_name="chat",
-                   api_description="Eén chatbeurt: (vraag, gespreksgeschiedenis) → ('', nieuwe geschiedenis).",
-                   show_progress="minimal", trigger_mode="once", concurrency_limit=concurrency,
-                   concurrency_id="answer")
-    chatbot.example_select(run_example, [chatbot], [textbox, chatbot], api_visibility="private",
-                           show_progress="minimal", trigger_mode="once", concurrency_limit=concurrency,
-                           concurrency_id="answer")
-
+    kw: dict[str, Any] = {"show_progress": "minimal", "trigger_mode": "once", "concurrency_limit": concurrency,
+                          "concurrency_id": "answer"}
+    textbox.submit(filtered, [textbox, chatbot, *filters.inputs], [textbox, chatbot], api_visibility="private", **kw)
+    chatbot.example_select(run_example, [chatbot, *filters.inputs], [textbox, chatbot], api_visibility="private",
+                           **kw)
+    # the API endpoint: (message, history), whole corpus; the button is never shown
+    api = gr.Button("chat", visible=False)
+    api.click(respond, [textbox, chatbot], [textbox, chatbot], api_name="chat",
+              api_description="Eén chatbeurt: (vraag, gespreksgeschiedenis) → ('', nieuwe geschiedenis).", **kw)
     feedback_row(service, chatbot)
     export_row(service, chatbot)
-    return chatbot, textbox
+
+
+def _documents_tab(library: DocumentLibrary) -> DocumentsTab:
+    """The list of all documents (sortable by column, searchable) and the document view; a click on
+    a row or a choice in "Document openen" shows that document by section, with locators."""
+    gr.Markdown("Alle documenten in de index. Klik op een kolomkop om te sorteren, zoek met het "
+                "zoekvak (Search…), klik op een rij om het document te lezen.", elem_classes=["rag-doc-help"])
+    table = gr.Dataframe(headers=DOCUMENT_COLUMNS, value=[],
+                         datatype=["str", "str", "str", "str", "number", "str", "str"], interactive=False,
+                         show_search="search", wrap=True, max_height=420,
+                         column_widths=["38%", "9%", "10%", "7%", "6%", "18%", "12%"],
+                         elem_id="rag-doc-table", label="Documenten", show_label=False)
+    choice = gr.Dropdown(label="Document openen", choices=[], value=None, elem_id="rag-doc-choice")
+    view = gr.HTML(document_html(None, []), elem_id="rag-doc-view", js_on_load=None, padding=True)
+
+    def open_row(evt: gr.SelectData) -> tuple[Any, str]:
+        row = evt.row_value if isinstance(evt.row_value, list) else []
+        doc_id = str(row[-1]) if row else None
+        return gr.Dropdown(value=doc_id), library.view(doc_id)
+
+    table.select(open_row, None, [choice, view], api_visibility="private", show_progress="hidden")
+    choice.input(library.view, [choice], [view], api_visibility="private", show_progress="hidden")
+    return DocumentsTab(table, choice, view)
+
+
+def _passage_navigation(demo: gr.Blocks, library: DocumentLibrary, tabs: gr.Tabs, docs: DocumentsTab) -> None:
+    """Open a :func:`passage_link` in the Documents tab with its paragraph highlighted: on a click on
+    such a link (through the hidden ``#rag-open-passage`` button, see :data:`HEAD`) and on page load
+    with such a URL fragment."""
+    box = gr.Textbox(visible="hidden", elem_id="rag-passage-box", label="passage")
+    button = gr.Button("open", visible="hidden", elem_id="rag-open-passage")
+
+    def open_passage(link: str | None) -> tuple[Any, Any, Any]:
+        passage_id = passage_from_link(link)
+        if passage_id is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        try:
+            doc_id = library.document_of(passage_id)
+        except RagError as exc:
+            return gr.Tabs(selected=DOCUMENTS_TAB), gr.skip(), error_html(f"Er ging iets mis: {exc}")
+        if doc_id is None:
+            return (gr.Tabs(selected=DOCUMENTS_TAB), gr.skip(),
+                    error_html(f"Deze alinea staat niet (meer) in de index: {passage_id}"))
+        return (gr.Tabs(selected=DOCUMENTS_TAB),
+                gr.Dropdown(choices=document_choices(library.documents()), value=doc_id),
+                library.view(doc_id, passage_id))
+
+    show = "() => window.ragShowTarget && window.ragShowTarget()"
+    button.click(open_passage, [box], [tabs, docs.choice, docs.view], js="() => window.ragTakePassage()",
+                 api_visibility="private", show_progress="hidden").then(None, js=show)
+    demo.load(open_passage, [box], [tabs, docs.choice, docs.view], js="() => location.hash",
+              api_visibility="private", show_progress="hidden").then(None, js=show)
+
+
+def _lists_update(library: DocumentLibrary) -> tuple[Any, Any, Any, Any]:
+    """Choices of the filter row and the Documents tab's table and choice, from the current index
+    (empty lists when the index cannot be loaded; the chat then says why)."""
+    try:
+        documents = library.documents()
+    except RagError as exc:
+        log.warning("documentenlijst niet beschikbaar: %s", exc)
+        documents = ()
+    choices = document_choices(documents)
+    return (gr.Dropdown(choices=kind_choices(documents)), gr.Dropdown(choices=choices),
+            gr.Dataframe(value=document_rows(documents)), gr.Dropdown(choices=choices))
 
 
 def _dutch_queue_full(demo: gr.Blocks) -> None:
@@ -1088,7 +1494,7 @@ def launch_app(demo: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT
         auth_message="Log in om de chat over de topdocumenten te gebruiken." if auth else None,
         show_error=False, allowed_paths=[], blocked_paths=blocked_paths(settings), max_file_size=max_size,
         footer_links=["api"], run_history=False, enable_monitoring=False, mcp_server=False,
-        ssr_mode=False, pwa=False, css=CSS, head=HEAD,
+        ssr_mode=False, pwa=False, css=CSS, head=HEAD + ACTIONS_SCRIPT,
         app_kwargs={"middleware": [Middleware(RefuseFileRoutes, allow_upload=allow_upload),
                                    *([Middleware(LoginGuard, **(login_limits or {}))] if auth else [])]},
     )

@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from rag.corpus import Document
-from rag.text import is_navigation, is_page_chrome, split_sentences
+from rag.text import ends_sentence, is_navigation, is_page_chrome, split_sentences
 
 #: Bump when chunking rules change (recorded in the manifest).
-CHUNKING_VERSION = "chunk-8"
+CHUNKING_VERSION = "chunk-10"
 #: a web page's chrome (breadcrumb, "U bevindt zich op: …") sits in its first paragraphs, above the heading
 CHROME_PARAGRAPHS = 3
 
@@ -108,16 +108,23 @@ class Chunker:
                     context = f"{context} — {para.caption}" if context else ""
                 # a table is one passage (split between rows only beyond the model's limit)
                 pieces = self._split(para.text, context)
+                # a fragment stops where the copy stopped, often inside a sentence ("… in het leven ger"):
+                # that last sentence is shown with its paragraph but never quoted as an answer
+                cut_off = doc.fragment and k == len(doc.paragraphs) - 1 and not table
                 for i, piece in enumerate(pieces, start=1):
+                    sentences = (tuple(r for r in piece.split("\n") if re.search(r"[^\W_]", r)) if table
+                                 else split_sentences(piece))
+                    if cut_off and i == len(pieces) and len(sentences) > 1 and not ends_sentence(sentences[-1]):
+                        sentences = sentences[:-1]
+                    # a heading caught inside a paragraph ("Bijlage", "Algemeen") states nothing to quote
+                    sentences = tuple(x for x in sentences if len(re.findall(r"[^\W_]{2,}", x)) >= 2) or sentences
                     out.append(Passage(
                         id=para.id if len(pieces) == 1 else f"{para.id}~{i}",
                         paragraph_id=para.id, doc_id=doc.id, title=doc.title, date=doc.date,
                         source=doc.source, fragment=doc.fragment, locator=para.locator,
                         section_label=para.section_label, article=para.article, text=piece,
                         paragraph_text=para.text, context=context,
-                        sentences=(tuple(r for r in piece.split("\n") if r.strip()) if table
-                                   else split_sentences(piece)),
-                        part=i, parts=len(pieces), kind=doc.kind,
+                        sentences=sentences, part=i, parts=len(pieces), kind=doc.kind,
                     ))
         return out
 

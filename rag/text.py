@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 
 #: Bump when any rule in this module changes; it is recorded in the index manifest,
 #: so an index built with other rules is detected as stale.
-NORMALISATION_VERSION = "nl-norm-3"
+NORMALISATION_VERSION = "nl-norm-4"
 
 _LIGATURES = {
     "\ufb00": "ff",
@@ -182,8 +182,10 @@ def content_terms(text: str, *, stemmer: str = "dutch") -> set[str]:
 
 _ABBREV_END = re.compile(
     r"(?:(?:^|\s)(?:[a-zA-Z]{1,3}\.){2,3}|\b[A-Z]\.|\b[A-Z][a-z]?\.-[A-Z]\.|\b(?:art|nr|blz|dec|jan|feb|"
-    r"aug|sept|okt|nov|mr|dr|prof|ir|ing|drs|mevr|dhr|bijv|resp|incl|excl|ca|vs|St)\.)$"
+    r"aug|sept|okt|nov|mr|dr|prof|ir|ing|drs|mevr|mw|dhr|bijv|resp|incl|excl|ca|vs|St)\.)$"
 )
+#: a list item's marker on its own ("k.", "3.", "iv)") is where pysbd splits before a capital: no sentence
+_LIST_MARKER = re.compile(r"^(?:[a-z]|\d{1,2}|[ivxlc]{1,5})[.)]$")
 
 
 @functools.lru_cache(maxsize=1)
@@ -197,7 +199,8 @@ def split_sentences(paragraph: str) -> tuple[str, ...]:
     """Split a paragraph into sentences, each an exact substring of ``paragraph``.
 
     Uses pysbd's Dutch rules, then re-joins splits after abbreviations ("dec. 2022",
-    "Ch.-F. Nothomb") and before a lower-case continuation. Lines of a list (a paragraph
+    "Ch.-F. Nothomb", "mw. Berx"), after a list item's marker ("k. Design and Build-methode: …")
+    and before a lower-case continuation. Lines of a list (a paragraph
     holding newlines) are split at the newlines first. Returns at least one sentence for
     non-empty input, ``()`` for blank input.
     """
@@ -210,7 +213,7 @@ def split_sentences(paragraph: str) -> tuple[str, ...]:
         pieces = [p.strip() for p in _segmenter().segment(line) if p.strip()]
         merged: list[str] = []
         for piece in pieces:
-            if merged and (piece[:1].islower() or _ABBREV_END.search(merged[-1])):
+            if merged and (piece[:1].islower() or _ABBREV_END.search(merged[-1]) or _LIST_MARKER.match(merged[-1])):
                 start = line.find(merged[-1])
                 end = line.find(piece, start + len(merged[-1]))
                 if start >= 0 and end >= 0:
@@ -219,6 +222,15 @@ def split_sentences(paragraph: str) -> tuple[str, ...]:
             merged.append(piece)
         out.extend(s for s in merged if s in paragraph)
     return tuple(out) if out else (paragraph.strip(),)
+
+
+_SENTENCE_END = re.compile(r"[.!?:;…][\"”’'»)\]]*$")
+
+
+def ends_sentence(text: str) -> bool:
+    """True when ``text`` ends as a sentence does (. ! ? : ; … possibly followed by a closing quote
+    or bracket); False for text cut off mid-sentence ("… ziet veel kansen in de grensov")."""
+    return bool(_SENTENCE_END.search(text.rstrip()))
 
 
 def shown_name(name: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import http.client
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -90,8 +91,9 @@ def assert_inert(fragment: str) -> None:
         for name, value in attrs.items():
             assert not name.lower().startswith("on"), f"event-attribuut {name} op <{tag}>"
             assert name in {"class", "href", "target", "rel"}, f"onverwacht attribuut {name} op <{tag}>"
-            if name == "href":
-                assert value and value.startswith(("http://", "https://")), value
+            if name == "href":  # a source (http/https) or a passage in the Documents tab
+                assert value and (value.startswith(("http://", "https://"))
+                                  or re.fullmatch(r"#passage-[A-Za-z0-9%._~-]+", value)), value
     low = fragment.lower()
     assert "<script" not in low and "<img" not in low and "<svg" not in low and "<iframe" not in low
 
@@ -519,5 +521,7 @@ def test_hostile_corpus_text_is_served_as_text(hostile_server: tuple[str, subpro
     assert SCRIPT in shown and IMG in shown and MD_LINK in shown  # shown literally, as text
     assert "javascript:alert(1)" in shown  # the bad source address is shown, not linked
     hrefs = [a.get("href") for tag, a in parse(answer).tags if tag == "a"]
-    assert all(h and h.startswith(("http://", "https://")) for h in hrefs)
+    # the only links: the passage in the Documents tab (its id percent-encoded) and http(s) sources
+    assert all(h and (h.startswith(("http://", "https://")) or re.fullmatch(r"#passage-[A-Za-z0-9%._~-]+", h))
+               for h in hrefs), hrefs
     assert visible_text(user) == question

@@ -194,5 +194,184 @@ def test_hostile_corpus_and_question_stay_text(hostile_url: str, browser_page: A
         onerrorImgs: document.querySelectorAll('img[onerror], svg[onload], iframe').length,
     })""")
     assert counts == {"scripts": 0, "imgs": 0, "handlers": 0, "jsLinks": 0, "onerrorImgs": 0}, counts
+    # the same document in the Documents tab stays text too
+    answer.locator(".rag-source a.rag-doc-link").first.click()
+    view = page.locator("#rag-doc-view")
+    view.locator(".rag-target").wait_for(state="visible")
+    assert SCRIPT in view.inner_text() and IMG in view.inner_text()
+    page.wait_for_timeout(500)
+    inside = view.evaluate("""el => el.querySelectorAll('script, img, iframe, svg').length
+        + [...el.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length""")
+    assert inside == 0
     assert not watch.dialogs, watch.dialogs
     assert not watch.foreign, watch.foreign[:5]
+
+
+# --- the journalist's workbench: scrolling, filters, Documents tab ------------------------------------
+
+TREATY_IDS = ("1980-verdrag-nederlandse-taalunie", "1995-cultureel-verdrag-nederland-vlaamse-gemeenschap",
+              "2005-verdrag-samenwerking-beleid-beheer-schelde-estuarium", "2015-verdrag-nieuwe-sluis-terneuzen")
+#: committed screenshots for the README, refreshed with RAG_SCREENSHOT=1 (else written to tmp)
+DOC_SHOTS = ROOT / "docs"
+
+
+def shot_path(name: str, tmp_path: Path) -> Path:
+    return DOC_SHOTS / name if os.environ.get("RAG_SCREENSHOT") == "1" else tmp_path / name
+
+
+def panel_geometry(page: Any) -> dict[str, float]:
+    """Top/bottom of the chat panel's visible area and of the newest assistant message (its row and
+    its first line), in viewport pixels, plus how far the panel is scrolled."""
+    return page.evaluate("""() => {
+        const panel = document.querySelector('#rag-chat .panel-wrap');
+        const rows = panel.querySelectorAll('.message-row.bot-row');
+        const row = rows[rows.length - 1];
+        const answer = row.querySelector('.rag-answer, .rag-error');
+        const p = panel.getBoundingClientRect(), r = row.getBoundingClientRect(), a = answer.getBoundingClientRect();
+        return {panelTop: p.top, panelBottom: p.bottom, rowTop: r.top, answerTop: a.top,
+                scrollTop: panel.scrollTop, scrollMax: panel.scrollHeight - panel.clientHeight};
+    }""")
+
+
+def test_follow_up_answer_is_scrolled_to_the_top_of_the_panel(chat_url: str, browser_page: Any) -> None:
+    page = browser_page
+    watch = open_chat(page, chat_url)
+    ask(page, Q_EINSTEIN)
+    first = panel_geometry(page)
+    follow = ask(page, Q_KANDIDATUUR)
+    assert "Vervolgvraag" in follow.locator(".rag-notices").inner_text()
+    page.wait_for_timeout(300)  # one animation frame for the scroll hook
+    g = panel_geometry(page)
+    # the first answer is longer than the panel: without scrolling the follow-up would be out of sight
+    assert g["scrollTop"] > first["scrollTop"] + 200, (first, g)
+    # the new message starts at the top of the panel, its first line well inside the visible area
+    assert g["panelTop"] - 2 <= g["rowTop"] <= g["panelTop"] + 20, g
+    assert g["panelTop"] <= g["answerTop"] <= g["panelTop"] + 120 < g["panelBottom"], g
+    assert follow.locator(".rag-text").is_visible()
+    assert not watch.errors and not watch.foreign
+
+
+def pick(page: Any, dropdown: str, option: str) -> None:
+    """Choose ``option`` in the Gradio (multi)select ``dropdown`` (an elem_id)."""
+    page.locator(f"#{dropdown} input").first.click()
+    page.locator(f"#{dropdown} input").first.fill(option)
+    page.locator(f"#{dropdown} [role=option][aria-label='{option}']").first.click()
+    page.keyboard.press("Escape")
+
+
+def cited_documents(answer: Any) -> set[str]:
+    from urllib.parse import unquote
+
+    hrefs = answer.locator(".rag-source a.rag-doc-link").evaluate_all("els => els.map(a => a.getAttribute('href'))")
+    assert hrefs, "geen bronnen"
+    return {unquote(h.removeprefix("#passage-")).split("#")[0] for h in hrefs}
+
+
+def test_filtered_question_cites_only_allowed_documents(chat_url: str, browser_page: Any, tmp_path: Path) -> None:
+    page = browser_page
+    watch = open_chat(page, chat_url)
+    question = "Wat zeggen Nederland en Vlaanderen over de Schelde?"
+    free = ask(page, question)
+    assert cited_documents(free) - set(TREATY_IDS)  # unfiltered, a press release is cited too
+    pick(page, "rag-filter-kinds", "verdrag")
+    page.locator("#rag-filter-from input, #rag-filter-from textarea").first.fill("2000")
+    filtered = ask(page, question)
+    cited = cited_documents(filtered)
+    assert cited and cited <= {"2005-verdrag-samenwerking-beleid-beheer-schelde-estuarium",
+                               "2015-verdrag-nieuwe-sluis-terneuzen"}, cited
+    assert "Gezocht met filters: soort: verdrag; periode 2000-…" in filtered.locator(".rag-notices").inner_text()
+    shot = shot_path("screenshot-chat-filters.png", tmp_path)
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    # a range that ends before it starts: the Dutch message in the chat, the question kept
+    page.locator("#rag-filter-to input, #rag-filter-to textarea").first.fill("1990")
+    box = page.locator("#rag-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    error = page.locator("#rag-chat .rag-error").last
+    error.wait_for(state="visible")
+    assert "De periode 2000-1990 eindigt voor ze begint." in error.inner_text()
+    page.wait_for_function("document.querySelector('#rag-question textarea').value.length > 0")
+    assert box.input_value() == question
+    # a filter that leaves no document: the abstention says so
+    page.locator("#rag-filter-from input, #rag-filter-from textarea").first.fill("1800")
+    page.locator("#rag-filter-to input, #rag-filter-to textarea").first.fill("1801")
+    empty = ask(page, question)
+    assert "Geen enkel document voldoet aan de filters" in empty.inner_text()
+    assert empty.locator(".rag-source").count() == 0
+    assert not watch.errors and not watch.foreign and not watch.dialogs
+
+
+def test_citation_link_opens_its_paragraph_in_the_documents_tab(chat_url: str, browser_page: Any,
+                                                                tmp_path: Path) -> None:
+    page = browser_page
+    watch = open_chat(page, chat_url)
+    answer = ask(page, Q_INWONERS)
+    link = answer.locator(".rag-source a.rag-doc-link").first
+    href = link.get_attribute("href")
+    assert href and href.startswith("#passage-") and "2.b Lokale besturen" in link.inner_text()
+    link.click()
+    target = page.locator("#rag-doc-view .rag-target")
+    target.wait_for(state="visible")
+    assert page.get_by_role("tab", name="Documenten").get_attribute("aria-selected") == "true"
+    assert target.get_attribute("id") == href[1:]
+    text = target.inner_text()
+    assert "22.000 inwoners" in text and "2.b Lokale besturen" in text
+    assert page.evaluate("location.hash") == href
+    page.wait_for_timeout(300)
+    box = target.bounding_box()
+    assert box is not None and 0 <= box["y"] < 1100, box  # scrolled into view
+    colour = target.evaluate("el => getComputedStyle(el).backgroundColor")
+    assert colour not in ("rgba(0, 0, 0, 0)", "transparent"), colour  # highlighted
+    assert "Slotverklaring Nederlands-Vlaamse Top" in page.locator("#rag-doc-view .rag-doc-title").inner_text()
+    assert page.locator("#rag-doc-view h3").count() > 5  # by section
+    shot = shot_path("screenshot-document-passage.png", tmp_path)
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    # back in the chat, the conversation is still there
+    page.get_by_role("tab", name="Chat").click()
+    assert page.locator(".rag-answer").count() == 1
+    # a second click on the same citation, after going back to the chat, opens it again
+    link.click()
+    target.wait_for(state="visible")
+    assert page.get_by_role("tab", name="Documenten").get_attribute("aria-selected") == "true"
+    # the same link opened as a URL (a new visitor) lands on the same paragraph
+    fresh = page.context.browser.new_page(viewport={"width": 1280, "height": 1100})
+    fresh.goto(chat_url.rstrip("/") + "/" + href, wait_until="load")
+    again = fresh.locator("#rag-doc-view .rag-target")
+    again.wait_for(state="visible")
+    assert again.get_attribute("id") == href[1:] and "22.000 inwoners" in again.inner_text()
+    fresh.close()
+    assert not watch.errors and not watch.foreign and not watch.dialogs
+
+
+def test_documents_tab_lists_searches_and_opens_documents(chat_url: str, browser_page: Any, tmp_path: Path) -> None:
+    page = browser_page
+    watch = open_chat(page, chat_url)
+    page.get_by_role("tab", name="Documenten").click()
+    table = page.locator("#rag-doc-table")
+    table.get_by_text("inzake de Nederlandse Taalunie", exact=False).first.wait_for(state="visible")
+    body = table.inner_text()
+    for header in ("Titel", "Datum", "Soort", "Fragment", "Alinea", "Bron"):
+        assert header in body
+    assert "https://wetten.overheid.nl/BWBV0002947" in body and "fragment" in body
+    # Gradio's own search box filters the rows
+    search = table.locator("input.search-input").first
+    search.fill("slotverklaring")
+    page.wait_for_timeout(500)
+    assert "https://www.rijksoverheid.nl/" in table.inner_text() and "Taalunie" not in table.inner_text()
+    search.fill("Terneuzen")
+    page.wait_for_timeout(500)
+    assert "nieuwe sluis Terneuzen" in table.inner_text() and "Taalunie" not in table.inner_text()
+    table.locator(".virtual-row", has_text="nieuwe sluis Terneuzen").first.click()
+    view = page.locator("#rag-doc-view .rag-doc-title")
+    view.wait_for(state="visible")
+    assert "nieuwe sluis Terneuzen" in view.inner_text()
+    assert "Artikel 1" in page.locator("#rag-doc-view").inner_text()
+    search.fill("")
+    shot = shot_path("screenshot-documents.png", tmp_path)
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    assert not watch.errors and not watch.foreign and not watch.dialogs

@@ -266,3 +266,27 @@ def test_link_notes_of_a_web_page_are_not_document_text(corpus_load):
     assert "een gezamenlijke FietsRoadmap gelanceerd" in text
     assert strip_link_notes("de sluis (zie artikel 3) is nieuw") == "de sluis (zie artikel 3) is nieuw"
     assert strip_link_notes("zie de site (opens in a new window).") == "zie de site."
+
+
+def test_quotable_sentences_are_whole_sentences(pipeline):
+    """Found by fresh questions: an answer quoted "l." (a list letter split from its item), started
+    mid-sentence at "Berx (…" (split after "mw."), and quoted "… in het leven ger" (the cut-off
+    end of a fragment)."""
+    from rag.text import ends_sentence, split_sentences
+
+    assert split_sentences("Onder leiding van mw. Berx (gouverneur) en dhr. Donner heeft de werkgroep "
+                           "een voorstel uitgewerkt.") == (
+        "Onder leiding van mw. Berx (gouverneur) en dhr. Donner heeft de werkgroep een voorstel uitgewerkt.",)
+    assert split_sentences("k. Design and Build-methode: een contractvorm;") == (
+        "k. Design and Build-methode: een contractvorm;",)
+    assert split_sentences("Dit is zin een. Dit is zin twee.") == ("Dit is zin een.", "Dit is zin twee.")
+    assert ends_sentence("Zo is het.”") and not ends_sentence("ziet veel kansen in de grensov")
+    passages = pipeline.retriever.index.passages
+    sentences = [s for p in passages for s in p.sentences]
+    assert "l." not in sentences and "k." not in sentences
+    assert not any(s.startswith("Berx (gouverneur") for s in sentences)
+    estuaire = [p for p in passages if p.doc_id.startswith("2022-intentieverklaring-estuaire-vaart")]
+    last = estuaire[-1]
+    assert last.paragraph_text.endswith("in het leven ger")  # the paragraph is shown as it is …
+    assert not any(s.endswith("in het leven ger") for s in last.sentences)  # … but that end is never quoted
+    assert "|:---|:---|" not in sentences and "Bijlage" not in sentences
