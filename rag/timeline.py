@@ -155,8 +155,9 @@ class TimelineEntry:
 def passage_anchor(passage_id: str) -> str:
     """Fragment identifier of a passage in the documents view: ``passage-`` + the passage id with
     every character outside ``A-Za-z0-9-._~`` percent-encoded, e.g.
-    ``passage-2023-slotverklaring-nederlands-vlaamse-top-den-bosch%23inleiding%2Fp1``. The element's
-    ``id`` is ``"passage-" + passage_id`` (browsers percent-decode a fragment to find it)."""
+    ``passage-2023-slotverklaring-nederlands-vlaamse-top-den-bosch%23inleiding%2Fp1``: the same
+    string as ``app.passage_link`` without the ``#``, and the ``id`` of the paragraph in the
+    Documents tab, which a click on such a link opens with the paragraph highlighted."""
     return "passage-" + quote(passage_id, safe="")
 
 

@@ -86,6 +86,13 @@ def test_timeline_lists_the_3rx_ministers_meeting(workbench: tuple[str, Path], c
     assert link.get_attribute("href") == "#passage-2023-slotverklaring-nederlands-vlaamse-top-den-bosch%232.f%2Fp3"
     assert "2.f Infrastructurele verbondenheid, alinea 3" in link.inner_text()
     assert "Slotverklaring Nederlands-Vlaamse Top" in link.inner_text()
+    # the citation opens the paragraph in the Documents tab, highlighted (anchor shared with it)
+    link.click()
+    target = page.locator("#rag-doc-view .rag-target")
+    target.wait_for()
+    assert target.get_attribute("id") == "passage-2023-slotverklaring-nederlands-vlaamse-top-den-bosch%232.f%2Fp3"
+    assert "vakministers op 6 juni 2023" in target.inner_text()
+    page.get_by_role("tab", name="Tijdlijn").click()
     # the entries are in time order
     values = page.locator(".rag-tl-entry").evaluate_all("els => els.map(e => e.getAttribute('data-when'))")
     assert len(values) > 100 and values[0] < values[-1]
