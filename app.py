@@ -25,9 +25,14 @@ Safety rules, enforced here and tested in ``tests/test_app.py`` and ``tests/test
   show the password), with a limit on failed logins per client, and Gradio's session routes
   (``/gradio_api/cancel``, ``/reset``, ``/stream/…``) refuse requests without login; Gradio's file routes (``/file=…``,
   ``/gradio_api/file=…``), uploads and its URL proxy are refused with 403, so the server
-  hands out no file besides its own static assets.
+  hands out no file besides its own static assets. ``--upload`` (only on 127.0.0.1 or with login)
+  opens the upload route alone, for the "Document toevoegen" button (:mod:`rag.upload`).
 
-Flags: ``--host``, ``--port``, ``--auth-file``, ``--concurrency`` plus the retrieval/LLM flags
+Tabs: *Chat* (with "Kopieer met bronnen" and 👍/👎 under every answer, conversation download as
+Markdown/JSON, optional upload) and *Tijdlijn* (:mod:`rag.timeline`). Each tab and row is built by its
+own function (``_chat_tab``, ``feedback_row``, ``export_row``, ``upload_row``, ``timeline_tab``).
+
+Flags: ``--host``, ``--port``, ``--auth-file``, ``--upload``, ``--concurrency`` plus the retrieval/LLM flags
 of ``rag.ask`` (``--top-k``, ``--mode``, ``--corpus``, ``--index``, ``--embedder``,
 ``--no-build``, ``--llm-base-url``, ``--llm-model``, ``--llm-api-key``). A missing or stale
 index is built before the server starts, with progress on the console.
@@ -52,6 +57,7 @@ from rag.settings import quiet_libraries
 quiet_libraries()  # before gradio / huggingface_hub are imported: no telemetry, no hub look-ups
 
 import argparse
+import base64
 import html
 import json
 import logging
@@ -61,8 +67,10 @@ import re
 import sys
 import threading
 import time
+import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -70,13 +78,16 @@ from urllib.parse import quote, unquote, urlsplit
 
 import gradio as gr
 
-from rag.answer import FRAGMENT_NOTE, Answer, Citation
+from rag.answer import FRAGMENT_NOTE, Answer, Citation, answer_to_json
 from rag.chunking import Passage
 from rag.errors import EmptyQuestionError, RagError
+from rag.export import answer_markdown, conversation_json, conversation_markdown
+from rag.feedback import append_feedback
 from rag.filters import FilterError, Filters, parse_year
 from rag.index import DocumentInfo
 from rag.pipeline import Pipeline
 from rag.settings import DutchArgumentParser, Settings, add_settings_arguments, env_value, settings_from_args
+from rag.timeline import DONE, PLANNED, TimelineEntry, build_timeline, filter_timeline
 
 log = logging.getLogger("rag.app")
 #: characters below the space are control characters (never in a shown link)
@@ -106,6 +117,10 @@ LOGIN_LOCKOUT = 300.0
 HISTORY_QUESTIONS = 5
 #: longest question echoed in the chat (the pipeline itself cuts at settings.max_question_chars)
 MAX_ECHO_CHARS = 4000
+
+#: answers remembered per server for feedback and export (oldest forgotten first)
+MAX_RECORDS = 5000
+_ANSWER_ID = re.compile(r'class="rag-actions rag-answer-id-([0-9a-f]{32})"')
 
 PENDING_TEXT = "Bezig met zoeken…"
 #: pixels of the chat panel (the CSS gives the newest answer row nearly this height, so it can be
@@ -153,6 +168,26 @@ CSS = """
 .rag-footer { font-size: .75em; opacity: .6; margin-top: .3em; }
 .rag-pending { opacity: .7; font-style: italic; }
 .rag-error { color: var(--error-text-color, #b91c1c); }
+.rag-actions { margin-top: .4em; }
+.rag-copy-md { display: none !important; }
+.rag-copy { font-size: .8em; padding: .15em .6em; border: 1px solid var(--border-color-primary); border-radius: .4em;
+  background: var(--background-fill-secondary); cursor: pointer; }
+/* timeline tab */
+.rag-timeline { line-height: 1.45; }
+.rag-tl-count { font-size: .9em; opacity: .8; }
+.rag-tl-year { font-size: 1.15em; font-weight: 700; margin: .9em 0 .2em 0;
+  border-bottom: 1px solid var(--border-color-primary);
+  font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; }
+.rag-tl-list { list-style: none; padding-left: 0; margin: 0; }
+.rag-tl-entry { margin: .5em 0 .8em 0; padding-left: .7em; border-left: 3px solid var(--border-color-accent); }
+.rag-tl-date { font-weight: 700; font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; }
+.rag-tl-precision { font-size: .8em; opacity: .7; }
+.rag-tl-status { font-size: .78em; padding: 0 .4em; border-radius: .6em; margin-left: .3em; }
+.rag-tl-done { background: #dcfce7; color: #14532d; }
+.rag-tl-planned { background: #dbeafe; color: #1e3a8a; }
+.rag-tl-sentence mark { background: #fde68a; color: #111; padding: 0 .1em; }
+.rag-tl-cite { font-size: .85em; }
+.rag-tl-cite .rag-locator { font-weight: 400; }
 .rag-fragment-label { display: inline-block; font-style: normal; font-weight: 700; font-size: .8em;
   letter-spacing: .03em; padding: 0 .35em; margin-right: .25em;
   border: 1px solid #c08a2b; border-radius: 3px; background: #fff4dc; color: #7a4d00; }
@@ -384,6 +419,17 @@ def error_html(message: str) -> str:
     return f'<div class="rag-error">{text_html(message)}</div>'
 
 
+def answer_actions_html(answer_id: str, markdown: str) -> str:
+    """The actions under an answer: "Kopieer met bronnen" copies ``markdown``, carried base64-encoded
+    in a hidden ``span.rag-copy-md`` (only ``A-Za-z0-9+/=``: nothing in it can act as markup, and the
+    chat's HTML sanitizer keeps it; it drops ``data-`` attributes); the page script :data:`HEAD` does
+    the copy. ``answer_id`` (hex, in the class ``rag-answer-id-<id>``; only ``class`` attributes are
+    used, as everywhere in a message) ties the message to its record for feedback and export."""
+    encoded = base64.b64encode(markdown.encode("utf-8")).decode("ascii")
+    return (f'<div class="rag-actions rag-answer-id-{answer_id}"><button class="rag-copy">Kopieer met bronnen'
+            f'</button><span class="rag-copy-md">{encoded}</span></div>')
+
+
 # --- chat logic ----------------------------------------------------------------------------------
 
 Message = dict[str, Any]
@@ -444,6 +490,9 @@ class ChatService:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
+        #: answer id → (answer record in the JSON contract, index version), newest last, bounded
+        self._records: OrderedDict[str, tuple[dict[str, Any], dict[str, Any]]] = OrderedDict()
+        self._records_lock = threading.Lock()
 
     def answer(self, question: str, history: Sequence[str],
                on_token: Callable[[str], None] | None = None, filters: Filters | None = None) -> Answer:
@@ -476,7 +525,7 @@ class ChatService:
                 assert answer is not None
             else:
                 answer = self.answer(question, earlier, filters=filters)
-            content = answer_html(answer)
+            content = self.answer_message(answer)
         except EmptyQuestionError as exc:
             content = error_html(str(exc))
         except FilterError as exc:
@@ -489,6 +538,74 @@ class ChatService:
             log.exception("interne fout bij vraag")
             content = error_html("Er ging intern iets mis bij het beantwoorden. Probeer het opnieuw.")
         yield "", [*chat, {"role": "assistant", "content": content}]
+
+    # --- answer records: copy with sources, feedback, conversation export (issue 17) ---------------
+    def answer_message(self, answer: Answer) -> str:
+        """The assistant message of ``answer``: :func:`answer_html` plus the answer's actions
+        (:func:`answer_actions_html`); the answer is remembered under a new id for feedback and export."""
+        record = answer_to_json(answer)
+        answer_id = uuid.uuid4().hex
+        record["answer_id"] = answer_id
+        record.setdefault("filters", {})
+        try:
+            index = self.pipeline.load()
+            version = {"build": index.directory.name, "corpus_hash": index.manifest.get("corpus_hash")}
+        except RagError:
+            version = {}
+        with self._records_lock:
+            self._records[answer_id] = (record, version)
+            while len(self._records) > MAX_RECORDS:
+                self._records.popitem(last=False)
+        return answer_html(answer) + answer_actions_html(answer_id, answer_markdown(record))
+
+    def record_of(self, message: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(answer record, index version) behind an assistant message, or None (an error message, or
+        an answer this server no longer remembers)."""
+        m = _ANSWER_ID.search(_message_text(message))
+        if not m:
+            return None
+        with self._records_lock:
+            return self._records.get(m.group(1))
+
+    def records(self, history: Sequence[Any] | None) -> list[dict[str, Any]]:
+        """The answer records of a chatbot value, in order (messages without a record are left out)."""
+        out = []
+        for msg in history or []:
+            role = msg.get("role") if isinstance(msg, dict) else getattr(msg, "role", None)
+            found = self.record_of(msg) if role == "assistant" else None
+            if found is not None:
+                out.append(found[0])
+        return out
+
+    def feedback(self, history: Sequence[Any] | None, index: Any, liked: Any, comment: str | None) -> str:
+        """Append a 👍/👎 on the assistant message at ``index`` of ``history`` (with ``comment``) to
+        ``settings.feedback_log`` (:func:`rag.feedback.append_feedback`); return a Dutch status line."""
+        rating = "up" if liked in (True, "Like") else "down" if liked in (False, "Dislike") else None
+        position = index[0] if isinstance(index, list | tuple) else index
+        messages = list(history or [])
+        if rating is None or not isinstance(position, int) or not 0 <= position < len(messages):
+            return "Deze beoordeling kon niet worden verwerkt."
+        found = self.record_of(messages[position])
+        if found is None:
+            return "Dit bericht is geen antwoord dat deze server nog kent; de beoordeling is niet opgeslagen."
+        record, version = found
+        s = self.pipeline.settings
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rating": rating,
+                 "comment": (comment or "").strip()[:4000], "question": record["question"],
+                 "answer": record["answer"], "abstained": record["abstained"], "reason": record["reason"],
+                 "mode": record["mode"], "citations": [
+                     {k: c.get(k) for k in ("n", "passage_id", "doc_id", "title", "date", "locator", "source",
+                                            "fragment", "quote", "text")} for c in record["citations"]],
+                 "filters": record.get("filters") or {}, "notices": record["notices"],
+                 "settings": {k: str(v) for k, v in asdict(s).items() if not k.startswith("llm_api")},
+                 "index": version, "answer_id": record["answer_id"]}
+        try:
+            append_feedback(s.feedback_log, entry)
+        except OSError as exc:
+            log.warning("feedback niet opgeslagen in %s: %s", s.feedback_log, exc)
+            return "De beoordeling kon niet worden opgeslagen (het feedbacklog is niet schrijfbaar)."
+        thumb = "duim omhoog" if rating == "up" else "duim omlaag"
+        return f"Dank je: je beoordeling ({thumb}) is opgeslagen{' met je opmerking' if entry['comment'] else ''}."
 
     def refuse(self, message: str | None, history: Sequence[Any] | None,
                reason: str) -> Iterator[tuple[str, list[Message]]]:
@@ -524,6 +641,239 @@ class ChatService:
         if "error" in box:
             raise box["error"]
         yield "", box["answer"]
+
+
+# --- feedback, copy with sources, conversation export (issue 17) ----------------------------------
+
+#: page script: "Kopieer met bronnen" copies the Markdown next to the button (base64, UTF-8)
+#: to the clipboard (with a fallback for pages that are not a secure context), and
+#: ``ragDownload(text, name, type)`` saves a conversation export through a blob: URL (Gradio's file
+#: routes stay closed). No inline handlers: one delegated listener on the document.
+ACTIONS_SCRIPT = """<script>
+(() => {
+  const decode = (b64) => new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+  const fallback = (text) => {
+    const area = document.createElement("textarea");
+    area.value = text; area.setAttribute("readonly", ""); area.style.position = "fixed"; area.style.opacity = "0";
+    document.body.appendChild(area); area.select();
+    try { document.execCommand("copy"); } finally { area.remove(); }
+  };
+  document.addEventListener("click", async (event) => {
+    const button = event.target instanceof Element ? event.target.closest("button.rag-copy") : null;
+    if (!button) return;
+    event.preventDefault();
+    const carrier = button.parentElement ? button.parentElement.querySelector(".rag-copy-md") : null;
+    const text = decode(carrier ? carrier.textContent.trim() : "");
+    window.ragLastCopy = text;
+    try { await navigator.clipboard.writeText(text); } catch (e) { fallback(text); }
+    button.textContent = "Gekopieerd \u2713";
+    setTimeout(() => { button.textContent = "Kopieer met bronnen"; }, 2500);
+  });
+  window.ragDownload = (text, name, type) => {
+    if (!text) return;
+    const url = URL.createObjectURL(new Blob([text], {type}));
+    const a = document.createElement("a");
+    a.href = url; a.download = name; document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  };
+})();
+</script>"""
+
+
+def feedback_row(service: ChatService, chatbot: gr.Chatbot) -> None:
+    """The optional comment box and status line for the chat's 👍/👎 buttons; a click appends one line
+    to ``settings.feedback_log`` (see :meth:`ChatService.feedback`) with the comment typed so far."""
+    with gr.Row(elem_id="rag-feedback"):
+        comment = gr.Textbox(label="Opmerking bij je beoordeling (optioneel; typ eerst, klik dan op duim omhoog "
+                                   "of omlaag onder het antwoord)",
+                             elem_id="rag-feedback-comment", lines=2, max_lines=4, scale=4)
+        status = gr.Markdown("", elem_id="rag-feedback-status")
+
+    def on_like(evt: gr.LikeData, history: list[Any], text: str) -> tuple[str, str]:
+        return "", text_html(service.feedback(history, evt.index, evt.liked, text))
+
+    chatbot.like(on_like, [chatbot, comment], [comment, status], api_visibility="private", show_progress="hidden")
+
+
+def export_row(service: ChatService, chatbot: gr.Chatbot) -> None:
+    """Buttons that download the whole conversation as Markdown or JSON (:mod:`rag.export`), built on
+    the server from the remembered answer records and saved by the page script (``ragDownload``)."""
+    with gr.Row(elem_id="rag-export"):
+        md_button = gr.Button("Gesprek downloaden (Markdown)", size="sm", elem_id="rag-export-md")
+        json_button = gr.Button("Gesprek downloaden (JSON)", size="sm", elem_id="rag-export-json")
+    payload = gr.Textbox(visible="hidden", elem_id="rag-export-payload")
+
+    def as_markdown(history: list[Any]) -> str:
+        records = service.records(history)
+        return conversation_markdown(records) if records else ""
+
+    def as_json(history: list[Any]) -> str:
+        records = service.records(history)
+        return conversation_json(records) if records else ""
+
+    for button, build, name, kind in (
+            (md_button, as_markdown, "gesprek-topdocumenten.md", "text/markdown;charset=utf-8"),
+            (json_button, as_json, "gesprek-topdocumenten.json", "application/json;charset=utf-8")):
+        save = f"(text) => {{ window.ragDownload(text, {json.dumps(name)}, {json.dumps(kind)}); }}"
+        button.click(build, [chatbot], [payload], api_visibility="private", show_progress="hidden").then(
+            None, [payload], None, js=save, api_visibility="private")
+
+
+# --- upload (issue 17) ------------------------------------------------------------------------------
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+UPLOAD_REFUSED = ("--upload kan alleen als de chat op 127.0.0.1 luistert of inloggen aan staat "
+                  "(RAG_AUTH of --auth-file): anders kan iedereen op het netwerk documenten toevoegen.")
+
+
+def upload_allowed(host: str, auth: tuple[str, str] | None) -> bool:
+    """Uploads only on the loopback address or behind a login."""
+    return host in LOOPBACK_HOSTS or auth is not None
+
+
+def upload_row(pipeline: Pipeline) -> None:
+    """The chat's "Document toevoegen" button: PDF, DOCX, HTML, MD or TXT, checked, stored in the
+    corpus, shown (sections and paragraphs found) and indexed incrementally (:func:`rag.upload.ingest`);
+    questions asked meanwhile are answered from the previous index. Steps are shown as they happen."""
+    from rag.upload import UPLOAD_SUFFIXES, ingest
+
+    with gr.Row(elem_id="rag-upload"):
+        button = gr.UploadButton("Document toevoegen (PDF, DOCX, HTML, MD, TXT)", file_types=list(UPLOAD_SUFFIXES),
+                                 file_count="single", size="sm", elem_id="rag-upload-button", scale=1)
+        status = gr.HTML("", elem_id="rag-upload-status")
+
+    def on_upload(path: str | None) -> Iterator[str]:
+        if not path:
+            yield '<div class="rag-error">Geen bestand ontvangen.</div>'
+            return
+        original = Path(path).name
+        shown: list[str] = []
+        for step in ingest(pipeline, Path(path), original):
+            css = "rag-error" if step.stage == "error" else f"rag-upload-{step.stage}"
+            shown.append(f'<div class="{css}">{text_html(step.message)}</div>')
+            yield f'<div class="rag-upload-steps">{"".join(shown)}</div>'
+
+    button.upload(on_upload, [button], [status], api_visibility="private", show_progress="minimal",
+                  concurrency_limit=1, concurrency_id="upload")
+
+
+# --- timeline tab (issue 17) --------------------------------------------------------------------
+
+#: status filter choices of the timeline tab (label, value)
+TIMELINE_STATUS = [("alle uitspraken", ""), ("besloten of gedaan", DONE), ("aangekondigd of gepland", PLANNED)]
+
+
+def timeline_entry_html(e: TimelineEntry) -> str:
+    """One timeline entry: date (with its precision), status, the sentence with the date phrase
+    marked, and its citation: a link ``#passage-<passage id>`` to the passage in the documents
+    view (document title, date, locator) plus the document's source link. All text inert."""
+    w = e.when
+    span = _find_quote(e.sentence, w.text)
+    if span is None:
+        sentence = text_html(e.sentence)
+    else:
+        a, b = span
+        sentence = f"{text_html(e.sentence[:a])}<mark>{text_html(e.sentence[a:b])}</mark>{text_html(e.sentence[b:])}"
+    inferred = " (jaar uit de documentdatum)" if w.year_inferred else ""
+    status = (f'<span class="rag-tl-status rag-tl-{"planned" if e.status == PLANNED else "done"}">'
+              f"{text_html(e.status)}</span>") if e.status else ""
+    shown_date = dutch_date(e.doc_date)
+    doc = text_html(e.title) + (f" ({text_html(shown_date)})" if shown_date and shown_date not in e.title else "")
+    pid = html.escape(e.passage_id, quote=True)
+    cite = (f'<a class="rag-passage-link" href="{html.escape(e.anchor, quote=True)}" data-passage-id="{pid}">'
+            f'{doc}, <span class="rag-locator">{text_html(e.locator)}</span></a>')
+    source = f' · <span class="rag-link">{link_html(e.source)}</span>' if e.source else ""
+    return (f'<li class="rag-tl-entry" data-passage-id="{pid}" data-when="{html.escape(w.value, quote=True)}">'
+            f'<div class="rag-tl-when"><span class="rag-tl-date">{text_html(w.label)}</span> '
+            f'<span class="rag-tl-precision">{text_html(w.precision)}{text_html(inferred)}</span> {status}</div>'
+            f'<div class="rag-tl-sentence">{sentence}</div><div class="rag-tl-cite">{cite}{source}</div></li>')
+
+
+def timeline_html(entries: Sequence[TimelineEntry], total: int) -> str:
+    """The timeline as one HTML block: a count line, then the entries grouped under their start year."""
+    if not entries:
+        return ('<div class="rag-timeline"><p class="rag-tl-count">Geen gedateerde uitspraken gevonden met deze '
+                f"filters (van de {total} in het corpus). Maak het onderwerp korter of kies andere "
+                "documenten.</p></div>")
+    parts = [f'<div class="rag-timeline"><p class="rag-tl-count">{len(entries)} van de {total} gedateerde '
+             "uitspraken, op volgorde van datum. Elke uitspraak linkt naar haar alinea.</p>"]
+    year = None
+    for e in entries:
+        if e.when.start.year != year:
+            if year is not None:
+                parts.append("</ol>")
+            year = e.when.start.year
+            parts.append(f'<div class="rag-tl-year">{year}</div><ol class="rag-tl-list">')
+        parts.append(timeline_entry_html(e))
+    parts.append("</ol></div>")
+    return "".join(parts)
+
+
+class TimelineView:
+    """The timeline of the pipeline's current index, built once per index build (a refreshed index,
+    e.g. after an upload, gives a new timeline). ``render(topic, doc_ids, status)`` → HTML."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        #: answer id → (answer record in the JSON contract, index version), newest last, bounded
+        self._records: OrderedDict[str, tuple[dict[str, Any], dict[str, Any]]] = OrderedDict()
+        self._records_lock = threading.Lock()
+        self._built_for: Path | None = None
+        self._entries: list[TimelineEntry] = []
+        self._lock = threading.Lock()
+
+    def entries(self) -> list[TimelineEntry]:
+        """All entries of the current index (loads the index on first use)."""
+        index = self.pipeline.load()
+        with self._lock:
+            if self._built_for != index.directory:
+                self._entries = build_timeline(index.passages)
+                self._built_for = index.directory
+            return self._entries
+
+    def documents(self) -> list[tuple[str, str]]:
+        """(label, doc_id) of every document with a dated statement, by document date."""
+        docs: dict[str, tuple[str, str]] = {}
+        for e in self.entries():
+            label = e.title + (f" ({dutch_date(e.doc_date)})" if e.doc_date else "")
+            docs.setdefault(e.doc_id, (e.doc_date or "9999", label))
+        return [(label, doc_id) for doc_id, (_, label) in sorted(docs.items(), key=lambda kv: (kv[1][0], kv[0]))]
+
+    def render(self, topic: str | None, doc_ids: Sequence[str] | None, status: str | None) -> str:
+        """HTML of the entries matching the filters (see :func:`rag.timeline.filter_timeline`)."""
+        entries = self.entries()
+        chosen = filter_timeline(entries, topic or "", doc_ids or (), status or "",
+                                 stemmer=self.pipeline.settings.stemmer)
+        return timeline_html(chosen, len(entries))
+
+
+def timeline_tab(demo: gr.Blocks, pipeline: Pipeline) -> None:
+    """The "Tijdlijn" tab's components and events (call inside ``gr.Tab``): topic words, documents
+    and status filters over :class:`TimelineView`; filled when the page loads."""
+    view = TimelineView(pipeline)
+    gr.Markdown("Alle gedateerde uitspraken uit de documenten, op volgorde van datum, elk met de alinea "
+                "waar ze staan. Data staan er met de precisie die de tekst geeft (dag, maand, seizoen, kwartaal, "
+                "jaar of periode); de status zegt of de zin iets besloten of gedaan meldt of iets aankondigt.",
+                elem_classes=["rag-tl-intro"])
+    with gr.Row():
+        topic = gr.Textbox(label="Onderwerp", placeholder="bv. Einstein Telescoop, 3RX, stikstof",
+                           elem_id="rag-tl-topic", scale=2)
+        docs = gr.Dropdown(label="Documenten", choices=[], multiselect=True, value=[], elem_id="rag-tl-docs",
+                           scale=3)
+        status = gr.Radio(label="Status", choices=TIMELINE_STATUS, value="", elem_id="rag-tl-status", scale=2)
+    out = gr.HTML(elem_id="rag-timeline")
+
+    def fill(t: str, d: list[str], s: str) -> tuple[Any, str]:
+        return gr.update(choices=view.documents()), view.render(t, d, s)
+
+    def show(t: str, d: list[str], s: str) -> str:
+        return view.render(t, d, s)
+
+    gr.on([topic.submit, docs.change, status.change], show, [topic, docs, status], out,
+          api_visibility="private", show_progress="hidden")
+    topic.change(show, [topic, docs, status], out, api_visibility="private", show_progress="hidden",
+                 trigger_mode="always_last")
+    demo.load(fill, [topic, docs, status], [docs, out], api_visibility="private", show_progress="hidden")
 
 
 # --- filters and documents: pure functions over the index's documents and passages ----------------
@@ -741,12 +1091,15 @@ class DocumentsTab:
 
 
 def build_app(settings: Settings | None = None, *, pipeline: Pipeline | None = None,
-              concurrency: int = DEFAULT_CONCURRENCY, queue_size: int = QUEUE_SIZE) -> gr.Blocks:
+              concurrency: int = DEFAULT_CONCURRENCY, queue_size: int = QUEUE_SIZE,
+              allow_upload: bool = False) -> gr.Blocks:
     """The chat as a ``gr.Blocks`` (not launched): a Chat tab (filter row, conversation, question
-    box) and a Documents tab (list and document view). Give ``settings`` or a ready ``pipeline``;
-    the index is loaded (or built, when ``settings.auto_build``) by the first page load or question
-    unless the caller already called ``pipeline.load()``. ``concurrency`` answers are computed at
-    once (typed questions and clicked examples share that limit). Launch with :func:`launch_app`."""
+    box, answer actions, feedback, downloads and, with ``allow_upload``, "Document toevoegen"), a
+    Documents tab (list and document view) and a Tijdlijn tab. Give ``settings`` or a ready
+    ``pipeline``; the index is loaded (or built, when ``settings.auto_build``) by the first page load
+    or question unless the caller already called ``pipeline.load()``. ``concurrency`` answers are
+    computed at once (typed questions and clicked examples share that limit). Launch with
+    :func:`launch_app` (with ``allow_upload`` too for the upload)."""
     service = ChatService(pipeline or Pipeline(settings))
     library = DocumentLibrary(service.pipeline)
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=True) as demo:
@@ -755,8 +1108,12 @@ def build_app(settings: Settings | None = None, *, pipeline: Pipeline | None = N
             with gr.Tab("Chat", id=CHAT_TAB, elem_id="rag-tab-chat"):
                 filters = _filter_row()
                 _chat_tab(service, filters, concurrency)
+                if allow_upload:
+                    upload_row(service.pipeline)
             with gr.Tab("Documenten", id=DOCUMENTS_TAB, elem_id="rag-tab-documents"):
                 documents = _documents_tab(library)
+            with gr.Tab("Tijdlijn", id="tijdlijn", elem_id="rag-tab-timeline"):
+                timeline_tab(demo, service.pipeline)
         _passage_navigation(demo, library, tabs, documents)
         demo.load(lambda: _lists_update(library), None,
                   [filters.kinds, filters.documents, documents.table, documents.choice],
@@ -791,7 +1148,7 @@ def _chat_tab(service: ChatService, filters: FilterRow, concurrency: int) -> Non
     chatbot = gr.Chatbot(
         label="Gesprek", elem_id="rag-chat", height=CHAT_HEIGHT, layout="panel", scale=1, autoscroll=False,
         sanitize_html=True, render_markdown=True, latex_delimiters=[], allow_tags=False,
-        buttons=[], feedback_options=None, allow_file_downloads=False,
+        buttons=[], feedback_options=["Like", "Dislike"], allow_file_downloads=False,
         examples=[{"text": q} for q in EXAMPLES],
         placeholder="Kies een voorbeeldvraag of typ je eigen vraag hieronder.",
     )
@@ -828,6 +1185,8 @@ def _chat_tab(service: ChatService, filters: FilterRow, concurrency: int) -> Non
     api = gr.Button("chat", visible=False)
     api.click(respond, [textbox, chatbot], [textbox, chatbot], api_name="chat",
               api_description="Eén chatbeurt: (vraag, gespreksgeschiedenis) → ('', nieuwe geschiedenis).", **kw)
+    feedback_row(service, chatbot)
+    export_row(service, chatbot)
 
 
 def _documents_tab(library: DocumentLibrary) -> DocumentsTab:
@@ -914,6 +1273,7 @@ def _dutch_queue_full(demo: gr.Blocks) -> None:
 
 
 _FILE_ROUTE = re.compile(r"(^|/)(file[=/]|proxy=|upload/?$|upload_progress)", re.IGNORECASE)
+_SERVE_ROUTE = re.compile(r"(^|/)(file[=/]|proxy=)", re.IGNORECASE)
 
 
 class RefuseFileRoutes:
@@ -923,15 +1283,17 @@ class RefuseFileRoutes:
     static assets (not the corpus, not /etc/passwd, not uploads) and never fetches a URL on a
     visitor's behalf (``/gradio_api/file=https://…`` would otherwise be proxied)."""
 
-    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+    def __init__(self, app: Callable[..., Awaitable[None]], allow_upload: bool = False) -> None:
         self.app = app
+        #: with ``--upload``: Gradio's upload routes are let through (the file routes stay refused)
+        self.pattern = _SERVE_ROUTE if allow_upload else _FILE_ROUTE
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[..., Awaitable[Any]],
                        send: Callable[..., Awaitable[None]]) -> None:
         if scope.get("type") == "http":
             raw = scope.get("raw_path") or b""
             paths = [str(scope.get("path", "")), raw.decode("latin-1") if isinstance(raw, bytes) else ""]
-            if any(_FILE_ROUTE.search(p) or "file%3d" in p.lower() for p in paths):
+            if any(self.pattern.search(p) or "file%3d" in p.lower() for p in paths):
                 body = b"Niet toegestaan: deze server deelt geen bestanden."
                 await send({"type": "http.response.start", "status": 403,
                             "headers": [(b"content-type", b"text/plain; charset=utf-8"),
@@ -1103,7 +1465,8 @@ def launch_app(demo: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT
                auth: tuple[str, str] | None = None, settings: Settings | None = None,
                prevent_thread_lock: bool = False, quiet: bool = False,
                login_limits: dict[str, float] | None = None, pipeline: Pipeline | None = None,
-               concurrency: int = DEFAULT_CONCURRENCY, api_keys: Sequence[str] | None = None) -> str:
+               concurrency: int = DEFAULT_CONCURRENCY, api_keys: Sequence[str] | None = None,
+               allow_upload: bool = False) -> str:
     """Serve ``demo`` with the safe defaults (localhost, no share link, no file routes, no run
     history/monitoring/MCP/SSR) and the chat's CSS; return the local URL.
 
@@ -1113,7 +1476,10 @@ def launch_app(demo: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT
     (``auth``), ``api_keys`` (default ``RAG_API_KEYS``) and ``concurrency`` answers at once with
     the chat. With ``auth`` the :class:`LoginGuard` is installed (``login_limits`` overrides its
     ``max_failures``, ``window``, ``lockout``). With ``prevent_thread_lock`` it returns at once;
-    stop the server with ``demo.close()``. Raises OSError when the port is taken."""
+    stop the server with ``demo.close()``. ``allow_upload`` (the app built with ``allow_upload``)
+    opens Gradio's upload route for files up to ``settings.max_file_mb``; refused (ValueError,
+    Dutch) unless the server listens on the loopback address or has a login (:func:`upload_allowed`).
+    Raises OSError when the port is taken."""
     from fastapi import FastAPI
     from gradio import http_server
     from starlette.middleware import Middleware
@@ -1121,16 +1487,19 @@ def launch_app(demo: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT
 
     from rag.api import create_api
 
+    if allow_upload and not upload_allowed(host, auth):
+        raise ValueError(UPLOAD_REFUSED)
+    max_size: int | str = (settings or Settings()).max_file_bytes if allow_upload else "1kb"
     app = (create_api(pipeline, concurrency=concurrency, login=auth, api_keys=api_keys, login_limits=login_limits)
            if pipeline is not None
            else FastAPI(docs_url=None, redoc_url=None, openapi_url=None))
     gr.mount_gradio_app(
         app, demo, "/", server_name=host, server_port=port, auth=auth,
         auth_message="Log in om de chat over de topdocumenten te gebruiken." if auth else None,
-        show_error=False, allowed_paths=[], blocked_paths=blocked_paths(settings), max_file_size="1kb",
+        show_error=False, allowed_paths=[], blocked_paths=blocked_paths(settings), max_file_size=max_size,
         footer_links=["api"], run_history=False, enable_monitoring=False, mcp_server=False,
-        ssr_mode=False, pwa=False, css=CSS, head=HEAD,
-        app_kwargs={"middleware": [Middleware(RefuseFileRoutes),
+        ssr_mode=False, pwa=False, css=CSS, head=HEAD + ACTIONS_SCRIPT,
+        app_kwargs={"middleware": [Middleware(RefuseFileRoutes, allow_upload=allow_upload),
                                    *([Middleware(LoginGuard, **(login_limits or {}))] if auth else [])]},
     )
     _, port, url, server = http_server.start_server(app, server_name=host, server_port=port)  # type: ignore[arg-type]
@@ -1161,6 +1530,8 @@ def build_parser() -> argparse.ArgumentParser:
     # the old flag: refused with a hint, because a password on the command line is visible
     # to every user of the machine in the process list
     p.add_argument("--auth", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--upload", action="store_true",
+                   help="laat gebruikers documenten toevoegen vanuit de chat (alleen op 127.0.0.1 of met inloggen)")
     p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
                    help=f"vragen die tegelijk worden beantwoord (standaard {DEFAULT_CONCURRENCY})")
     add_settings_arguments(p)
@@ -1179,6 +1550,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("--port moet tussen 1 en 65535 liggen")
         if args.concurrency < 1:
             raise ValueError("--concurrency moet minstens 1 zijn")
+        if args.upload and not upload_allowed(args.host, auth):
+            raise ValueError(UPLOAD_REFUSED)
     except ValueError as exc:
         print(f"fout: {exc}", file=sys.stderr)
         return 2
@@ -1189,7 +1562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RagError as exc:
         print(f"fout: {exc}", file=sys.stderr)
         return 1
-    demo = build_app(pipeline=pipeline, concurrency=args.concurrency)
+    demo = build_app(pipeline=pipeline, concurrency=args.concurrency, allow_upload=args.upload)
     if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None and not settings.api_key_list:
         print("let op: de chat is bereikbaar vanaf het netwerk zonder inloggen "
               "(zet RAG_AUTH of gebruik --auth-file).",
@@ -1199,7 +1572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"(OpenAPI: http://{shown_host}:{args.port}/api/openapi.json)", file=sys.stderr, flush=True)
     try:
         launch_app(demo, host=args.host, port=args.port, auth=auth, settings=settings, quiet=True,
-                   pipeline=pipeline, concurrency=args.concurrency)
+                   pipeline=pipeline, concurrency=args.concurrency, allow_upload=args.upload)
     except OSError as exc:
         print(f"fout: kan niet luisteren op {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

@@ -1,5 +1,9 @@
 """Evaluation runner: ``python -m rag.evaluate [--questions FILE] [--mode bm25|dense|hybrid|all] [--top-k N] [--json]``.
 
+``python -m rag.evaluate --feedback FILE`` lists the negative ratings of the web chat's feedback log;
+``--feedback FILE --to-question N --out PATH`` turns a reviewed line into an eval question
+(see :mod:`rag.feedback`).
+
 Runs every question of ``eval/questions.jsonl`` through the same :class:`~rag.pipeline.Pipeline`
 as the chat and the terminal, in one process, and reports:
 
@@ -341,7 +345,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="alle metrieken als JSON op stdout")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="map voor de resultaten")
     add_source_arguments(parser)
+    parser.add_argument("--feedback", type=Path, metavar="BESTAND",
+                        help="toon de negatieve beoordelingen (👎) uit dit feedbacklog van de webchat en stop")
+    parser.add_argument("--to-question", type=int, metavar="REGEL",
+                        help="met --feedback en --out: maak van deze (beoordeelde) regel een evaluatievraag")
+    parser.add_argument("--out", type=Path, metavar="BESTAND",
+                        help="JSONL-bestand waaraan --to-question de vraag toevoegt (nooit eval/questions.jsonl)")
+    parser.add_argument("--id", dest="question_id", help="id van de nieuwe vraag (standaard fb-<regel>)")
     args = parser.parse_args(argv)
+    if args.feedback is not None:
+        return feedback_command(args.feedback, args.to_question, args.out, args.question_id)
+    if args.to_question is not None or args.out is not None:
+        parser.error("--to-question en --out horen bij --feedback BESTAND")
 
     from rag.errors import RagError, fail
     from rag.pipeline import Pipeline
@@ -421,6 +436,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("\nHybrid per soort vraag:\n" + kinds)
         print(f"\nResultaten: {args.results / 'results.json'}, {args.results / 'results.md'}, "
               f"{args.results / 'comparison.png'}")
+    return 0
+
+
+def feedback_command(path: Path, line: int | None, out: Path | None, question_id: str | None) -> int:
+    """``--feedback FILE``: list the 👎 lines; with ``--to-question N --out PATH``: append line N
+    (reviewed, see :mod:`rag.feedback`) to PATH as an eval question. Returns the exit status
+    (2 for a bad file, line or review, with one Dutch ``fout:`` line on stderr)."""
+    from rag import feedback as fb
+
+    try:
+        lines, warnings = fb.read_feedback(path)
+        for w in warnings:
+            print(f"waarschuwing: {path}: {w}", file=sys.stderr)
+        if line is None:
+            if out is not None:
+                raise fb.FeedbackError("--out hoort bij --to-question REGEL")
+            bad = fb.negatives(lines)
+            print(f"{len(bad)} negatieve van de {len(lines)} beoordelingen in {path}")
+            for f in bad:
+                print()
+                print(fb.describe(f))
+            return 0
+        if out is None:
+            raise fb.FeedbackError("--to-question heeft --out BESTAND nodig (het bestand waaraan de vraag "
+                                   "wordt toegevoegd)")
+        found = next((f for f in lines if f.line == line), None)
+        if found is None:
+            raise fb.FeedbackError(f"{path}: geen leesbare beoordeling op regel {line}")
+        question = fb.to_eval_question(found, question_id or f"fb-{line}")
+        fb.write_question(out, question)
+    except (fb.FeedbackError, OSError) as exc:
+        print(f"fout: {exc}", file=sys.stderr)
+        return 2
+    print(f"vraag {question['id']} toegevoegd aan {out} (split {fb.FEEDBACK_SPLIT}; evalueer met "
+          f"python -m rag.evaluate --questions {out} --split {fb.FEEDBACK_SPLIT})")
     return 0
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rag.answer import (
@@ -199,6 +200,7 @@ class Pipeline:
         #: seconds between checks for a new index build or a changed corpus (0 = before every question)
         self.refresh_interval = REFRESH_SECONDS
         self._checked_at = 0.0
+        self._holds = 0
         #: shared limit on answers computed at once (set by a server; None = no limit)
         self.slots: AnswerSlots | None = None
         self._documents: dict[tuple[str, str], Document] = {}
@@ -258,7 +260,7 @@ class Pipeline:
         rebuilt first when ``auto_build`` is on (only new passages are embedded), else
         :class:`~rag.errors.IndexStaleError` is raised, so no answer quotes a paragraph that is no
         longer in the corpus. Returns True when another index is now in use."""
-        if self._index is None or time.monotonic() - self._checked_at < self.refresh_interval:
+        if self._index is None or self._holds or time.monotonic() - self._checked_at < self.refresh_interval:
             return False
         from rag.corpus import corpus_fingerprint
 
@@ -275,6 +277,20 @@ class Pipeline:
             self._use(index, self._retriever.reranker if self._retriever is not None else None)
             log.warning("index vernieuwd: %s", index.directory.name)
             return True
+
+    @contextmanager
+    def holding_index(self) -> Iterator[None]:
+        """While the block runs, questions keep being answered from the loaded index: no refresh
+        check, so no question waits for a build (an upload stores a file in the corpus and builds
+        the new index meanwhile). On exit the next :meth:`maybe_refresh` checks at once."""
+        with self._lock:
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holds -= 1
+                self._checked_at = 0.0
 
     @property
     def retriever(self) -> HybridRetriever:

@@ -96,6 +96,8 @@ class Settings:
     api_keys: str = field(default="", repr=False)
     #: model name listed by ``GET /v1/models``; "" = named after the corpus folder (see :attr:`api_model`)
     model_name: str = ""
+    #: JSONL log of the web chat's 👍/👎 feedback (one line per click, appended atomically; rag.feedback)
+    feedback_log: Path = Path("feedback/feedback.jsonl")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

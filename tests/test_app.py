@@ -57,7 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 Q_KOKKELS = "Hoeveel ton kokkels levert de kokkelvisserij in de Westerschelde jaarlijks op?"
 #: tags the chat's own HTML may contain; anything else in a served message is an injection
-ALLOWED_TAGS = {"div", "p", "span", "br", "blockquote", "mark", "a", "details", "summary", "ul", "li"}
+ALLOWED_TAGS = {"div", "p", "span", "br", "blockquote", "mark", "a", "details", "summary", "ul", "li", "button"}
 
 
 # --- helpers ------------------------------------------------------------------------------------
