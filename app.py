@@ -81,7 +81,7 @@ import gradio as gr
 from rag.answer import FRAGMENT_NOTE, Answer, Citation, answer_to_json
 from rag.chunking import Passage
 from rag.errors import EmptyQuestionError, RagError
-from rag.export import answer_markdown, conversation_json, conversation_markdown
+from rag.export import answer_markdown, conversation_json, conversation_markdown, dutch_date
 from rag.feedback import append_feedback
 from rag.filters import FilterError, Filters, parse_year
 from rag.index import DocumentInfo
@@ -95,8 +95,6 @@ _FIRST_PRINTABLE = 0x20
 _MS_PER_S = 1000
 #: gradio's queue push returns (…, …, status) when the queue is full
 _PUSH_RESULT_LEN = 3
-#: addresses whose failed log-ins are remembered at most (memory stays bounded under a flood)
-_MAX_TRACKED_CLIENTS = 10_000
 _MAX_PORT = 65535
 
 DEFAULT_HOST = "127.0.0.1"
@@ -212,8 +210,6 @@ a.rag-doc-link { color: inherit; text-decoration: underline dotted; }
 # mermaid a meaning. Line-start syntax (lists, headings) cannot occur: newlines become <br>.
 _ENTITY = {c: f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#!|~$"}
 _MARKER = re.compile(r"\[(\d+)\]")
-_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-           "oktober", "november", "december")
 _MODE_LABELS = {
     "extractive": "letterlijke zinnen uit de documenten",
     "llm": "geformuleerd door het taalmodel, gecontroleerd tegen de geciteerde alinea's",
@@ -256,20 +252,6 @@ def link_html(url: str | None) -> str:
         return f'<span class="rag-link-text">{text_html(url)}</span>' if url else ""
     href = html.escape(good, quote=True)
     return f'<a href="{href}" target="_blank" rel="noopener noreferrer nofollow">{text_html(good)}</a>'
-
-
-def dutch_date(date: str | None) -> str:
-    """``2023-01-31`` → ``31 januari 2023``; ``2023-01`` → ``januari 2023``; anything else unchanged."""
-    if not date:
-        return ""
-    m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", date.strip())
-    if not m:
-        return date
-    year, month, day = m.group(1), m.group(2), m.group(3)
-    if month and 1 <= int(month) <= len(_MONTHS):
-        name = _MONTHS[int(month) - 1]
-        return f"{int(day)} {name} {year}" if day else f"{name} {year}"
-    return year
 
 
 def _find_quote(paragraph: str, quote: str) -> tuple[int, int] | None:
@@ -1335,35 +1317,10 @@ class LoginGuard:
     def __init__(self, app: Callable[..., Awaitable[None]], max_failures: float = LOGIN_MAX_FAILURES,
                  window: float = LOGIN_WINDOW, lockout: float = LOGIN_LOCKOUT) -> None:
         self.app = app
-        self.max_failures = max_failures
-        self.window = window
-        self.lockout = lockout
-        self._failures: dict[str, list[float]] = {}
-        self._locked_until: dict[str, float] = {}
-        self._lock = threading.Lock()
+        from rag.api import FailureLimit  # one failure counter for the chat login and the API keys
 
-    def _retry_after(self, client: str, now: float) -> float:
-        with self._lock:
-            until = self._locked_until.get(client, 0.0)
-            if until <= now:
-                self._locked_until.pop(client, None)
-                return 0.0
-            return until - now
-
-    def _record(self, client: str, ok: bool, now: float) -> None:
-        with self._lock:
-            if ok:
-                self._failures.pop(client, None)
-                return
-            recent = [t for t in self._failures.get(client, []) if now - t < self.window] + [now]
-            self._failures[client] = recent
-            if len(recent) >= self.max_failures:
-                self._locked_until[client] = now + self.lockout
-                self._failures.pop(client, None)
-                log.warning("inloggen geblokkeerd voor %s: %d mislukte pogingen binnen %.0f s",
-                            client, len(recent), self.window)
-            if len(self._failures) > _MAX_TRACKED_CLIENTS:  # bound memory under a flood of addresses
-                self._failures = {c: ts for c, ts in self._failures.items() if now - ts[-1] < self.window}
+        self.limits = FailureLimit(max_failures, window, lockout)
+        self.limits.what = "inloggen"
 
     @staticmethod
     def _logged_in(scope: MutableMapping[str, Any]) -> bool:
@@ -1391,8 +1348,7 @@ class LoginGuard:
             await self.app(scope, receive, send)
             return
         client = str((scope.get("client") or ("?",))[0])
-        now = time.monotonic()
-        wait = self._retry_after(client, now)
+        wait = self.limits.retry_after(client)
         if wait > 0:
             minutes = max(1, math.ceil(wait / 60))
             await _send_text(send, 429, (f"Te veel mislukte inlogpogingen. Probeer het over {minutes} "
@@ -1408,9 +1364,9 @@ class LoginGuard:
 
         await self.app(scope, receive, watch)
         if status and status[0] == HTTPStatus.OK:
-            self._record(client, True, time.monotonic())
-        elif status and status[0] in (400, 401):
-            self._record(client, False, time.monotonic())
+            self.limits.succeeded(client)
+        elif status and status[0] in (HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED):
+            self.limits.failed(client)
 
 
 def blocked_paths(settings: Settings | None = None) -> list[str]:

@@ -440,9 +440,15 @@ class FailureLimit:
         self.max_failures = max_failures
         self.window = window
         self.lockout = lockout
+        self.what = "API"  # named in the log line ("API", "inloggen")
         self._failures: dict[str, list[float]] = {}
         self._locked_until: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def succeeded(self, client: str) -> None:
+        """Forget the failed attempts of ``client`` (a right key or login clears the count)."""
+        with self._lock:
+            self._failures.pop(client, None)
 
     def retry_after(self, client: str) -> float:
         """Seconds this client is still refused (0 when it is not)."""
@@ -463,8 +469,8 @@ class FailureLimit:
             if len(recent) >= self.max_failures:
                 self._locked_until[client] = now + self.lockout
                 self._failures.pop(client, None)
-                log.warning("API geblokkeerd voor %s: %d mislukte sleutels binnen %.0f s", client, len(recent),
-                            self.window)
+                log.warning("%s geblokkeerd voor %s: %d mislukte pogingen binnen %.0f s", self.what, client,
+                            len(recent), self.window)
             if len(self._failures) > _MAX_TRACKED_CLIENTS:
                 self._failures = {c: ts for c, ts in self._failures.items() if now - ts[-1] < self.window}
 
