@@ -66,6 +66,7 @@ from rag.answer import Answer, answer_to_json
 from rag.corpus import document_to_json
 from rag.errors import AnswerCancelled, BusyError, EmptyQuestionError, RagError
 from rag.filters import FilterError, Filters
+from rag.index import DocumentInfo
 from rag.pipeline import AnswerSlots, Pipeline
 
 log = logging.getLogger("rag.api")
@@ -170,24 +171,12 @@ class AnswerOut(BaseModel):
     timings_ms: dict[str, float]
 
 
-class DocumentOut(BaseModel):
-    """One indexed document (:class:`rag.index.DocumentInfo`)."""
-
-    id: str
-    title: str
-    date: str | None
-    kind: str | None
-    fragment: bool
-    source: str | None
-    paragraphs: int
-    passages: int
-
-
 class DocumentList(BaseModel):
     """``GET /api/documents``."""
 
     count: int
-    documents: list[DocumentOut]
+    #: one indexed document each; pydantic reads the frozen dataclass :class:`rag.index.DocumentInfo` as its schema
+    documents: list[DocumentInfo]
 
 
 class SectionOut(BaseModel):
