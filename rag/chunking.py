@@ -21,7 +21,7 @@ from rag.corpus import Document
 from rag.text import ends_sentence, introduces_list, is_navigation, is_page_chrome, split_sentences
 
 #: Bump when chunking rules change (recorded in the manifest).
-CHUNKING_VERSION = "chunk-10"
+CHUNKING_VERSION = "chunk-11"
 #: a web page's chrome (breadcrumb, "U bevindt zich op: …") sits in its first paragraphs, above the heading
 CHROME_PARAGRAPHS = 3
 #: a list intro longer than this is a paragraph of its own, not context for the list after it

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from rag.errors import CorpusError, CorpusFileError
 from rag.settings import DEFAULT_MAX_FILE_BYTES
-from rag.text import fold, introduces_list, normalize, shown_name, strip_link_notes
+from rag.text import DUTCH_MONTHS, SENTENCE_END, fold, introduces_list, normalize, shown_name, strip_link_notes
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
 PARSER_VERSION = "corpus-15"
@@ -291,9 +291,7 @@ def _parse_header(text: str) -> tuple[dict[str, str], str]:
     return header, "\n".join(lines[i:])
 
 
-_DUTCH_MONTHS = {m: i for i, m in enumerate(
-    ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-     "november", "december"), start=1)}
+_DUTCH_MONTHS = {m: i for i, m in enumerate(DUTCH_MONTHS, start=1)}
 _STATED_DATE = re.compile(r"\b(\d{1,2})\s+(" + "|".join(_DUTCH_MONTHS) + r")\s+((?:19|20)\d\d)\b",
                           re.IGNORECASE)
 #: characters at the start of a page's main text searched for a stated date
@@ -555,7 +553,7 @@ def join_lines(lines: Sequence[str]) -> str:
 # Blocks: reflow of PDF text and blank-line paragraphs
 # --------------------------------------------------------------------------------------
 
-_TERMINAL = re.compile(r"[.!?:;][\"”’'»)\]]*$")
+_TERMINAL = SENTENCE_END
 _LIST_ITEM = re.compile(r"^(?:[a-z]\)|[a-z]\.|\d{1,2}°|\d{1,2}\)|\d{1,2}\.(?=\s)|[–•\-*·▪◦])\s*")
 _NUMBERED = re.compile(r"^(\d{1,2})\.\s+(\S.*)$")
 _LETTERED = re.compile(r"^([a-z])[.)]\s+(\S.*)$")

@@ -23,8 +23,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-           "oktober", "november", "december")
+from rag.text import DUTCH_MONTHS
+
+_MONTHS = DUTCH_MONTHS
 FRAGMENT_MD = "fragment: het corpus bevat maar een deel van dit document"
 _INLINE = re.compile(r"([\\`*_<>])")
 _LINE_START = re.compile(r"^(\s*)(>|[#+*\-](?=\s)|\d+[.)](?=\s))")

@@ -222,13 +222,17 @@ def split_sentences(paragraph: str) -> tuple[str, ...]:
     return tuple(out) if out else (paragraph.strip(),)
 
 
-_SENTENCE_END = re.compile(r"[.!?:;…][\"”’'»)\]]*$")
+#: the end of a sentence or line that ends one: . ! ? : ; possibly followed by a closing quote or bracket
+SENTENCE_END = re.compile(r"[.!?:;][\"”’'»)\]]*$")
+#: Dutch month names, January first (dates in headers, titles, the timeline and exports)
+DUTCH_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
+                "oktober", "november", "december")
 
 
 def ends_sentence(text: str) -> bool:
-    """True when ``text`` ends as a sentence does (. ! ? : ; … possibly followed by a closing quote
-    or bracket); False for text cut off mid-sentence ("… ziet veel kansen in de grensov")."""
-    return bool(_SENTENCE_END.search(text.rstrip()))
+    """True when ``text`` ends as a sentence does (:data:`SENTENCE_END`); False for text cut off
+    mid-sentence ("… ziet veel kansen in de grensov")."""
+    return bool(SENTENCE_END.search(text.rstrip()))
 
 
 def shown_name(name: str) -> str:

@@ -41,10 +41,9 @@ from datetime import date
 from urllib.parse import quote
 
 from rag.chunking import Passage
-from rag.text import bm25_tokens, fold
+from rag.text import DUTCH_MONTHS, bm25_tokens, fold
 
-MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-          "oktober", "november", "december")
+MONTHS = DUTCH_MONTHS
 _MONTH_NUMBER = {m: i + 1 for i, m in enumerate(MONTHS)} | {
     "jan": 1, "feb": 2, "febr": 2, "mrt": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
     "okt": 10, "nov": 11, "dec": 12}
