@@ -189,7 +189,8 @@ def holds_type(answer_type: str, sentence: str, asked: str = "", unit: str = "")
     name already in the (folded) question ``asked`` does not count; for a count or amount in a
     measurement ``unit`` ("hoeveel kilo"), the sentence must name that unit."""
     if unit and answer_type in ("count", "amount"):
-        words = set(re.findall(r"[\w%]+", fold(sentence)))
+        # letters and "%" apart from digits: "30%" and "15km" name their unit too
+        words = set(re.findall(r"[^\W\d_]+|%", fold(sentence)))
         if not words & set(UNITS[unit]):
             return False
     if answer_type == "person":

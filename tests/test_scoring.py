@@ -91,6 +91,10 @@ def test_answer_type_held_by_a_sentence() -> None:
     assert unit_of("Hoeveel kilo PFAS werd geloosd?") == "kilo" and unit_of("Hoeveel banen levert het op?") == ""
     assert not holds_type("count", "Chemours, 3M en de afvalverwerker.", unit="kilo")
     assert holds_type("count", "Er werd 30 kg geloosd.", unit="kilo")
+    # a unit written against its number counts too ("Hoeveel procent …?" was refused over "30%")
+    assert holds_type("count", "30% van de overheidsmiddelen wordt lokaal beheerd.", unit="procent")
+    assert holds_type("count", "Een traject van 15km.", unit="kilometer")
+    assert not holds_type("count", "Er zijn 30 gemeenten.", unit="procent")
     assert {"amount", "count", "date", "place", "person"} == CONCRETE_TYPES
 
 
