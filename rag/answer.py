@@ -138,8 +138,9 @@ class ExtractiveAnswerer:
         rows, meta = [], []
         for k, r in enumerate(top):
             p = r.passage
-            evidence = evidence_text(p.paragraph_text, p.section_label, p.title, p.date)
-            prof = evidence_profile(a, evidence, lex)
+            prof = result.profiles[k] if k < len(result.profiles) else None
+            if prof is None:  # the reranker did not run (dense or BM25 mode, or past its depth)
+                prof = evidence_profile(a, evidence_text(p.paragraph_text, p.section_label, p.title, p.date), lex)
             scores = result.sentence_scores[k] if k < len(result.sentence_scores) else np.zeros(len(p.sentences))
             vecs = result.sentence_vectors[k] if k < len(result.sentence_vectors) else None
             passage_prob = result.rerank_scores[k] if result.rerank_scores else self._neutral_passage_prob

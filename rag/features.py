@@ -58,24 +58,24 @@ class Coverage:
         one); None without terms."""
         if not len(self.match):
             return None
-        weight = np.array([t.focus for t in analysis.terms], dtype=np.float32) * (1.0 - self.match)
-        idf = np.array([t.idf for t in analysis.terms], dtype=np.float32)
+        weight = analysis.term_focus * (1.0 - self.match)
+        idf = analysis.term_idf
         return int(np.lexsort((-idf, -weight))[0])
 
 
 def coverage(analysis: QuestionAnalysis, text: str, lexicon: Lexicon) -> Coverage:
     """:class:`Coverage` of ``analysis``' terms by ``text``."""
-    terms = [(t.stem, t.word) for t in analysis.terms]
+    terms = analysis.term_pairs
     if not terms:
         return Coverage(np.zeros(0, np.float32), 1.0, 1.0, 1.0, 0.0)
     m = lexicon.match(terms, text)
-    idf = np.array([t.idf for t in analysis.terms], dtype=np.float32)
+    idf = analysis.term_idf
     total = float(idf.sum()) or 1.0
     exact = float(idf[m >= 1.0].sum()) / total
     soft = float((idf * m).sum()) / total
     top = float(idf.max()) or 1.0
     missing = float((idf * (1.0 - m)).max()) / top
-    focus = np.array([t.focus for t in analysis.terms], dtype=np.float32)
+    focus = analysis.term_focus
     gap = focus * (1.0 - m)
     return Coverage(m, exact, soft, float(m.min()), missing, float(gap.max()),
                     float(gap.sum() / (focus.sum() or 1.0)))
@@ -127,14 +127,15 @@ def evidence_text(paragraph: str, section_label: str, title: str, date: str | No
 
 
 def passage_features(analysis: QuestionAnalysis, *, fused_rel: float, rank: int, passage_cos: float,
-                     best_sentence_cos: float, bm25_rel: float, evidence: str, sentences: Sequence[str],
-                     lexicon: Lexicon) -> np.ndarray:
+                     best_sentence_cos: float, bm25_rel: float, profile: EvidenceProfile,
+                     sentences: Sequence[str]) -> np.ndarray:
     """Feature vector (len(PASSAGE_FEATURES),) of one retrieved passage for the reranker.
 
     ``fused_rel``: fused score / best fused score; ``bm25_rel``: BM25 score / best BM25 score
-    (0 when BM25 did not return it); ``evidence``: :func:`evidence_text` of the passage.
+    (0 when BM25 did not return it); ``profile``: :func:`evidence_profile` of the passage's
+    :func:`evidence_text` (computed once and handed on to the answer stage).
     """
-    prof = evidence_profile(analysis, evidence, lexicon)
+    prof = profile
     cov = prof.coverage
     asked = analysis.folded
     held = 1.0 if any(holds_type(analysis.answer_type, s, asked, analysis.unit) for s in sentences) else 0.0
@@ -168,9 +169,9 @@ def sentence_features(analysis: QuestionAnalysis, sentence: str, *, sentence_cos
     # a term the sentence covers better than its passage does still counts: evidence includes it
     match = np.maximum(ev.match, sent_cov.match) if len(ev.match) else ev.match
     worst = float(match.min()) if len(match) else 1.0
-    idf = np.array([t.idf for t in analysis.terms], dtype=np.float32)
+    idf = analysis.term_idf
     missing = float((idf * (1.0 - match)).max() / (idf.max() or 1.0)) if len(match) else 0.0
-    focus = np.array([t.focus for t in analysis.terms], dtype=np.float32)
+    focus = analysis.term_focus
     gap = focus * (1.0 - match) if len(match) else np.zeros(1, np.float32)
     focus_missing = float(gap.max())
     focus_uncovered = float(gap.sum() / (focus.sum() or 1.0)) if len(match) else 0.0

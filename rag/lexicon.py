@@ -15,6 +15,7 @@ below 0. Words the corpus does not contain are embedded on first use and kept in
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -42,11 +43,17 @@ def lexicon_words(texts: Iterable[str]) -> list[str]:
     return sorted(vocab)
 
 
+@functools.lru_cache(maxsize=65_536)
+def _parts(word: str) -> frozenset[str]:
+    """Every substring of ``word`` of at least ``MIN_COMPOUND_PART`` letters except ``word`` itself."""
+    n = len(word)
+    return frozenset(word[i:j] for i in range(n - MIN_COMPOUND_PART + 1)
+                     for j in range(i + MIN_COMPOUND_PART, n + 1) if j - i < n)
+
+
 def _has_part(word: str, words: frozenset[str]) -> bool:
     """Is some word of ``words`` (5+ letters) a part of ``word`` other than ``word`` itself?"""
-    n = len(word)
-    return any(word[i:j] in words for i in range(n - MIN_COMPOUND_PART + 1)
-               for j in range(i + MIN_COMPOUND_PART, n + 1) if j - i < n)
+    return not _parts(word).isdisjoint(words)
 
 
 def centre(vectors: Vectors, mean: Vectors) -> Vectors:

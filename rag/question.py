@@ -296,6 +296,25 @@ class QuestionAnalysis:
         """The content terms' stems in question order."""
         return tuple(t.stem for t in self.terms)
 
+    @functools.cached_property
+    def term_pairs(self) -> tuple[tuple[str, str], ...]:
+        """(stem, folded word) of each content term, as :meth:`rag.lexicon.Lexicon.match` takes them."""
+        return tuple((t.stem, t.word) for t in self.terms)
+
+    @functools.cached_property
+    def term_idf(self) -> np.ndarray:
+        """The content terms' IDF, float32 (len(terms),), in question order (read-only)."""
+        out = np.array([t.idf for t in self.terms], dtype=np.float32)
+        out.flags.writeable = False
+        return out
+
+    @functools.cached_property
+    def term_focus(self) -> np.ndarray:
+        """The content terms' focus weights, float32 (len(terms),), in question order (read-only)."""
+        out = np.array([t.focus for t in self.terms], dtype=np.float32)
+        out.flags.writeable = False
+        return out
+
     @property
     def concrete(self) -> bool:
         """True when the answer must visibly hold a fact of :attr:`answer_type` (amount, date...)."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from rag.chunking import Passage
 from rag.embedding import Embedder
-from rag.features import evidence_text, passage_features
+from rag.features import EvidenceProfile, evidence_profile, evidence_text, passage_features
 from rag.filters import Filters
 from rag.fusion import convex, lookup_bm25_weight, order, ranks, rrf
 from rag.index import SearchIndex
@@ -83,6 +83,9 @@ class RetrievalResult:
     rerank_scores: tuple[float, ...] | None = None
     #: full text (title, date and paragraphs) of each retrieved passage's document, by document id
     documents: Mapping[str, str] = field(default_factory=dict)
+    #: ``profiles[i]``: evidence profile of passage i for ``analysis`` (computed for the reranker;
+    #: None where it did not run), so the answer stage does not compute it again
+    profiles: tuple[EvidenceProfile | None, ...] = ()
 
 
 class CrossEncoderReranker:
@@ -273,9 +276,11 @@ class HybridRetriever:
             sent_vecs[i] = np.asarray(vecs)
             sent_scores[i] = sent_vecs[i] @ qvec if len(vecs) else np.zeros(0, np.float32)
         rerank: dict[int, float] | None = None
+        profiles: dict[int, EvidenceProfile] = {}
         if self.learned is not None and analysis is not None and mode == "hybrid" and ranked:
             head = ranked[: s.reranker_top_n]
-            rerank = self.rerank(analysis, head, scores, hits.dense, hits.bm25, sent_scores)
+            profiles = self.profiles(analysis, head)
+            rerank = self.rerank(analysis, head, scores, hits.dense, hits.bm25, sent_scores, profiles)
             ranked = sorted(head, key=lambda i: (-rerank[i], i)) + ranked[len(head):]
         ranked = ranked[:top_k]
         out = tuple(
@@ -288,7 +293,8 @@ class HybridRetriever:
                                tuple(sent_scores[i] for i in ranked), tuple(sent_vecs[i] for i in ranked),
                                self.lexicon, analysis,
                                tuple(rerank[i] for i in ranked) if rerank is not None else None,
-                               {r.passage.doc_id: docs[r.passage.doc_id] for r in out})
+                               {r.passage.doc_id: docs[r.passage.doc_id] for r in out},
+                               tuple(profiles.get(i) for i in ranked) if profiles else ())
 
     def _fill_cosines(self, hits: Hits, indices: list[int], qvec: np.ndarray, *, replace: bool = False) -> None:
         """Exact cosine of passages ``indices`` with the query into ``hits.dense`` (only missing ones
@@ -319,19 +325,33 @@ class HybridRetriever:
                 parts[p.doc_id].append(p.paragraph_text)
         return {d: "\n".join(x) for d, x in parts.items()}
 
+    def profiles(self, analysis: QuestionAnalysis, head: list[int]) -> dict[int, EvidenceProfile]:
+        """Evidence profile (:func:`rag.features.evidence_profile`) of each passage index in ``head``:
+        how its paragraph, section, title and date cover the question."""
+        out = {}
+        for i in head:
+            p = self.index.passages[i]
+            out[i] = evidence_profile(analysis, evidence_text(p.paragraph_text, p.section_label, p.title, p.date),
+                                      self.lexicon)
+        return out
+
     def rerank(self, analysis: QuestionAnalysis, head: list[int], fused: dict[int, float],
                d_score: dict[int, float], b_score: dict[int, float],
-               sent_scores: dict[int, np.ndarray]) -> dict[int, float]:
-        """Learned reranker probabilities for the passage indices ``head`` (fused order)."""
+               sent_scores: dict[int, np.ndarray], profiles: dict[int, EvidenceProfile]) -> dict[int, float]:
+        """Learned reranker probabilities for the passage indices ``head`` (fused order);
+        ``profiles``: :meth:`profiles` of ``head``."""
         assert self.learned is not None
-        probs = self.learned(self.passage_rows(analysis, head, fused, d_score, b_score, sent_scores))
+        probs = self.learned(self.passage_rows(analysis, head, fused, d_score, b_score, sent_scores, profiles))
         return {i: float(pr) for i, pr in zip(head, probs, strict=True)}
 
     def passage_rows(self, analysis: QuestionAnalysis, head: list[int], fused: dict[int, float],
                      d_score: dict[int, float], b_score: dict[int, float],
-                     sent_scores: dict[int, np.ndarray]) -> np.ndarray:
+                     sent_scores: dict[int, np.ndarray],
+                     profiles: dict[int, EvidenceProfile] | None = None) -> np.ndarray:
         """Reranker features, float32 (len(head), len(PASSAGE_FEATURES)), of passages ``head``
-        in fused order (see :func:`rag.features.passage_features`)."""
+        in fused order (see :func:`rag.features.passage_features`); ``profiles`` as from
+        :meth:`profiles` (computed here when not given)."""
+        profiles = profiles if profiles is not None else self.profiles(analysis, head)
         top_fused = max(fused[i] for i in head) or 1.0
         top_bm25 = max((b_score.get(i, 0.0) for i in head), default=0.0) or 1.0
         rows = []
@@ -341,9 +361,7 @@ class HybridRetriever:
             rows.append(passage_features(
                 analysis, fused_rel=fused[i] / top_fused, rank=rank, passage_cos=d_score.get(i, 0.0),
                 best_sentence_cos=float(sc.max()) if sc is not None and len(sc) else d_score.get(i, 0.0),
-                bm25_rel=b_score.get(i, 0.0) / top_bm25,
-                evidence=evidence_text(p.paragraph_text, p.section_label, p.title, p.date),
-                sentences=p.sentences, lexicon=self.lexicon))
+                bm25_rel=b_score.get(i, 0.0) / top_bm25, profile=profiles[i], sentences=p.sentences))
         return np.stack(rows)
 
     def dense_part(self, hits: Hits, qvec: np.ndarray) -> dict[int, float]:

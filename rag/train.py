@@ -130,7 +130,8 @@ def without(result: Any, relevant: Sequence[bool]) -> Any:
     return replace(result, passages=passages,
                    sentence_scores=tuple(result.sentence_scores[k] for k in keep if k < len(result.sentence_scores)),
                    sentence_vectors=tuple(result.sentence_vectors[k] for k in keep if k < len(result.sentence_vectors)),
-                   rerank_scores=tuple(result.rerank_scores[k] for k in keep) if result.rerank_scores else None)
+                   rerank_scores=tuple(result.rerank_scores[k] for k in keep) if result.rerank_scores else None,
+                   profiles=tuple(result.profiles[k] for k in keep if k < len(result.profiles)))
 
 
 def tuned_threshold(X: np.ndarray, y: np.ndarray) -> float:

@@ -215,12 +215,14 @@ def test_without_removes_gold_passages_and_renumbers() -> None:
 
     # a retrieved passage and a retrieval result as far as ``without`` reads them
     R = make_dataclass("R", [("rank", int), ("name", str)], frozen=True)
-    Res = make_dataclass("Res", ["passages", "sentence_scores", "sentence_vectors", "rerank_scores"], frozen=True)
+    Res = make_dataclass("Res", ["passages", "sentence_scores", "sentence_vectors", "rerank_scores", "profiles"],
+                         frozen=True)
 
-    res = Res((R(1, "a"), R(2, "gold"), R(3, "c")), (1, 2, 3), (1, 2, 3), (0.9, 0.8, 0.1))
+    res = Res((R(1, "a"), R(2, "gold"), R(3, "c")), (1, 2, 3), (1, 2, 3), (0.9, 0.8, 0.1), ("pa", "pg", "pc"))
     out = without(res, [False, True, False])
     assert [(r.rank, r.name) for r in out.passages] == [(1, "a"), (2, "c")]
     assert out.sentence_scores == (1, 3) and out.rerank_scores == (0.9, 0.1)
+    assert out.profiles == ("pa", "pc")  # the answer stage's evidence profiles follow their passages
 
 
 def test_two_items_of_one_list_bring_the_list_once() -> None:
@@ -245,3 +247,23 @@ def test_two_items_of_one_list_bring_the_list_once() -> None:
     cands = [Candidate(r, lines[1], 1, feats, 0.9, cov), Candidate(r, lines[2], 2, feats, 0.8, cov)]  # type: ignore[arg-type]
     chosen = pick_single(cands, 3, 0.5)
     assert [c.sentence for c in chosen] == [text]
+
+
+def test_retrieval_hands_the_answer_stage_the_evidence_profiles_of_its_passages(pipeline) -> None:
+    # the reranker's evidence profiles travel with the result, one per passage it scored, and equal
+    # what the answer stage would compute itself (so reusing them changes no answer)
+    from rag.features import evidence_profile, evidence_text
+
+    q = "Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?"
+    a = pipeline.analyze(q, split=False)
+    res = pipeline.retriever(q, analysis=a)
+    assert len(res.profiles) == len(res.passages) and all(p is not None for p in res.profiles[:6])
+    for r, prof in zip(res.passages[:6], res.profiles, strict=False):
+        p = r.passage
+        fresh = evidence_profile(a, evidence_text(p.paragraph_text, p.section_label, p.title, p.date),
+                                 res.lexicon)
+        assert prof is not None
+        assert np.array_equal(prof.coverage.match, fresh.coverage.match)
+        assert (prof.names, prof.codes, prof.years) == (fresh.names, fresh.codes, fresh.years)
+    dense = pipeline.retriever(q, analysis=a, mode="dense")
+    assert dense.profiles == ()  # no reranker ran: the answer stage computes them
