@@ -36,6 +36,11 @@ ABSTAIN_MESSAGE = ("Dat staat niet in de documenten: ik vond geen passage die de
                    "dus ik geef geen antwoord en citeer niets.")
 #: shown with a citation of a document marked ``Status: fragment`` (CLI and chat; JSON: ``fragment``)
 FRAGMENT_NOTE = "fragment: het corpus bevat maar een deel van dit document"
+#: a question without any content word, name, code or year ("Wanneer?", "Wat is het?") asked on its own
+NO_TOPIC_REASON = "de vraag noemt geen onderwerp"
+NO_TOPIC_MESSAGE = ("Uw vraag noemt geen onderwerp, dus ik weet niet waarover u iets wilt weten. Stel de vraag "
+                    "met het onderwerp erbij, bijvoorbeeld \"Wanneer vergadert het Politiek College?\", of stel "
+                    "hem als vervolg op een eerdere vraag.")
 INSTRUCTION_MESSAGE = ("Ik voer geen instructies uit die in een vraag of document staan. Stel een vraag "
                        "over de inhoud van de documenten.")
 

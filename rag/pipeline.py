@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from rag.answer import (
     INSTRUCTION_MESSAGE,
+    NO_TOPIC_MESSAGE,
+    NO_TOPIC_REASON,
     Answer,
     ExtractiveAnswerer,
     abstention,
@@ -48,9 +50,13 @@ if TYPE_CHECKING:
     from rag.chunking import Passage
     from rag.corpus import Document
 
+#: words that point back to an earlier turn: a leading conjunction, demonstratives and personal
+#: pronouns, Dutch pronominal adverbs (daar/hier/er + preposition: "daaraan", "hiervoor", "ermee") and
+#: "het" or "dat" closing the question ("Hoe vaak vergadert het?", where "het" can only be a pronoun)
 _REFERRING = re.compile(
-    r"^(en|maar|ook|dus|and|what about|en wat|hoe zit het)\b|\b(dat|dit|die|deze|daar|daarvan|daarover|"
-    r"daarbij|hiervan|hierover|toen|hij|zij|ze|hun|hem|haar|ervan|erover|it|that|they|them|there)\b",
+    r"^(en|maar|ook|dus|and|what about|en wat|hoe zit het)\b|\b(dat|dit|die|deze|daar|toen|hij|zij|ze|hun|hem|"
+    r"haar|it|that|they|them|there)\b|\b(?:daar|hier|er)(?:aan|achter|bij|binnen|boven|buiten|door|in|langs|mee|"
+    r"na|naar|naast|om|onder|op|over|tegen|toe|tussen|uit|van|voor)\b|\bhet\s*[?!.]*\s*$",
     re.IGNORECASE,
 )
 
@@ -427,6 +433,11 @@ class Pipeline:
             # evidence must cover what is asked now, not every word asked before
             analysis = self.analyze(q if split else query_text, split, retriever)
             res = retriever(q, top_k=top_k, mode=mode, analysis=analysis, filters=filters)
+            if split and not analysis.terms and not analysis.parts:
+                # on its own, "Wanneer?" names nothing the evidence could cover (with the earlier
+                # turns, split is False and their topic is searched along)
+                clock["retrieve"] += time.perf_counter() - t
+                return res, abstention(q, None, NO_TOPIC_REASON, NO_TOPIC_MESSAGE)
             parts = [retriever(part_query(p, analysis), top_k=top_k, mode=mode, analysis=p, filters=filters)
                      for p in analysis.parts]
             clock["retrieve"] += time.perf_counter() - t
@@ -439,12 +450,15 @@ class Pipeline:
         if query != query_text:
             alone_query = self._fit_query(query_text, [])
             alone_result, alone = run(alone_query, True)
-            # a question that points back ("die verklaring", "En …?") keeps the earlier turns; a short
-            # one without such a word ("Hoe vaak vergadert het Politiek College?") must earn them
+            # a question that points back ("die verklaring", "En wanneer vergadert het?") is read in the
+            # context of the earlier turns whenever that gives an answer: on its own "het" names nothing.
+            # A short one without such a word ("Hoe vaak vergadert het Politiek College?") must earn them:
+            # its answer must quote one of its own words and be at least as strong as the one alone
             points_back = bool(_REFERRING.search(query_text))
             same = _first_paragraph(alone) is not None and _first_paragraph(alone) == _first_paragraph(ans)
-            if (not same and self._follow_up_holds(query_text, ans)
-                    and (points_back or not _better(alone, ans))):
+            earned = (not ans.abstained) if points_back else (
+                self._follow_up_holds(query_text, ans) and not _better(alone, ans))
+            if not same and earned:
                 notices.append(f"Vervolgvraag: gezocht met de eerdere vraag erbij (\"{query}\").")
             else:  # the earlier turns did not help or changed nothing: the question on its own answers it
                 query, result, ans = alone_query, alone_result, alone

@@ -191,3 +191,25 @@ def test_a_self_contained_question_after_a_conversation_is_not_a_follow_up(pipel
     assert not is_follow_up("Wie ondertekende het verdrag over de nieuwe sluis in Terneuzen?")
     ans = pipeline.answer("Wie ondertekende het verdrag over de nieuwe sluis in Terneuzen?", history)
     assert not any("Vervolgvraag" in n for n in ans.notices)
+
+
+@pytest.mark.parametrize(("first", "follow", "expected"), [
+    # "het" closing the question can only be a pronoun: it names the earlier turn's subject
+    ("Wat is het Politiek College?", "En wanneer vergadert het?", "Het Politiek College komt ten minste eenmaal"),
+    ("Wat is het Comité van Ministers van de Taalunie?", "Hoe vaak vergadert het?", "komt jaarlijks samen"),
+    # a pronominal adverb (daar + preposition) points back as "dat" does
+    ("Wat is de FietsRoadmap?", "Welke landen doen daaraan mee?", "Benelux-landen en Noordrijn-Westfalen"),
+])
+def test_a_follow_up_that_points_back_is_read_with_the_earlier_turn(pipeline, first, follow, expected):
+    ans = pipeline.answer(follow, history=[first])
+    assert not ans.abstained and expected in ans.text
+    assert any(n.startswith("Vervolgvraag") for n in ans.notices)
+
+
+@pytest.mark.parametrize("question", ["Wanneer?", "Wat is het?", "What is it?", "Hoeveel?"])
+def test_a_question_without_a_subject_is_not_answered_on_its_own(pipeline, question):
+    from rag.answer import NO_TOPIC_REASON
+
+    ans = pipeline.answer(question)
+    assert ans.abstained and ans.citations == () and ans.reason == NO_TOPIC_REASON
+    assert "onderwerp" in ans.text
