@@ -1,7 +1,10 @@
 """Merge question files and assign each question a train/dev/test split by document section.
 
-Usage: python eval/make_splits.py OUT.jsonl IN.jsonl [IN.jsonl ...] [--seed 13]
+Usage: python eval/make_splits.py OUT.jsonl IN.jsonl [IN.jsonl ...] [--seed 13] [--keep splits.json]
        python eval/make_splits.py eval/questions.jsonl eval/questions.jsonl   (reproduces the splits)
+       python eval/make_splits.py eval/questions.jsonl eval/questions.jsonl NEW.jsonl --keep eval/splits.json
+           (adds NEW.jsonl: questions on known sections take that section's split, so no test or dev
+           section ever moves into fitting; only new sections and off-topic questions are shuffled)
 
 Writes OUT.jsonl and, beside it, splits.json (document section → split).
 
@@ -44,6 +47,8 @@ def main() -> int:
     ap.add_argument("inputs", nargs="+")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--corpus", default=str(ROOT / "corpus"))
+    ap.add_argument("--keep", help="splits.json of an earlier run: its sections keep their split, only new "
+                                   "sections (and new off-topic questions) are shuffled into train/dev/test")
     args = ap.parse_args()
     paras = [p for d in load_corpus(Path(args.corpus)).documents for p in d.paragraphs]
     normed = [norm(p.text) for p in paras]
@@ -73,6 +78,9 @@ def main() -> int:
             q["sections"] = sorted(set(q["sections"]) | {f"{q['doc_id']}#{q['section']}"})
         if not q["sections"]:
             q["sections"] = [f"question#{q['id']}"]  # an off-topic question is a group of its own
+    kept: dict[str, str] = json.loads(Path(args.keep).read_text(encoding="utf-8")) if args.keep else {}
+    fixed = [q for q in qs if q["sections"] and all(s in kept for s in q["sections"])]
+    qs_all, qs = qs, [q for q in qs if not (q["sections"] and all(s in kept for s in q["sections"]))]
     groups = [q["sections"][0] for q in qs]
     idx = list(range(len(qs)))
     outer = GroupShuffleSplit(n_splits=1, test_size=0.2, random_state=args.seed)
@@ -80,11 +88,13 @@ def main() -> int:
     inner = GroupShuffleSplit(n_splits=1, test_size=0.25, random_state=args.seed)
     rest_groups = [groups[i] for i in rest]
     tr, dv = next(inner.split(rest, groups=rest_groups))
-    section_split = {}
+    section_split = dict(kept)
     for name, members in (("test", [idx[i] for i in test]), ("dev", [rest[i] for i in dv]),
                           ("train", [rest[i] for i in tr])):
         for i in members:
             section_split.setdefault(groups[i], name)
+    qs = qs_all
+    print(f"{len(fixed)} questions on sections of --keep, {len(qs) - len(fixed)} shuffled", file=sys.stderr)
     for q in qs:
         splits = [section_split.get(s, "train") for s in q["sections"]]
         q["split"] = max(splits, key=lambda s: ORDER[s])
