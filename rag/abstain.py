@@ -32,6 +32,14 @@ _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 #: Dutch name of each concrete answer type, for reasons ("…noemen geen datum…")
 TYPE_NOUN = {"amount": "bedrag", "count": "aantal", "date": "datum of periode", "place": "plaats",
               "person": "persoon of organisatie"}
+_NEUTER = frozenset({"bedrag", "aantal"})  # het-words: "een bedrag dat …", "een datum die …"
+
+
+def missing_fact(answer_type: str) -> str:
+    """The Dutch words for "no <asked fact> that answers this question" of a concrete answer type:
+    "bedrag dat deze vraag beantwoordt", "datum of periode die deze vraag beantwoordt"."""
+    noun = TYPE_NOUN[answer_type]
+    return f"{noun} {'dat' if noun in _NEUTER else 'die'} deze vraag beantwoordt"
 
 
 @dataclass(frozen=True)
@@ -118,8 +126,7 @@ def decide(analysis: QuestionAnalysis, row: np.ndarray, model: LogisticModel, th
     elif worst in ("names", "codes") and (analysis.names or analysis.codes):
         reason = f"de gevonden passages gaan niet over {', '.join(analysis.codes or analysis.names)}"
     elif worst == "type_missing" and analysis.answer_type in TYPE_NOUN:
-        reason = (f"de gevonden passages noemen geen {TYPE_NOUN[analysis.answer_type]} "
-                  "die deze vraag beantwoordt")
+        reason = f"de gevonden passages noemen geen {missing_fact(analysis.answer_type)}"
     elif worst == "known_terms":
         reason = "de belangrijkste woorden van de vraag komen in het corpus niet voor"
     elif missing and worst in ("min_match", "missing_idf", "evidence_cover_exact", "evidence_cover_soft",

@@ -19,10 +19,25 @@ from typing import Any
 
 import numpy as np
 
-from rag.abstain import TYPE_NOUN, Decision, answerable_features, decide, entity_reason, uncovered_entities
+from rag.abstain import (
+    Decision,
+    answerable_features,
+    decide,
+    entity_phrase,
+    entity_reason,
+    missing_fact,
+    uncovered_entities,
+)
 from rag.chunking import Passage
 from rag.compose import Candidate, citation_spans, grouped, pick_overview, pick_single, shown
-from rag.features import SENTENCE_FEATURES, Coverage, evidence_profile, evidence_text, sentence_features
+from rag.features import (
+    SENTENCE_FEATURES,
+    Coverage,
+    evidence_profile,
+    evidence_text,
+    relative_rows,
+    sentence_features,
+)
 from rag.filters import Filters
 from rag.question import Term
 from rag.retrieval import RetrievalResult, Retrieved
@@ -128,7 +143,8 @@ class ExtractiveAnswerer:
     def candidate_rows(self, result: RetrievalResult, depth: int | None = None
                        ) -> tuple[np.ndarray, list[tuple[Retrieved, str, int, Coverage, np.ndarray | None]]]:
         """Sentence features, float32 (m, len(SENTENCE_FEATURES)), of the sentences of the top
-        passages, and per row (retrieved passage, sentence, position, evidence coverage, vector)."""
+        passages (each compared with the best of the others, :func:`~rag.features.relative_rows`),
+        and per row (retrieved passage, sentence, position, evidence coverage, vector)."""
         a = result.analysis
         if a is None:
             raise ValueError("retrieval result without question analysis")
@@ -162,7 +178,7 @@ class ExtractiveAnswerer:
                 meta.append((r, sent, pos, prof.coverage, vecs[pos] if vecs is not None and pos < len(vecs) else None))
         if not rows:
             return np.zeros((0, len(SENTENCE_FEATURES)), np.float32), []
-        return np.stack(rows), meta
+        return relative_rows(np.stack(rows)), meta
 
     def answer_candidates(self, result: RetrievalResult, depth: int | None = None) -> list[Candidate]:
         """:meth:`candidates`, restricted to sentences that hold the asked answer type when the
@@ -179,17 +195,32 @@ class ExtractiveAnswerer:
         a = result.analysis
         assert a is not None
         if not cands and a.concrete and result.passages:
-            return Decision(False, 0.0, f"de gevonden passages noemen geen {TYPE_NOUN[a.answer_type]} "
-                                        "die deze vraag beantwoordt")
+            return Decision(False, 0.0, f"de gevonden passages noemen geen {missing_fact(a.answer_type)}")
         if not cands:
             return Decision(False, 0.0, "geen passages gevonden")
         if self.unknown_words(result):
             return Decision(False, 0.0, "geen enkel woord van de vraag komt in de documenten voor")
         missing = self.missing_entities(result, cands)
         if missing and result.lexicon is not None:
-            return Decision(False, 0.0, entity_reason(a, missing, result.lexicon), ", ".join(t.word for t in missing))
+            reason = entity_reason(a, missing, result.lexicon)
+            if a.concrete and self._topic_covered(result):
+                # the best retrieved passage's document is about what is asked, but no sentence that
+                # holds the asked kind of fact is: name the missing fact, not the topic
+                phrases = list(dict.fromkeys(entity_phrase(a, t) for t in missing))
+                topic = ", ".join(f"'{p}'" for p in phrases if not any(p != q and p in q for q in phrases))
+                reason = f"de documenten over {topic} noemen geen {missing_fact(a.answer_type)}"
+            return Decision(False, 0.0, reason, ", ".join(t.word for t in missing))
         return decide(a, self.answerable_row(result, cands), self.scorer.answerable, self.scorer.threshold,
                       cands[0].coverage)
+
+    @staticmethod
+    def _topic_covered(result: RetrievalResult) -> bool:
+        """Does the document of the best retrieved passage hold every name, code and year of the question?"""
+        a, lex = result.analysis, result.lexicon
+        if a is None or lex is None or not result.passages:
+            return False
+        document = result.documents.get(result.passages[0].passage.doc_id, "")
+        return bool(document) and not uncovered_entities(a, document, lex)
 
     @staticmethod
     def unknown_words(result: RetrievalResult) -> bool:

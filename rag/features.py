@@ -29,13 +29,17 @@ PASSAGE_FEATURES: tuple[str, ...] = (
     "min_match", "missing_idf", "names", "codes", "years", "type_held", "english", "focus_missing",
     "focus_uncovered",
 )
-SENTENCE_FEATURES: tuple[str, ...] = (
+#: what :func:`sentence_features` computes for one sentence on its own
+SENTENCE_BASE_FEATURES: tuple[str, ...] = (
     "sentence_cos", "sentence_cos_gap", "passage_cos", "passage_rank_inv", "passage_fused_rel", "bm25_rel",
     "sentence_cover_exact", "sentence_cover_soft", "evidence_cover_exact", "evidence_cover_soft", "min_match",
     "missing_idf", "names", "codes", "years", "typed", "type_held", "type_missing", "position_inv", "first",
     "length_log", "dangling", "new_words", "english", "overview", "passage_prob", "cos_rank_in_passage",
     "focus_missing", "focus_uncovered", "sentence_focus_uncovered",
 )
+#: the base features and, for each, the sentence's value minus the best value among the question's
+#: candidates (:func:`relative_rows`): a logistic model then compares a sentence with the others
+SENTENCE_FEATURES: tuple[str, ...] = (*SENTENCE_BASE_FEATURES, *(f"rel_{f}" for f in SENTENCE_BASE_FEATURES))
 
 
 @dataclass(frozen=True)
@@ -146,11 +150,20 @@ def passage_features(analysis: QuestionAnalysis, *, fused_rel: float, rank: int,
     ], dtype=np.float32)
 
 
+def relative_rows(rows: np.ndarray) -> np.ndarray:
+    """All candidates of one question: base rows float32 (m, len(SENTENCE_BASE_FEATURES)) →
+    (m, len(SENTENCE_FEATURES)), each row followed by its difference from the column maxima."""
+    rows = np.asarray(rows, dtype=np.float32)
+    if not len(rows):
+        return np.zeros((0, len(SENTENCE_FEATURES)), np.float32)
+    return np.hstack([rows, rows - rows.max(axis=0, keepdims=True)])
+
+
 def sentence_features(analysis: QuestionAnalysis, sentence: str, *, sentence_cos: float, best_cos: float,
                       passage_cos: float, rank: int, fused_rel: float, bm25_rel: float, position: int,
                       last: bool, profile: EvidenceProfile, lexicon: Lexicon, passage_prob: float,
                       cos_rank: int) -> np.ndarray:
-    """Feature vector (len(SENTENCE_FEATURES),) of one candidate sentence.
+    """Base feature vector (len(SENTENCE_BASE_FEATURES),) of one candidate sentence.
 
     ``best_cos``: the best sentence cosine among all candidates of the question; ``position``:
     0-based place of the sentence in its passage; ``profile``: :func:`evidence_profile` of the

@@ -52,11 +52,13 @@ if TYPE_CHECKING:
 
 #: words that point back to an earlier turn: a leading conjunction, demonstratives and personal
 #: pronouns, Dutch pronominal adverbs (daar/hier/er + preposition: "daaraan", "hiervoor", "ermee") and
-#: "het" or "dat" closing the question ("Hoe vaak vergadert het?", where "het" can only be a pronoun)
+#: "het" closing the question, alone or before a verb particle ("Hoe vaak vergadert het?", "Hoeveel banen
+#: levert het op?": there "het" can only be a pronoun)
 _REFERRING = re.compile(
     r"^(en|maar|ook|dus|and|what about|en wat|hoe zit het)\b|\b(dat|dit|die|deze|daar|toen|hij|zij|ze|hun|hem|"
     r"haar|it|that|they|them|there)\b|\b(?:daar|hier|er)(?:aan|achter|bij|binnen|boven|buiten|door|in|langs|mee|"
-    r"na|naar|naast|om|onder|op|over|tegen|toe|tussen|uit|van|voor)\b|\bhet\s*[?!.]*\s*$",
+    r"na|naar|naast|om|onder|op|over|tegen|toe|tussen|uit|van|voor)\b|"
+    r"\bhet(?:\s+(?:aan|af|in|mee|om|op|toe|uit|voor))?\s*[?!.]*\s*$",
     re.IGNORECASE,
 )
 
@@ -87,12 +89,23 @@ def is_follow_up(question: str, stemmer: str = DEFAULT_STEMMER) -> bool:
                                                and bool(_REFERRING.search(question)))
 
 
-def retrieval_query(question: str, history: Sequence[str], depth: int = 3, stemmer: str = DEFAULT_STEMMER) -> str:
+def needs_context(question: str, stemmer: str = DEFAULT_STEMMER) -> bool:
+    """True for a question that cannot stand alone: it points back ("En waar?", "Wanneer was dat?")
+    or names at most one thing ("Wanneer?", "Hoeveel?")."""
+    return len(bm25_tokens(question, stemmer=stemmer)) <= 1 or bool(_REFERRING.search(question))
+
+
+def retrieval_query(question: str, history: Sequence[str], depth: int = 3, stemmer: str = DEFAULT_STEMMER,
+                    *, chained: bool = False) -> str:
     """Query used for retrieval: the question, prefixed by the previous question's own query
-    for a follow-up (so a chain "Einstein Telescoop?" → "Wanneer?" → "En waar?" keeps its topic)."""
+    for a follow-up (so a chain "Einstein Telescoop?" → "Wanneer?" → "En waar?" keeps its topic).
+    An earlier question carries the turn before it only when it could not stand alone itself
+    (:func:`needs_context`): "Wie ondertekende het Scheldeverdrag?" ends the chain."""
     previous = [h for h in history if h and h.strip()]
-    if previous and depth > 0 and is_follow_up(question, stemmer):
-        return f"{retrieval_query(previous[-1], previous[:-1], depth - 1, stemmer)} {question}"
+    follows = needs_context(question, stemmer) if chained else is_follow_up(question, stemmer)
+    if previous and depth > 0 and follows:
+        earlier = retrieval_query(previous[-1], previous[:-1], depth - 1, stemmer, chained=True)
+        return f"{earlier} {question}"
     return question
 
 
@@ -451,13 +464,13 @@ class Pipeline:
             alone_query = self._fit_query(query_text, [])
             alone_result, alone = run(alone_query, True)
             # a question that points back ("die verklaring", "En wanneer vergadert het?") is read in the
-            # context of the earlier turns whenever that gives an answer: on its own "het" names nothing.
-            # A short one without such a word ("Hoe vaak vergadert het Politiek College?") must earn them:
-            # its answer must quote one of its own words and be at least as strong as the one alone
+            # context of the earlier turns, answer or abstention: on its own "het" names nothing, so an
+            # answer to it alone would be about something else. A short one without such a word ("Hoe
+            # vaak vergadert het Politiek College?") must earn them: its answer must quote one of its
+            # own words and be at least as strong as the one alone
             points_back = bool(_REFERRING.search(query_text))
             same = _first_paragraph(alone) is not None and _first_paragraph(alone) == _first_paragraph(ans)
-            earned = (not ans.abstained) if points_back else (
-                self._follow_up_holds(query_text, ans) and not _better(alone, ans))
+            earned = points_back or (self._follow_up_holds(query_text, ans) and not _better(alone, ans))
             if not same and earned:
                 notices.append(f"Vervolgvraag: gezocht met de eerdere vraag erbij (\"{query}\").")
             else:  # the earlier turns did not help or changed nothing: the question on its own answers it
@@ -480,7 +493,7 @@ class Pipeline:
         r = retriever or self.retriever
         focus = self.answerer.scorer.focus
         return analyze(question, r.idf, split=split, in_corpus=r.lexicon.__contains__,
-                       focus=focus if focus is not None else None, correct=lambda t: r.correct_typos([t])[0])
+                       focus=focus if focus is not None else None, correct=lambda w: r.correct_words([w])[0])
 
     def _follow_up_holds(self, question: str, answer: Answer) -> bool:
         """A follow-up answer counts only if it quotes a content word of the new question itself

@@ -34,7 +34,8 @@ ANSWER_TYPES: tuple[tuple[str, str], ...] = (
                  r"\bgeef (me |mij )?(een )?(overzicht|samenvatting)\b|\boverzicht van\b|\bsamenvatting\b|"
                  r"\bwhat (does|do|did) .* (say|state|agree|mention)\b|\bwhat are the (main|key)\b|\boverview\b|"
                  r"\bsummar(y|ise|ize)\b|\bwat weten we over\b|\bwat wordt er (gezegd|afgesproken) over\b"),
-    ("amount", r"\bhoeveel (geld|euro|budget|middelen)\b|\bwelk (bedrag|budget)\b|\bwat (kost|kostte|kosten|kostten)\b|"
+    ("amount", r"\bhoeveel (geld|euro|budget|middelen)\b|\bwelk (bedrag|budget)\b|"
+               r"\b(wat|hoeveel) (kost|kostte|kosten|kostten|bedraagt|bedroeg|bedragen|bedroegen)\b|"
                r"\bhow much (money|funding|does|did|is|was|will)\b|\bhoe duur\b|\bwhat (does|did) .* cost\b|"
                r"\bhoe groot is het (bedrag|budget)\b"),
     ("count", r"\bhoeveel\b|\bhoe ?veel\b|\bhow (many|much)\b|\bwelk (aantal|percentage)\b|\bhoe (groot|hoog|lang|"
@@ -398,8 +399,8 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
             correct: Callable[[str], str] | None = None) -> QuestionAnalysis:
     """Analyse one question. ``idf(stem)`` gives a stem's corpus IDF (natural log);
     ``in_corpus(word)`` whether a folded word form occurs in the corpus; ``focus(rows)`` maps
-    :func:`term_rows` to focus probabilities (the fitted focus model); ``correct(stem)`` replaces
-    a stem the corpus lacks by a very close corpus stem (typo tolerance, as in retrieval).
+    :func:`term_rows` to focus probabilities (the fitted focus model); ``correct(word)`` replaces
+    a word the corpus lacks by a very close corpus word form (typo tolerance, as in retrieval).
 
     Shapes: ``terms`` holds one :class:`Term` per distinct content stem, in question order.
     Never raises on odd input; an empty question gives an analysis without terms.
@@ -419,9 +420,9 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
         if exonym:
             name_words.add(EXONYMS[w])
             w = EXONYMS[w]
+        if correct is not None:
+            w = correct(w)
         stems = bm25_tokens(w)
-        if stems and correct is not None:
-            stems = [correct(stems[0])]
         if not stems or stems[0] in seen:
             continue
         seen.add(stems[0])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ from rag.lexicon import Lexicon
 from rag.question import QuestionAnalysis
 from rag.scoring import LogisticModel
 from rag.settings import Mode, Settings
-from rag.text import bm25_tokens
+from rag.text import DUTCH_STOPWORDS, bm25_tokens, words
 
 #: typo correction: terms this short are never corrected; a correction is at least this similar (difflib)
 MIN_CORRECTED_CHARS = 5
@@ -143,28 +143,35 @@ class HybridRetriever:
         """Corpus IDF (natural log) of a stemmed, folded term (see :meth:`SearchIndex.idf`)."""
         return self.index.idf(term)
 
-    def correct_typos(self, terms: list[str]) -> list[str]:
-        """Replace a term unknown to the corpus by the one vocabulary term that is very close to it
-        ("inwonres" → "inwoner", "gemideld" → "gemiddeld"); numbers and short terms stay as they are."""
+    def correct_words(self, words: Sequence[str]) -> list[str]:
+        """Replace each folded word that the corpus knows neither as a word form nor by its BM25 stem
+        by the one corpus word form very close to it (``difflib``, ratio >= ``TYPO_CUTOFF``, same first
+        letter): "terneuzn" → "terneuzen", "inwonres" → "inwoners", "gemideld" → "gemiddeld". Word
+        forms, not stems, are compared: a stemmer cuts a misspelt word where it cuts no real one
+        ("terneuzen" → "terneus", "terneuzn" → "terneuzn"). Numbers, stop words and words of under
+        ``MIN_CORRECTED_CHARS`` letters stay as they are."""
         vocab = self.index.vocabulary
         out = []
-        for t in terms:
-            if t in vocab or len(t) < MIN_CORRECTED_CHARS or t[0].isdigit():
-                out.append(t)
+        for w in words:
+            if (len(w) < MIN_CORRECTED_CHARS or not w.isalpha() or w in DUTCH_STOPWORDS or w in self.lexicon
+                    or any(t in vocab for t in bm25_tokens(w, stemmer=self.settings.stemmer))):
+                out.append(w)
                 continue
-            if t not in self._corrections:  # the analysis and the search both ask: decide once
-                close = difflib.get_close_matches(t, self._vocab_by_initial.get(t[0], ()), n=1, cutoff=TYPO_CUTOFF)
+            if w not in self._corrections:  # the analysis and the search both ask: decide once
+                close = difflib.get_close_matches(w, self._vocab_by_initial.get(w[0], ()), n=1, cutoff=TYPO_CUTOFF)
                 if len(self._corrections) > _MAX_CORRECTIONS:
                     self._corrections.clear()
-                self._corrections[t] = close[0] if close else t
-            out.append(self._corrections[t])
+                self._corrections[w] = close[0] if close else w
+            out.append(self._corrections[w])
         return out
 
     @functools.cached_property
     def _vocab_by_initial(self) -> dict[str, list[str]]:
+        """The corpus word forms (:attr:`Lexicon.words`) by first letter: the candidates of a correction."""
         by: dict[str, list[str]] = {}
-        for term in self.index.vocabulary:
-            by.setdefault(term[:1], []).append(term)
+        for word in self.lexicon.words:
+            if word.isalpha():
+                by.setdefault(word[:1], []).append(word)
         return by
 
     def allowed(self, filters: Filters | None) -> np.ndarray | None:
@@ -210,9 +217,9 @@ class HybridRetriever:
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def query_terms(self, query: str) -> tuple[list[str], float]:
-        """Step 1, typo correction: the query's BM25 terms with unknown terms corrected
-        (:meth:`correct_typos`), and the share (0–1) of distinct terms in the corpus vocabulary."""
-        terms = self.correct_typos(bm25_tokens(query, stemmer=self.settings.stemmer))
+        """Step 1, typo correction: the query's BM25 terms after unknown words are corrected
+        (:meth:`correct_words`), and the share (0–1) of distinct terms in the corpus vocabulary."""
+        terms = bm25_tokens(" ".join(self.correct_words(words(query))), stemmer=self.settings.stemmer)
         vocab = self.index.vocabulary
         known = sum(1 for t in set(terms) if t in vocab) / len(set(terms)) if terms else 0.0
         return terms, known

@@ -93,6 +93,9 @@ FEATURE_SIGNS: dict[str, int] = {
 }
 
 
+FEATURE_SIGNS.update({f"rel_{name}": sign for name, sign in list(FEATURE_SIGNS.items())})
+
+
 def fit_logistic(X: np.ndarray, y: np.ndarray, features: Sequence[str], c: float = 1.0) -> LogisticModel:
     """Fit an L2-regularised logistic model on standardised ``X`` (n, len(features)), labels ``y``,
     with the coefficient signs of :data:`FEATURE_SIGNS` as bounds (scikit-learn's ``StandardScaler``,
