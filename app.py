@@ -1453,7 +1453,7 @@ def launch_app(demo: gr.Blocks, *, host: str = DEFAULT_HOST, port: int = DEFAULT
         app, demo, "/", server_name=host, server_port=port, auth=auth,
         auth_message="Log in om de chat over de topdocumenten te gebruiken." if auth else None,
         show_error=False, allowed_paths=[], blocked_paths=blocked_paths(settings), max_file_size=max_size,
-        footer_links=["api"], run_history=False, enable_monitoring=False, mcp_server=False,
+        footer_links=[], run_history=False, enable_monitoring=False, mcp_server=False,
         ssr_mode=False, pwa=False, css=CSS, head=HEAD + ACTIONS_SCRIPT,
         app_kwargs={"middleware": [Middleware(RefuseFileRoutes, allow_upload=allow_upload),
                                    *([Middleware(LoginGuard, **(login_limits or {}))] if auth else [])]},

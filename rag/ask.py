@@ -100,7 +100,8 @@ BatchItem = tuple[Any, str | None, str | None, Filters | None]
 
 
 def _read_batch(path: Path) -> list[BatchItem]:
-    """(id, question, error, filters) per non-empty line of a batch file. A bad line (invalid JSON,
+    """(id, question, error, filters) per non-empty line of a batch file; the id is the JSONL object's
+    ``id``, else the line number (so every output line can be matched to its input). A bad line (invalid JSON,
     no ``question``, a question that is not text, bad ``filters``) gets a Dutch ``error`` instead of
     stopping the batch; bytes that are not UTF-8 are replaced by U+FFFD, so such a line is still
     asked. ``filters`` is None unless the JSONL object has a ``filters`` object."""
@@ -115,12 +116,12 @@ def _read_batch(path: Path) -> list[BatchItem]:
             try:
                 obj = json.loads(stripped)
             except (ValueError, RecursionError) as exc:
-                items.append((None, None, f"regel {n}: ongeldige JSON ({exc})", None))
+                items.append((n, None, f"regel {n}: ongeldige JSON ({exc})", None))
                 continue
             if not isinstance(obj, dict) or "question" not in obj:
-                items.append((None, None, f"regel {n}: JSON-object zonder 'question'", None))
+                items.append((n, None, f"regel {n}: JSON-object zonder 'question'", None))
                 continue
-            qid, question = obj.get("id"), obj["question"]
+            qid, question = obj.get("id", n), obj["question"]
             if not isinstance(question, str):
                 kind = "leeg (null)" if question is None else f"geen tekst maar {type(question).__name__}"
                 items.append((qid, None, f"regel {n}: 'question' is {kind}", None))
@@ -132,7 +133,7 @@ def _read_batch(path: Path) -> list[BatchItem]:
                 continue
             items.append((qid, question, None, filters))
         else:
-            items.append((None, stripped, None, None))
+            items.append((n, stripped, None, None))
     return items
 
 
@@ -211,6 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not question:
             print("fout: Stel een vraag: de invoer is leeg.", file=sys.stderr)
             return 2
+        if sum(1 for line in question.splitlines() if line.strip()) > 1:
+            print("let op: de invoer heeft meerdere regels en is als één vraag gesteld; gebruik --batch BESTAND "
+                  "(of --batch /dev/stdin) voor één vraag per regel.", file=sys.stderr)
     if args.question and not question:
         print("fout: Stel een vraag: de invoer is leeg.", file=sys.stderr)
         return 2

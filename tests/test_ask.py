@@ -85,7 +85,7 @@ def test_batch_jsonl_echoes_ids_in_one_process(settings, tmp_path):
     r = run_ask(["--batch", str(batch), "--json"], settings)
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert [row["id"] for row in rows] == ["a1", 7, None]
+    assert [row["id"] for row in rows] == ["a1", 7, 3]  # without an id: the line number
     assert "22.000" in rows[0]["answer"] and rows[1]["abstained"] is True
 
 
@@ -138,3 +138,15 @@ def test_interactive_prompt_through_a_pty(settings):
     assert b"Einstein Telescoop" in out_first
     assert b"2023-2024" in out
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_plain_text_batch_lines_are_numbered_so_answers_match_questions(settings, tmp_path):
+    # a blank line is no question; the line numbers still tell which answer belongs to which line
+    batch = tmp_path / "vragen.txt"
+    batch.write_text("Wat is de FietsRoadmap?\n\nHoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?\n",
+                     encoding="utf-8")
+    r = run_ask(["--batch", str(batch), "--json"], settings)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x["id"] for x in lines] == [1, 3]
+    assert "22.000" in lines[1]["answer"]
