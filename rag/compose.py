@@ -47,11 +47,13 @@ class Candidate:
 
 def with_list(c: Candidate, limit: int = 600) -> Candidate:
     """A sentence ending in ":" brings the list lines after it; one item of a short list brings the
-    whole list. The result is still one exact span of the passage text."""
+    whole list, from its first to its last quotable sentence (a fragment's cut-off end, "… op deze
+    website raadp", is not one). The result is still one exact span of the passage text."""
     text = c.retrieved.passage.text
     lines = [ln for ln in text.split("\n") if ln.strip()]
-    if len(lines) >= 3 and c.sentence in lines and len(text) <= 1200:
-        return replace(c, sentence=text.strip())
+    sents = c.retrieved.passage.sentences
+    if len(lines) >= 3 and c.sentence in lines and len(text) <= MAX_QUOTE_CHARS and sents:
+        return replace(c, sentence=quote_span(text, sents[0], sents[-1], MAX_QUOTE_CHARS) or c.sentence)
     if not introduces_list(c.sentence):
         return c
     sents = c.retrieved.passage.sentences

@@ -129,3 +129,11 @@ def test_unused_follow_up_says_so(pipeline: Pipeline) -> None:
 def test_seed_answer_still_cites_2b(pipeline: Pipeline) -> None:
     ans = pipeline.answer("Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?")
     assert ans.citations[0].passage.paragraph_id == f"{SEED_ID}#2.b/p1" and "22.000" in ans.text
+
+
+def test_a_whole_list_quote_ends_at_the_last_quotable_sentence(pipeline: Pipeline) -> None:
+    # the Taalunie page is a fragment cut off mid-word ("… op deze website raadp"); a list item that
+    # brings its whole list along must not bring that cut-off end into the quote
+    ans = pipeline.answer("Hoe vaak vergadert de Raad voor de Nederlandse Taal en Letteren?")
+    assert not ans.abstained and "vier keer per jaar" in ans.text
+    assert all("raadp" not in c.quote for c in ans.citations) and "raadp" not in ans.text
