@@ -31,7 +31,7 @@ CONVERSATION: list[tuple[str, str, str | None]] = [
     ("Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?", "22.000", "2.b Lokale besturen"),
     ("Wat zeggen Nederland en Vlaanderen over de Einstein Telescoop?", "Einstein Telescoop", "1.b Onderwijs"),
     ("Wanneer wordt de kandidatuur voorbereid?", "2023-2024", "1.b Onderwijs"),  # follow-up
-    ("Wat spraken de regeringen af over de Nieuwe Sluis Terneuzen?", "Nieuwe Sluis Terneuzen", None),
+    ("Wat spraken de regeringen af over de Nieuwe Sluis Terneuzen?", "Terneuzen", None),  # the treaty or its notes
 ]
 MB = 1024 * 1024
 
