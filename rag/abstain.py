@@ -17,6 +17,7 @@ with those refusals counted in its false-abstention budget.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from rag.features import SENTENCE_FEATURES, Coverage
 from rag.lexicon import Lexicon
 from rag.question import QuestionAnalysis, Term
 from rag.scoring import ANSWERABLE_FEATURES, LogisticModel
+from rag.text import fold
 
 _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 
@@ -67,19 +69,34 @@ def answerable_features(analysis: QuestionAnalysis, best: np.ndarray, best_prob:
 
 
 def missing_phrase(analysis: QuestionAnalysis, cov: Coverage) -> str:
-    """The question's words for its least-covered term (see :func:`entity_phrase`)."""
+    """The question's words for its least-covered term (see :func:`entity_phrase`); "" when there
+    is none, or when it is an English word the Dutch documents could not hold anyway ("cycling")."""
     k = cov.worst_term(analysis)
-    return "" if k is None else entity_phrase(analysis, analysis.terms[k])
+    if k is None or (analysis.language == "en" and not analysis.terms[k].in_corpus):
+        return ""
+    return entity_phrase(analysis, analysis.terms[k])
+
+
+#: an English question's name is held by a document word that starts with the same this many letters:
+#: English spells the Dutch names it borrows a little differently ("Telescope" / "Telescoop")
+COGNATE_PREFIX = 7
 
 
 def uncovered_entities(analysis: QuestionAnalysis, document: str, lexicon: Lexicon) -> list[Term]:
     """The question's names, codes and years (:attr:`QuestionAnalysis.entities`) that ``document``
-    (the text of the cited document) does not hold as written, stem- and compound-aware."""
+    (the text of the cited document) does not hold as written, stem- and compound-aware; in an
+    English question, a name of at least ``COGNATE_PREFIX`` letters is held by a word of the document
+    with the same first ``COGNATE_PREFIX`` letters."""
     ents = analysis.entities
     if not ents:
         return []
     m = lexicon.match([(t.stem, t.word) for t in ents], document)
-    return [t for t, v in zip(ents, m, strict=True) if v < 1.0]
+    missing = [t for t, v in zip(ents, m, strict=True) if v < 1.0]
+    if analysis.language == "en" and missing:
+        folded = fold(document)
+        missing = [t for t in missing if len(t.word) < COGNATE_PREFIX or not t.word.isalpha()
+                   or not re.search(rf"\b{re.escape(t.word[:COGNATE_PREFIX])}", folded)]
+    return missing
 
 
 def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: Lexicon) -> str:
@@ -96,8 +113,6 @@ def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: 
 def entity_phrase(analysis: QuestionAnalysis, term: Term) -> str:
     """The question's words for ``term``: the word as typed, with the next content word when it
     follows directly ("Duitse gemeente")."""
-    from rag.text import fold
-
     words = analysis.text.replace("?", " ").split()
     folded = [fold(w).strip(".,;:!()\"'") for w in words]
     k = next((i for i, t in enumerate(analysis.terms) if t.stem == term.stem), None)
