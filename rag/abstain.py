@@ -17,7 +17,6 @@ with those refusals counted in its false-abstention budget.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -77,26 +76,14 @@ def missing_phrase(analysis: QuestionAnalysis, cov: Coverage) -> str:
     return entity_phrase(analysis, analysis.terms[k])
 
 
-#: an English question's name is held by a document word that starts with the same this many letters:
-#: English spells the Dutch names it borrows a little differently ("Telescope" / "Telescoop")
-COGNATE_PREFIX = 7
-
-
 def uncovered_entities(analysis: QuestionAnalysis, document: str, lexicon: Lexicon) -> list[Term]:
     """The question's names, codes and years (:attr:`QuestionAnalysis.entities`) that ``document``
-    (the text of the cited document) does not hold as written, stem- and compound-aware; in an
-    English question, a name of at least ``COGNATE_PREFIX`` letters is held by a word of the document
-    with the same first ``COGNATE_PREFIX`` letters."""
+    (the text of the cited document) does not hold as written, stem- and compound-aware."""
     ents = analysis.entities
     if not ents:
         return []
     m = lexicon.match([(t.stem, t.word) for t in ents], document)
-    missing = [t for t, v in zip(ents, m, strict=True) if v < 1.0]
-    if analysis.language == "en" and missing:
-        folded = fold(document)
-        missing = [t for t in missing if len(t.word) < COGNATE_PREFIX or not t.word.isalpha()
-                   or not re.search(rf"\b{re.escape(t.word[:COGNATE_PREFIX])}", folded)]
-    return missing
+    return [t for t, v in zip(ents, m, strict=True) if v < 1.0]
 
 
 def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: Lexicon) -> str:
