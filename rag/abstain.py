@@ -97,6 +97,15 @@ def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: 
     return f"de documenten noemen geen {shown}"
 
 
+def missing_fact_reason(analysis: QuestionAnalysis, missing: Sequence[Term]) -> str:
+    """Dutch reason for a concrete question whose topic the documents cover but without the asked
+    fact ("de documenten over 'Einstein Telescoop' noemen geen bedrag dat deze vraag beantwoordt");
+    a phrase inside another one ("Telescoop" in "Einstein Telescoop") is named once."""
+    phrases = list(dict.fromkeys(entity_phrase(analysis, t) for t in missing))
+    topic = ", ".join(f"'{p}'" for p in phrases if not any(p != q and p in q for q in phrases))
+    return f"de documenten over {topic} noemen geen {missing_fact(analysis.answer_type)}"
+
+
 def entity_phrase(analysis: QuestionAnalysis, term: Term) -> str:
     """The question's words for ``term``: the word as typed, with the next content word when it
     follows directly ("Duitse gemeente")."""

@@ -23,9 +23,9 @@ from rag.abstain import (
     Decision,
     answerable_features,
     decide,
-    entity_phrase,
     entity_reason,
     missing_fact,
+    missing_fact_reason,
     uncovered_entities,
 )
 from rag.chunking import Passage
@@ -202,25 +202,14 @@ class ExtractiveAnswerer:
             return Decision(False, 0.0, "geen enkel woord van de vraag komt in de documenten voor")
         missing = self.missing_entities(result, cands)
         if missing and result.lexicon is not None:
-            reason = entity_reason(a, missing, result.lexicon)
-            if a.concrete and self._topic_covered(result):
-                # the best retrieved passage's document is about what is asked, but no sentence that
-                # holds the asked kind of fact is: name the missing fact, not the topic
-                phrases = list(dict.fromkeys(entity_phrase(a, t) for t in missing))
-                topic = ", ".join(f"'{p}'" for p in phrases if not any(p != q and p in q for q in phrases))
-                reason = f"de documenten over {topic} noemen geen {missing_fact(a.answer_type)}"
+            # when the best retrieved passage's document is about what is asked but no sentence of the
+            # asked kind is, name the missing fact, not the topic
+            topic_covered = a.concrete and bool(result.passages) and not self._uncovered_in(
+                result, result.passages[0].passage.doc_id)
+            reason = missing_fact_reason(a, missing) if topic_covered else entity_reason(a, missing, result.lexicon)
             return Decision(False, 0.0, reason, ", ".join(t.word for t in missing))
         return decide(a, self.answerable_row(result, cands), self.scorer.answerable, self.scorer.threshold,
                       cands[0].coverage)
-
-    @staticmethod
-    def _topic_covered(result: RetrievalResult) -> bool:
-        """Does the document of the best retrieved passage hold every name, code and year of the question?"""
-        a, lex = result.analysis, result.lexicon
-        if a is None or lex is None or not result.passages:
-            return False
-        document = result.documents.get(result.passages[0].passage.doc_id, "")
-        return bool(document) and not uncovered_entities(a, document, lex)
 
     @staticmethod
     def unknown_words(result: RetrievalResult) -> bool:
@@ -233,8 +222,14 @@ class ExtractiveAnswerer:
     def missing_entities(self, result: RetrievalResult, cands: Sequence[Candidate]) -> list[Term]:
         """Names, codes and years of the question that the best candidate's document lacks
         (see :func:`rag.abstain.uncovered_entities`)."""
+        return self._uncovered_in(result, cands[0].retrieved.passage.doc_id) if cands else []
+
+    @staticmethod
+    def _uncovered_in(result: RetrievalResult, doc_id: str) -> list[Term]:
+        """Names, codes and years of the question that document ``doc_id`` (one of ``result.documents``)
+        lacks; [] without an analysis, a lexicon or that document."""
         a, lex = result.analysis, result.lexicon
-        document = result.documents.get(cands[0].retrieved.passage.doc_id, "") if cands else ""
+        document = result.documents.get(doc_id, "")
         if a is None or lex is None or not document:
             return []
         return uncovered_entities(a, document, lex)
