@@ -248,7 +248,7 @@ class Term:
 
 
 #: features of a question term for the focus model (see :func:`term_rows`)
-TERM_FEATURES: tuple[str, ...] = ("idf", "name", "in_corpus", "number", "length_log", "position",
+TERM_FEATURES: tuple[str, ...] = ("idf", "name", "number", "length_log", "position",
                                   "after_question_word", "english", "participle", "past_tense", "ends_en", "ends_t")
 
 # Dutch verb morphology, as cues (not rules) for the focus model: verbs of a question ("ondertekende",
@@ -259,7 +259,7 @@ _PAST = re.compile(r"\w{3,}(?:de|te|den|ten)$")
 
 def term_rows(terms: Sequence[Term], language: str) -> np.ndarray:
     """Focus-model features, float (len(terms), len(TERM_FEATURES))."""
-    return np.array([[t.idf, float(t.name), float(t.in_corpus), float(t.word[:1].isdigit()),
+    return np.array([[t.idf, float(t.name), float(t.word[:1].isdigit()),
                       math.log(1 + len(t.word)), t.position, float(t.after_question_word),
                       1.0 if language == "en" else 0.0, float(bool(_PARTICIPLE.match(t.word))),
                       float(bool(_PAST.fullmatch(t.word))), float(t.word.endswith("en")), float(t.word.endswith("t"))]
@@ -324,12 +324,14 @@ class QuestionAnalysis:
     @property
     def entities(self) -> tuple[Term, ...]:
         """Terms that name something and must be in the evidence as written: names, codes and
-        years. In an English question a name counts when the corpus spells it the same, when it
-        is a known English name of a Dutch one (:data:`EXONYMS`, already translated), or when it
-        is not a common English word ("Ajax"; "Language Union" is translated, not a name)."""
+        years. In an English question a name counts when it is a known English name of a Dutch
+        one (:data:`EXONYMS`, already translated) or when it is not a common English word ("Rutte",
+        "Ajax"). A capitalised common word is a translated concept even when some English phrase of
+        the corpus holds it too: "North Rhine-Westphalia" is "Noordrijn-Westfalen" in the evidence,
+        though "North Sea Port" puts "north" in the corpus."""
         codes = {fold(c) for c in self.codes}
         return tuple(t for t in self.terms if t.word in codes or (t.word.isdigit() and t.word in self.years) or (
-            t.name and (self.language == "nl" or t.in_corpus or t.exonym or not is_english_common(t.word))))
+            t.name and (self.language == "nl" or t.exonym or not is_english_common(t.word))))
 
     @property
     def overview(self) -> bool:

@@ -230,8 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         gold = [ev for para, ev in evidence_of.items() if is_relevant(para, q.gold_passages)]
         if not a.terms or not gold:
             continue
-        m = np.max([lex.match([(t.stem, t.word) for t in a.terms], ev) for ev in gold], axis=0)
-        term_x.append(term_rows(a.terms, a.language))
+        # only words the corpus holds: a word it lacks is absent from every evidence, whether it
+        # matters or not, so its label would say nothing about its weight
+        known = [t for t in a.terms if t.in_corpus]
+        if not known:
+            continue
+        m = np.max([lex.match([(t.stem, t.word) for t in known], ev) for ev in gold], axis=0)
+        term_x.append(term_rows(known, a.language))
         term_y.extend(m >= 1.0)
     Xt, yt = np.concatenate(term_x), np.array(term_y, dtype=int)
     focus = fit_logistic(Xt, yt, TERM_FEATURES)

@@ -69,6 +69,11 @@ def test_english_names_are_translated_and_common_words_are_not_names() -> None:
     assert "language" not in {t.word for t in b.entities}  # a translated concept, not a name
     c = analyze("Who won the football match between Ajax and Feyenoord?", idf, in_corpus=lambda w: False)
     assert {t.word for t in c.entities} == {"ajax", "feyenoord"}
+    # a common English word stays a translated concept even when an English phrase of the corpus
+    # ("North Sea Port", "European Green Deal") holds it
+    d = analyze("Which jobs does the chemical industry of North Rhine-Westphalia and the European Union bring?",
+                idf, in_corpus=lambda w: w in {"north", "european", "union"})
+    assert not {"north", "european", "union"} & {t.word for t in d.entities}
 
 
 def test_two_part_questions_are_split_and_a_bare_part_borrows_the_topic() -> None:
