@@ -26,7 +26,7 @@ from rag.features import SENTENCE_FEATURES, Coverage
 from rag.lexicon import Lexicon
 from rag.question import QuestionAnalysis, Term
 from rag.scoring import ANSWERABLE_FEATURES, LogisticModel
-from rag.text import fold
+from rag.text import adjective_forms, bm25_tokens, fold
 
 _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 
@@ -78,12 +78,20 @@ def missing_phrase(analysis: QuestionAnalysis, cov: Coverage) -> str:
 
 def uncovered_entities(analysis: QuestionAnalysis, document: str, lexicon: Lexicon) -> list[Term]:
     """The question's names, codes and years (:attr:`QuestionAnalysis.entities`) that ``document``
-    (the text of the cited document) does not hold as written, stem- and compound-aware."""
+    (the text of the cited document) does not hold as written, stem-, compound- and
+    inflection-aware ("Cultureel Verdrag" is held by "culturele samenwerking", see
+    :func:`~rag.text.adjective_forms`)."""
     ents = analysis.entities
     if not ents:
         return []
     m = lexicon.match([(t.stem, t.word) for t in ents], document)
-    return [t for t, v in zip(ents, m, strict=True) if v < 1.0]
+    missing = [t for t, v in zip(ents, m, strict=True) if v < 1.0]
+    if analysis.language != "nl":  # Dutch inflection does not apply to English words ("telescope")
+        return missing
+    # the other inflection counts only as the same word, not as part of a compound ("duits" of
+    # "Duitse" is not held by "Duitsland")
+    stems = set(bm25_tokens(document)) if missing else set()
+    return [t for t in missing if not any(stem in stems for f in adjective_forms(t.word) for stem in bm25_tokens(f))]
 
 
 def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: Lexicon) -> str:

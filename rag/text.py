@@ -176,6 +176,29 @@ def _bm25_tokens(text: str, stemmer: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_VOWELS = "aeiou"
+
+
+def adjective_forms(word: str) -> tuple[str, ...]:
+    """The other inflection of a folded Dutch adjective or demonym: base ↔ attributive "-e" form,
+    with the spelling change of a long vowel before a single consonant ("cultureel" ↔ "culturele",
+    "europees" ↔ "europese", "vlaams" ↔ "vlaamse", "duits" ↔ "duitse"). () for short words and
+    words that end in a vowel other than "e". The Snowball stemmer keeps the two apart
+    ("cultureel" vs "culturel"), so a name written in the other form would not be found."""
+    if len(word) < 4 or not word.isalpha():
+        return ()
+    if word.endswith("e"):
+        base = word[:-1]
+        if len(base) >= 3 and base[-1] not in _VOWELS and base[-2] in _VOWELS and base[-3] not in _VOWELS:
+            return base, base[:-1] + base[-2] + base[-1]  # "culturel" (as stemmed) and "cultureel"
+        return (base,) if base[-1] not in _VOWELS else ()
+    if word[-1] in _VOWELS:
+        return ()
+    if len(word) >= 3 and word[-2] in _VOWELS and word[-3] == word[-2] and (len(word) < 4 or word[-4] not in _VOWELS):
+        return (word[:-2] + word[-1] + "e",)  # "cultureel" -> "culturele"
+    return (word + "e",)
+
+
 # --- sentences -------------------------------------------------------------------------
 
 _ABBREV_END = re.compile(

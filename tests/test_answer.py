@@ -168,7 +168,6 @@ def test_typos_are_tolerated(pipeline):
     assert pipeline.retriever.correct_words(["terneuzn", "inwonres", "duitse"])[:2] == ["terneuzen", "inwoners"]
 
 
-@pytest.mark.xfail(reason=LEARNED_LIMIT, strict=True)
 def test_where_question_with_a_year_answers_with_a_place_of_that_year(pipeline):
     ans = pipeline.answer("Waar vond de Vlaams-Nederlandse top van 2013 plaats?")
     assert not ans.abstained and "Maastricht" in ans.text and "2013" in ans.text
@@ -182,10 +181,6 @@ def test_who_signed_a_treaty_names_the_signatories(pipeline):
     assert first.doc_id == "1980-verdrag-nederlandse-taalunie" and first.locator == "Ondertekening, alinea 1"
 
 
-@pytest.mark.xfail(reason="after the refit on 322 train questions the reranker gives the answering Einstein "
-                          "Telescope paragraph P 0.12 and the question sits just under the dev-chosen abstention "
-                          "threshold (P(answerable) 0.120 < 0.132); the type check itself accepts '1.700 mensen'",
-                   strict=True)
 def test_count_question_accepts_an_inflected_noun(pipeline):
     """"Hoeveel banen" is answered by "1.700 mensen die een baan … zullen vinden"."""
     ans = pipeline.answer("Hoeveel banen levert de Einstein Telescoop op?")

@@ -94,6 +94,14 @@ def test_ac05_english_question_is_answered_from_dutch_with_a_notice(pipeline: Pi
     assert ENGLISH_NOTICE in ans.notices
 
 
+def test_a_name_in_its_other_inflection_is_held_but_not_as_part_of_a_compound(pipeline: Pipeline) -> None:
+    """"Cultureel Verdrag" is held by the treaty's "culturele" (before: refused, "gaan niet over
+    'Cultureel Verdrag'"); "Duitse" is not held by "Duitsland" (ac01 stays refused)."""
+    ans = pipeline.answer("Met wie moet de Commissie van het Cultureel Verdrag van 1995 geregeld overleggen?")
+    assert "Cultureel" not in ans.reason, ans.reason
+    assert pipeline.answer(CASES["ac01"]["input"]).abstained
+
+
 def test_an_english_name_made_of_common_words_is_not_required_verbatim(pipeline: Pipeline) -> None:
     """"North Rhine-Westphalia" is "Noordrijn-Westfalen" in the documents; before, "North" (in the
     corpus through "North Sea Port") had to occur in the evidence and the question was refused."""

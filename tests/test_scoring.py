@@ -22,7 +22,8 @@ from rag.question import (
     unit_of,
 )
 from rag.scoring import LogisticModel, ScorerError, load_scorer, mmr
-from rag.train import FEATURE_SIGNS, choose_threshold, fit_logistic, is_gold_sentence, without
+from rag.text import adjective_forms
+from rag.train import FEATURE_SIGNS, choose_threshold, fit_logistic, is_gold_sentence
 from tests.conftest import ROOT
 
 
@@ -215,21 +216,6 @@ def test_eval_split_is_by_section_and_test_sections_are_never_fitted() -> None:
     assert all(q["gold_sentences"] for q in qs if q["answerable"])
 
 
-def test_without_removes_gold_passages_and_renumbers() -> None:
-    from dataclasses import make_dataclass
-
-    # a retrieved passage and a retrieval result as far as ``without`` reads them
-    R = make_dataclass("R", [("rank", int), ("name", str)], frozen=True)
-    Res = make_dataclass("Res", ["passages", "sentence_scores", "sentence_vectors", "rerank_scores", "profiles"],
-                         frozen=True)
-
-    res = Res((R(1, "a"), R(2, "gold"), R(3, "c")), (1, 2, 3), (1, 2, 3), (0.9, 0.8, 0.1), ("pa", "pg", "pc"))
-    out = without(res, [False, True, False])
-    assert [(r.rank, r.name) for r in out.passages] == [(1, "a"), (2, "c")]
-    assert out.sentence_scores == (1, 3) and out.rerank_scores == (0.9, 0.1)
-    assert out.profiles == ("pa", "pc")  # the answer stage's evidence profiles follow their passages
-
-
 def test_two_items_of_one_list_bring_the_list_once() -> None:
     from rag.compose import Candidate, pick_single
     from rag.features import SENTENCE_FEATURES
@@ -272,3 +258,11 @@ def test_retrieval_hands_the_answer_stage_the_evidence_profiles_of_its_passages(
         assert (prof.names, prof.codes, prof.years) == (fresh.names, fresh.codes, fresh.years)
     dense = pipeline.retriever(q, analysis=a, mode="dense")
     assert dense.profiles == ()  # no reranker ran: the answer stage computes them
+
+
+def test_adjective_forms_pair_the_base_and_the_attributive_form() -> None:
+    assert adjective_forms("cultureel") == ("culturele",) and "cultureel" in adjective_forms("culturele")
+    assert adjective_forms("europees") == ("europese",) and adjective_forms("vlaamse") == ("vlaams",)
+    assert adjective_forms("duits") == ("duitse",)
+    assert adjective_forms("taalunie") == () and adjective_forms("oekraine") == ("oekrain",)
+    assert adjective_forms("nato") == () and adjective_forms("3rx") == ()
