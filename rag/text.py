@@ -176,7 +176,11 @@ def _bm25_tokens(text: str, stemmer: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-_VOWELS = "aeiou"
+#: a folded word ending in a single vowel and one consonant after a consonant ("culturel", "europes")
+_SHORT_CLOSED = re.compile(r"[^aeiou][aeiou][^aeiou]$")
+#: ... and in a doubled vowel and one consonant ("cultureel", "europees"; not "rooie" spellings)
+_LONG_CLOSED = re.compile(r"(?:^|[^aeiou])([aeiou])\1[^aeiou]$")
+_MIN_ADJECTIVE = 4
 
 
 def adjective_forms(word: str) -> tuple[str, ...]:
@@ -185,16 +189,16 @@ def adjective_forms(word: str) -> tuple[str, ...]:
     "europees" ↔ "europese", "vlaams" ↔ "vlaamse", "duits" ↔ "duitse"). () for short words and
     words that end in a vowel other than "e". The Snowball stemmer keeps the two apart
     ("cultureel" vs "culturel"), so a name written in the other form would not be found."""
-    if len(word) < 4 or not word.isalpha():
+    if len(word) < _MIN_ADJECTIVE or not word.isalpha():
         return ()
     if word.endswith("e"):
         base = word[:-1]
-        if len(base) >= 3 and base[-1] not in _VOWELS and base[-2] in _VOWELS and base[-3] not in _VOWELS:
+        if _SHORT_CLOSED.search(base):
             return base, base[:-1] + base[-2] + base[-1]  # "culturel" (as stemmed) and "cultureel"
-        return (base,) if base[-1] not in _VOWELS else ()
-    if word[-1] in _VOWELS:
+        return (base,) if base[-1] not in "aeiou" else ()
+    if word[-1] in "aeiou":
         return ()
-    if len(word) >= 3 and word[-2] in _VOWELS and word[-3] == word[-2] and (len(word) < 4 or word[-4] not in _VOWELS):
+    if _LONG_CLOSED.search(word):
         return (word[:-2] + word[-1] + "e",)  # "cultureel" -> "culturele"
     return (word + "e",)
 
