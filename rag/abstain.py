@@ -24,9 +24,9 @@ import numpy as np
 
 from rag.features import SENTENCE_FEATURES, Coverage
 from rag.lexicon import Lexicon
-from rag.question import QuestionAnalysis, Term
+from rag.question import QuestionAnalysis, Term, other_forms
 from rag.scoring import ANSWERABLE_FEATURES, LogisticModel
-from rag.text import adjective_forms, bm25_tokens, fold
+from rag.text import bm25_tokens, fold
 
 _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 
@@ -86,12 +86,13 @@ def uncovered_entities(analysis: QuestionAnalysis, document: str, lexicon: Lexic
         return []
     m = lexicon.match([(t.stem, t.word) for t in ents], document)
     missing = [t for t, v in zip(ents, m, strict=True) if v < 1.0]
-    if analysis.language != "nl":  # Dutch inflection does not apply to English words ("telescope")
-        return missing
+    if not missing:
+        return []
     # the other inflection counts only as the same word, not as part of a compound ("duits" of
     # "Duitse" is not held by "Duitsland")
-    stems = set(bm25_tokens(document)) if missing else set()
-    return [t for t in missing if not any(stem in stems for f in adjective_forms(t.word) for stem in bm25_tokens(f))]
+    stems = set(bm25_tokens(document))
+    return [t for t in missing
+            if not any(stem in stems for f in other_forms(t, analysis.language) for stem in bm25_tokens(f))]
 
 
 def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: Lexicon) -> str:
@@ -114,6 +115,11 @@ def missing_fact_reason(analysis: QuestionAnalysis, missing: Sequence[Term]) -> 
     return f"de documenten over {topic} noemen geen {missing_fact(analysis.answer_type)}"
 
 
+def _worst_in_corpus(analysis: QuestionAnalysis, cov: Coverage) -> bool:
+    k = cov.worst_term(analysis)
+    return k is not None and analysis.terms[k].in_corpus
+
+
 def entity_phrase(analysis: QuestionAnalysis, term: Term) -> str:
     """The question's words for ``term``: the word as typed, with the next content word when it
     follows directly ("Duitse gemeente")."""
@@ -127,7 +133,7 @@ def entity_phrase(analysis: QuestionAnalysis, term: Term) -> str:
                     and folded[i + 1] == analysis.terms[k + 1].word):
                 phrase.append(words[i + 1])
             return " ".join(p.strip(".,;:!()\"'") for p in phrase)
-    return term.word
+    return term.word.capitalize() if term.name else term.word  # a translated name: "Nederland"
 
 
 def decide(analysis: QuestionAnalysis, row: np.ndarray, model: LogisticModel, threshold: float,
@@ -150,9 +156,12 @@ def decide(analysis: QuestionAnalysis, row: np.ndarray, model: LogisticModel, th
         reason = "de belangrijkste woorden van de vraag komen in het corpus niet voor"
     elif missing and worst in ("min_match", "missing_idf", "evidence_cover_exact", "evidence_cover_soft",
                                "focus_missing", "focus_uncovered"):
-        reason = f"de documenten noemen geen '{missing}'"
+        # a word the corpus holds elsewhere is missing from the evidence, not from the documents
+        where = "de gevonden passages" if cov is not None and _worst_in_corpus(analysis, cov) else "de documenten"
+        reason = f"{where} noemen geen '{missing}'"
     elif missing and cov is not None and cov.worst < 0.5:
-        reason = f"de best passende passages gaan over iets anders; de documenten noemen geen '{missing}'"
+        where = "de gevonden passages" if _worst_in_corpus(analysis, cov) else "de documenten"
+        reason = f"de best passende passages gaan over iets anders; {where} noemen geen '{missing}'"
     else:
         reason = "de best passende passages beantwoorden deze vraag niet"
     return Decision(False, p, reason, missing)

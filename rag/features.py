@@ -73,6 +73,11 @@ def coverage(analysis: QuestionAnalysis, text: str, lexicon: Lexicon) -> Coverag
     if not terms:
         return Coverage(np.zeros(0, np.float32), 1.0, 1.0, 1.0, 0.0)
     m = lexicon.match(terms, text)
+    forms = analysis.form_pairs
+    if forms:  # a name is covered by its other word forms too ("Netherlands" by "Nederlandse"), as written
+        alt = lexicon.match([(stem, f) for _, stem, f in forms], text, soft=False)
+        m = m.copy()
+        np.maximum.at(m, np.array([k for k, _, _ in forms]), alt)
     idf = analysis.term_idf
     total = float(idf.sum()) or 1.0
     exact = float(idf[m >= 1.0].sum()) / total

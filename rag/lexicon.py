@@ -105,12 +105,12 @@ class Lexicon:
                 out[i] = self._extra[w]
         return out
 
-    def match(self, terms: Sequence[tuple[str, str]], text: str) -> np.ndarray:
+    def match(self, terms: Sequence[tuple[str, str]], text: str, soft: bool = True) -> np.ndarray:
         """Per question term (stem, folded word): how well ``text`` covers it, float (n,) in [0, 1].
 
         1.0 when the stem is one of the text's BM25 stems or the word is part of a compound in the
         text (or a text word of 5+ letters is part of the question word); otherwise the best
-        centred cosine with any word of the text, clipped at 0.
+        centred cosine with any word of the text, clipped at 0 (0 with ``soft=False``).
         """
         if not terms:
             return np.zeros(0, dtype=np.float32)
@@ -127,7 +127,7 @@ class Lexicon:
                 out[i] = 1.0  # part of a compound in the text, or a text word is part of it
             elif not word[:1].isdigit():
                 soft_needed.append(i)
-        if soft_needed and text_words:
+        if soft and soft_needed and text_words:
             q = self.vectors_of([terms[i][1] for i in soft_needed])
             sims = np.clip((q @ vecs.T).max(axis=1), 0.0, 1.0)
             out[soft_needed] = sims

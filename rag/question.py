@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rag.text import DUTCH_STOPWORDS, bm25_tokens, fold, normalize, numbers_in, words
+from rag.text import DUTCH_STOPWORDS, adjective_forms, bm25_tokens, fold, normalize, numbers_in, words
 
 # --- answer types --------------------------------------------------------------------------
 
@@ -108,6 +108,15 @@ EXONYMS: dict[str, str] = {
     "germany": "duitsland", "german": "duits", "france": "frankrijk", "french": "frans", "europe": "europa",
     "luxembourg": "luxemburg", "britain": "brittannie", "british": "brits", "bruges": "brugge",
     "louvain": "leuven", "leuven": "leuven", "limburg": "limburg", "taalunie": "taalunie",
+}
+#: the Dutch adjective of a place name that an English name translates to: "the Netherlands" is
+#: "Nederland" and also the "Nederlandse" of "Nederlandse beleidsmakers"; "Flanders" the "Vlaamse"
+#: of "de Vlaamse Gemeenschap"
+DEMONYMS: dict[str, str] = {
+    "nederland": "nederlands", "vlaanderen": "vlaams", "belgie": "belgisch", "wallonie": "waals",
+    "brussel": "brussels", "duitsland": "duits", "frankrijk": "frans", "europa": "europees", "zeeland": "zeeuws",
+    "limburg": "limburgs", "luxemburg": "luxemburgs", "oekraine": "oekraiens", "rusland": "russisch",
+    "brittannie": "brits", "westfalen": "westfaals",
 }
 #: an English word at least this common (wordfreq's Zipf scale: 4 = once per 100,000 words) is a
 #: translated concept ("Language Union", "Committee"), not a name that the documents spell the same
@@ -247,6 +256,18 @@ class Term:
     exonym: bool = False
 
 
+def other_forms(term: Term, language: str) -> tuple[str, ...]:
+    """Other Dutch word forms (folded) of a name ``term``: the other inflection of a name in a Dutch
+    question (:func:`~rag.text.adjective_forms`: "culturele" for "Cultureel"), and for the Dutch
+    name an English one was translated to, its adjective in both inflections ("the Netherlands" →
+    "nederlands", "nederlandse", :data:`DEMONYMS`). () for words that are no name and for other
+    English words ("Telescope" is no Dutch word)."""
+    if term.exonym and term.word in DEMONYMS:
+        adjective = DEMONYMS[term.word]
+        return (adjective, *adjective_forms(adjective))
+    return adjective_forms(term.word) if language == "nl" and term.name else ()
+
+
 #: features of a question term for the focus model (see :func:`term_rows`)
 TERM_FEATURES: tuple[str, ...] = ("idf", "name", "number", "length_log", "position",
                                   "after_question_word", "english", "participle", "past_tense", "ends_en", "ends_t")
@@ -301,6 +322,13 @@ class QuestionAnalysis:
     def term_pairs(self) -> tuple[tuple[str, str], ...]:
         """(stem, folded word) of each content term, as :meth:`rag.lexicon.Lexicon.match` takes them."""
         return tuple((t.stem, t.word) for t in self.terms)
+
+    @functools.cached_property
+    def form_pairs(self) -> tuple[tuple[int, str, str], ...]:
+        """(term index, stem, folded form) of each other word form of a term (:func:`other_forms`):
+        coverage takes the best of a term and its forms."""
+        return tuple((k, stem, f) for k, t in enumerate(self.terms) for f in other_forms(t, self.language)
+                     for stem in bm25_tokens(f)[:1])
 
     @functools.cached_property
     def term_idf(self) -> np.ndarray:

@@ -102,6 +102,13 @@ def test_a_name_in_its_other_inflection_is_held_but_not_as_part_of_a_compound(pi
     assert pipeline.answer(CASES["ac01"]["input"]).abstained
 
 
+def test_a_refusal_does_not_say_the_documents_lack_a_word_they_hold(pipeline: Pipeline) -> None:
+    """"the Netherlands" is "Nederland" and "Nederlandse" in the KCBR pages; a refusal may say the
+    passages found lack it, never that the documents do (before: "de documenten noemen geen 'nederland'")."""
+    ans = pipeline.answer("Since when is the border-effects check a mandatory quality requirement in the Netherlands?")
+    assert "documenten noemen geen 'nederland'" not in ans.reason.lower(), ans.reason
+
+
 def test_an_english_name_made_of_common_words_is_not_required_verbatim(pipeline: Pipeline) -> None:
     """"North Rhine-Westphalia" is "Noordrijn-Westfalen" in the documents; before, "North" (in the
     corpus through "North Sea Port") had to occur in the evidence and the question was refused."""

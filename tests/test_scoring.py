@@ -17,6 +17,7 @@ from rag.question import (
     answer_type,
     detect_language,
     holds_type,
+    other_forms,
     split_parts,
     term_rows,
     unit_of,
@@ -266,3 +267,13 @@ def test_adjective_forms_pair_the_base_and_the_attributive_form() -> None:
     assert adjective_forms("duits") == ("duitse",)
     assert adjective_forms("taalunie") == () and adjective_forms("oekraine") == ("oekrain",)
     assert adjective_forms("nato") == () and adjective_forms("3rx") == ()
+
+
+def test_other_forms_of_a_name_its_inflection_and_a_translated_name_s_adjective() -> None:
+    a = analyze("Wat regelt het Cultureel Verdrag over de gemeente?", idf)
+    forms = {t.word: other_forms(t, a.language) for t in a.terms}
+    assert forms["cultureel"] == ("culturele",) and forms["gemeente"] == ()  # only names
+    e = analyze("What do the Netherlands and Flanders agree?", idf)
+    forms = {t.word: other_forms(t, e.language) for t in e.terms}
+    assert forms["nederland"] == ("nederlands", "nederlandse") and forms["vlaanderen"] == ("vlaams", "vlaamse")
+    assert analyze("Where is the Einstein Telescope?", idf).form_pairs == ()  # English words get no Dutch forms
