@@ -44,8 +44,8 @@ ANSWER_TYPES: tuple[tuple[str, str], ...] = (
              r"\bhoe lang geleden\b|^\W*(?:and |en )?when\b|\bsince when\b|\bwhat year\b|\bwhich year\b|"
              r"\bin welke (maand|periode)\b|\bhoelang\b"),
     ("place", r"^\W*(en |and )?(waar|where)\b(?!om|over|mee|in|op|door|aan|voor|bij|naar|van|uit)|"
-              r"\bin welke (stad|plaats|gemeente|provincie|regio|land|haven)\b|\bwhich (city|town|place|port)\b|"
-              r"\bnaar welke (stad|plaats|haven)\b|\bin what (city|place)\b"),
+              r"\b(in|op|naar|bij) welke? (stad|plaats|gemeente|provincie|regio|land|haven|gebouw|locatie|plek|zaal|"
+              r"pand)\b|\bwhich (city|town|place|port|building|venue)\b|\bin what (city|place|building)\b"),
     ("person", r"^\W*(en |and )?(wie|who|whom)\b|\bdoor wie\b|\bnamens wie\b|\bby whom\b|\bwelke (minister|ministers|"
                r"minister-presidenten|personen|bewindslieden|staatssecretarissen|politici|organisaties|partijen|"
                r"instanties|ondertekenaars|partners)\b|\bwhich (minister|ministers|people|organisations?)\b"),

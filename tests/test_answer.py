@@ -168,6 +168,13 @@ def test_typos_are_tolerated(pipeline):
     assert pipeline.retriever.correct_words(["terneuzn", "inwonres", "duitse"])[:2] == ["terneuzen", "inwoners"]
 
 
+def test_in_which_building_is_answered_with_the_building(pipeline):
+    """"In welk gebouw …" asks for a place (before: no answer type, and the sentence that restates the
+    meeting, "… kwamen … bijeen voor een gezamenlijke Nederlandse-Vlaamse Top", came first)."""
+    ans = pipeline.answer("In welk gebouw ontmoetten Rutte en Jambon elkaar in Den Bosch?")
+    assert not ans.abstained and ans.text.index("Noordbrabants Museum") < 200
+
+
 def test_where_question_with_a_year_answers_with_a_place_of_that_year(pipeline):
     ans = pipeline.answer("Waar vond de Vlaams-Nederlandse top van 2013 plaats?")
     assert not ans.abstained and "Maastricht" in ans.text and "2013" in ans.text

@@ -277,3 +277,9 @@ def test_other_forms_of_a_name_its_inflection_and_a_translated_name_s_adjective(
     forms = {t.word: other_forms(t, e.language) for t in e.terms}
     assert forms["nederland"] == ("nederlands", "nederlandse") and forms["vlaanderen"] == ("vlaams", "vlaamse")
     assert analyze("Where is the Einstein Telescope?", idf).form_pairs == ()  # English words get no Dutch forms
+
+
+@pytest.mark.parametrize("question", ["In welk gebouw kwamen zij bijeen?", "Op welke locatie vindt de top plaats?",
+                                      "In which building did they meet?", "In welke stad ligt de zetel?"])
+def test_a_place_noun_after_welk_asks_for_a_place(question: str) -> None:
+    assert analyze(question, idf).answer_type == "place"
