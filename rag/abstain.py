@@ -86,13 +86,9 @@ def uncovered_entities(analysis: QuestionAnalysis, document: str, lexicon: Lexic
         return []
     m = lexicon.match([(t.stem, t.word) for t in ents], document)
     missing = [t for t, v in zip(ents, m, strict=True) if v < 1.0]
-    if not missing:
-        return []
-    # the other inflection counts only as the same word, not as part of a compound ("duits" of
-    # "Duitse" is not held by "Duitsland")
-    stems = set(bm25_tokens(document))
-    return [t for t in missing
-            if not any(stem in stems for f in other_forms(t, analysis.language) for stem in bm25_tokens(f))]
+    held = [k for k, t in enumerate(missing) for f in other_forms(t, analysis.language)
+            if lexicon.match([(stem, f) for stem in bm25_tokens(f)[:1]], document, exact=True).any()]
+    return [t for k, t in enumerate(missing) if k not in held]
 
 
 def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: Lexicon) -> str:

@@ -75,7 +75,7 @@ def coverage(analysis: QuestionAnalysis, text: str, lexicon: Lexicon) -> Coverag
     m = lexicon.match(terms, text)
     forms = analysis.form_pairs
     if forms:  # a name is covered by its other word forms too ("Netherlands" by "Nederlandse"), as written
-        alt = lexicon.match([(stem, f) for _, stem, f in forms], text, soft=False)
+        alt = lexicon.match([(stem, f) for _, stem, f in forms], text, exact=True)
         m = m.copy()
         np.maximum.at(m, np.array([k for k, _, _ in forms]), alt)
     idf = analysis.term_idf

@@ -105,12 +105,14 @@ class Lexicon:
                 out[i] = self._extra[w]
         return out
 
-    def match(self, terms: Sequence[tuple[str, str]], text: str, soft: bool = True) -> np.ndarray:
+    def match(self, terms: Sequence[tuple[str, str]], text: str, exact: bool = False) -> np.ndarray:
         """Per question term (stem, folded word): how well ``text`` covers it, float (n,) in [0, 1].
 
         1.0 when the stem is one of the text's BM25 stems or the word is part of a compound in the
         text (or a text word of 5+ letters is part of the question word); otherwise the best
-        centred cosine with any word of the text, clipped at 0 (0 with ``soft=False``).
+        centred cosine with any word of the text, clipped at 0. With ``exact``, only the same stem
+        (or number) counts, 1.0 or 0.0: for other word forms of a name, where "duits" (of "Duitse")
+        must not be found in "Duitsland".
         """
         if not terms:
             return np.zeros(0, dtype=np.float32)
@@ -123,11 +125,13 @@ class Lexicon:
         for i, (stem, word) in enumerate(terms):
             if stem in stems or (word[:1].isdigit() and word in folded):
                 out[i] = 1.0
+            elif exact:
+                continue
             elif len(word) >= MIN_COMPOUND_PART and (word in folded or _has_part(word, word_set)):
                 out[i] = 1.0  # part of a compound in the text, or a text word is part of it
             elif not word[:1].isdigit():
                 soft_needed.append(i)
-        if soft and soft_needed and text_words:
+        if soft_needed and text_words:
             q = self.vectors_of([terms[i][1] for i in soft_needed])
             sims = np.clip((q @ vecs.T).max(axis=1), 0.0, 1.0)
             out[soft_needed] = sims
