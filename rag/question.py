@@ -148,7 +148,9 @@ _NUMBER_WORDS = re.compile(
     r"tientallen|honderden|duizenden|half|halve|helft|kwart|dubbel|verdubbeld|two|three|four|five|"
     r"hundred|thousand|million|billion)\b", re.I)
 _MONEY = re.compile(r"€|\beuro\b|\bmiljoen\b|\bmiljard\b|\bEUR\b|\bbudget\w*|\bmiddelen\b|\bfinanci\w+", re.I)
-_PLACE = re.compile(r"\b(in|te|op|naar|uit|at|bij|van)\s+(de\s+|het\s+)?(’s-|'s-)?[A-Z][\w’'-]+")
+#: a place phrase: a preposition of place and a name ("in Gent", "te Brussel", "in het Noordbrabants Museum");
+#: an adjective of nationality after it ("bij de Vlaamse regering") is no place, nor is "van" (of)
+_PLACE = re.compile(r"\b(in|te|op|naar|uit|at|bij)\s+(de\s+|het\s+)?(’s-|'s-)?(?![A-Z]\w*(?:se|sche)\b)[A-Z][\w’'-]+")
 _ROLE = (r"(?:minister-president|minister|ministers|staatssecretaris|gouverneur|commissaris|voorzitter|burgemeester|"
          r"gedeputeerde|ambassadeur|secretaris|koning|koningin|premier|dhr\.?|mevr\.?|heer|mevrouw|prime minister)")
 _SURNAME = r"(?:(?:van|de|der|den|Van|De|VAN|DE|DER)\s+)*[A-Z][A-Za-zà-ÿ]+"
@@ -195,9 +197,10 @@ def unit_of(question: str) -> str:
 
 def holds_type(answer_type: str, sentence: str, asked: str = "", unit: str = "") -> bool:
     """Does ``sentence`` hold the kind of fact ``answer_type`` asks for? True for types that
-    need no visible fact (definition, reason, list, overview, yes/no, other). For "person", a
-    name already in the (folded) question ``asked`` does not count; for a count or amount in a
-    measurement ``unit`` ("hoeveel kilo"), the sentence must name that unit."""
+    need no visible fact (definition, reason, list, overview, yes/no, other). A person, place or
+    date already in the (folded) question ``asked`` does not count: "in Den Bosch" does not answer
+    "In welk gebouw … in Den Bosch?", "in 2018" does not answer "Wanneer … in 2018?". For a count
+    or amount in a measurement ``unit`` ("hoeveel kilo"), the sentence must name that unit."""
     if unit and answer_type in ("count", "amount"):
         # letters and "%" apart from digits: "30%" and "15km" name their unit too
         words = set(re.findall(r"[^\W\d_]+|%", fold(sentence)))
@@ -206,7 +209,18 @@ def holds_type(answer_type: str, sentence: str, asked: str = "", unit: str = "")
     if answer_type == "person":
         return any(fold(n.split()[-1]) not in asked for n in _person_names(sentence)) or any(
             fold(w) not in asked for w in _proper_words(sentence))
+    if answer_type in ("place", "date") and asked:
+        asked_words = set(re.findall(r"\w+", asked))
+        return any(not set(re.findall(r"\w+", fold(m))) <= asked_words for m in _type_mentions(answer_type, sentence))
     return _holds(answer_type, sentence)
+
+
+@functools.lru_cache(maxsize=65536)
+def _type_mentions(answer_type: str, sentence: str) -> tuple[str, ...]:
+    """The place names ("Den Bosch" of "in Den Bosch") or date words ("4 november", "2018") of a sentence."""
+    if answer_type == "place":
+        return tuple(re.sub(r"^\S+\s+((de|het)\s+)?", "", m.group(0)) for m in _PLACE.finditer(sentence))
+    return tuple(m.group(0) for m in _DATE_IN_TEXT.finditer(sentence))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -308,10 +322,11 @@ class QuestionAnalysis:
     #: measurement unit of a count or amount question ("kilo"), "" if none (see :func:`unit_of`)
     unit: str = ""
 
-    @property
+    @functools.cached_property
     def folded(self) -> str:
-        """The folded question text (for "is this already in the question" checks)."""
-        return fold(self.text)
+        """The folded question text and its content terms (an English name as translated, "ghent"
+        and "gent"), for "is this already in the question" checks."""
+        return " ".join([fold(self.text), *(t.word for t in self.terms)])
 
     @property
     def stems(self) -> tuple[str, ...]:

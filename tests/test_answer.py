@@ -175,6 +175,12 @@ def test_in_which_building_is_answered_with_the_building(pipeline):
     assert not ans.abstained and ans.text.index("Noordbrabants Museum") < 200
 
 
+def test_the_asked_place_is_not_the_place_named_in_the_question(pipeline):
+    """"… in Ghent …?" is not answered by "… bijeen in Gent" (before: that sentence came first)."""
+    ans = pipeline.answer("In which building did the delegations meet in Ghent in 2025?")
+    assert not ans.abstained and "Boekentoren" in ans.text.split("[1]")[0]
+
+
 def test_where_question_with_a_year_answers_with_a_place_of_that_year(pipeline):
     ans = pipeline.answer("Waar vond de Vlaams-Nederlandse top van 2013 plaats?")
     assert not ans.abstained and "Maastricht" in ans.text and "2013" in ans.text

@@ -283,3 +283,15 @@ def test_other_forms_of_a_name_its_inflection_and_a_translated_name_s_adjective(
                                       "In which building did they meet?", "In welke stad ligt de zetel?"])
 def test_a_place_noun_after_welk_asks_for_a_place(question: str) -> None:
     assert analyze(question, idf).answer_type == "place"
+
+
+def test_a_place_or_date_already_in_the_question_does_not_answer_it() -> None:
+    a = analyze("In welk gebouw kwamen de delegaties in Den Bosch samen?", idf)
+    assert not holds_type("place", "Een afvaardiging van de Vlaamse regering komt bijeen in Den Bosch.", a.folded)
+    assert holds_type("place", "Zij ontmoeten elkaar in het Noordbrabants Museum in Den Bosch.", a.folded)
+    assert not holds_type("place", "De burgemeester van Gent en de Nederlandse ministers spraken.", a.folded)
+    e = analyze("In which building did they meet in Ghent?", idf)  # the translated name counts as asked
+    assert not holds_type("place", "Zij komen bijeen in Gent.", e.folded)
+    d = analyze("Wanneer vond de top van 2018 plaats?", idf)
+    assert not holds_type("date", "De top van 2018 was een succes.", d.folded)
+    assert holds_type("date", "De top vond plaats op 5 november 2018.", d.folded)
