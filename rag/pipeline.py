@@ -67,10 +67,11 @@ log = logging.getLogger("rag.pipeline")
 #: default seconds between checks for a new index build or a changed corpus (Pipeline.maybe_refresh)
 REFRESH_SECONDS = 2.0
 #: follow-ups: a question of at most this many content terms is one; up to the second number with a word
-#: that points back ("dat", "daar"); from the third on, one that names its own subject stands alone
+#: that points back ("dat", "daar"); from the third on, one that names its own subject and does not
+#: point back stands alone ("Wie is de burgemeester van Middelburg?": a name and a second content word)
 _SHORT_MAX_TERMS = 2
 _REFERRING_MAX_TERMS = 5
-_STANDALONE_MIN_TERMS = 3
+_STANDALONE_MIN_TERMS = 2
 #: an over-long query is cut by a fifth at a time, never below this many characters
 _MIN_QUERY_CHARS = 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -79,14 +80,17 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def is_follow_up(question: str, stemmer: str = DEFAULT_STEMMER) -> bool:
     """True for a short or referring question that needs the previous turn ("En in Vlaanderen?").
 
-    A question with three or more content words that names something itself ("Wie ondertekende het
-    verdrag over de sluis in Terneuzen?") stands on its own, even after a conversation.
+    A question that does not point back, with two or more content words of which one is a name ("Wie
+    is de burgemeester van Middelburg?", "Wie ondertekende het verdrag over de sluis in Terneuzen?"),
+    stands on its own, even after a conversation.
     """
     content = bm25_tokens(question, stemmer=stemmer)
+    referring = bool(_REFERRING.search(question))
+    if referring:
+        return len(content) <= _REFERRING_MAX_TERMS
     if len(content) >= _STANDALONE_MIN_TERMS and names_in(question):
         return False
-    return len(content) <= _SHORT_MAX_TERMS or (len(content) <= _REFERRING_MAX_TERMS
-                                               and bool(_REFERRING.search(question)))
+    return len(content) <= _SHORT_MAX_TERMS
 
 
 def needs_context(question: str, stemmer: str = DEFAULT_STEMMER) -> bool:

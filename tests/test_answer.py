@@ -205,6 +205,11 @@ def test_a_self_contained_question_after_a_conversation_is_not_a_follow_up(pipel
     assert not is_follow_up("Wie ondertekende het verdrag over de nieuwe sluis in Terneuzen?")
     ans = pipeline.answer("Wie ondertekende het verdrag over de nieuwe sluis in Terneuzen?", history)
     assert not any("Vervolgvraag" in n for n in ans.notices)
+    # a name and one more content word name a subject too (found by a new-user trial: this was read
+    # as a follow-up of the question before)
+    assert not is_follow_up("Wie is de burgemeester van Middelburg?") and is_follow_up("En de Vlaamse minister?")
+    ans = pipeline.answer("Wie is de burgemeester van Middelburg?", ["Wie was de Vlaamse minister-president in 2018?"])
+    assert not any("Vervolgvraag" in n for n in ans.notices)
 
 
 @pytest.mark.parametrize(("first", "follow", "expected"), [
