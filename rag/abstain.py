@@ -91,13 +91,15 @@ def uncovered_entities(analysis: QuestionAnalysis, document: str, lexicon: Lexic
     return [t for k, t in enumerate(missing) if k not in held]
 
 
-def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: Lexicon) -> str:
+def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: Lexicon,
+                  known_terms: frozenset[str] = frozenset()) -> str:
     """Dutch reason naming the missing entities with the word after them when it belongs to them
     ("de documenten noemen geen 'Duitse gemeente'"); "…gaan niet over…" when the corpus does name
-    them elsewhere."""
+    them elsewhere: a word of the lexicon, or a term among ``known_terms`` (the query's BM25 terms
+    the corpus holds, numbers included: "2014" is in the sluice treaty)."""
     phrases = [entity_phrase(analysis, t) for t in missing]
     shown = ", ".join(f"'{p}'" for p in phrases)
-    if any(t.word in lexicon for t in missing):
+    if any(t.word in lexicon or t.stem in known_terms for t in missing):
         return f"de best passende passages gaan niet over {shown}"
     return f"de documenten noemen geen {shown}"
 
@@ -118,15 +120,17 @@ def _worst_in_corpus(analysis: QuestionAnalysis, cov: Coverage) -> bool:
 
 def entity_phrase(analysis: QuestionAnalysis, term: Term) -> str:
     """The question's words for ``term``: the word as typed, with the next content word when it
-    follows directly ("Duitse gemeente")."""
+    follows directly and belongs to it: the noun after an adjective ("Duitse gemeente"), or a name
+    after a name ("Einstein Telescoop"); not a verb after a name ("Vlaanderen ondertekent")."""
     words = analysis.text.replace("?", " ").split()
     folded = [fold(w).strip(".,;:!()\"'") for w in words]
     k = next((i for i, t in enumerate(analysis.terms) if t.stem == term.stem), None)
     for i, w in enumerate(folded):
         if w == term.word:
             phrase = [words[i]]
-            if (k is not None and i + 1 < len(words) and k + 1 < len(analysis.terms)
-                    and folded[i + 1] == analysis.terms[k + 1].word):
+            nxt = analysis.terms[k + 1] if k is not None and k + 1 < len(analysis.terms) else None
+            if (nxt is not None and i + 1 < len(words) and folded[i + 1] == nxt.word
+                    and (nxt.name or (w.endswith("e") and w.isalpha()))):
                 phrase.append(words[i + 1])
             return " ".join(p.strip(".,;:!()\"'") for p in phrase)
     return term.word.capitalize() if term.name else term.word  # a translated name: "Nederland"

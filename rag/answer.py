@@ -206,7 +206,8 @@ class ExtractiveAnswerer:
             # asked kind is, name the missing fact, not the topic
             topic_covered = a.concrete and bool(result.passages) and not self._uncovered_in(
                 result, result.passages[0].passage.doc_id)
-            reason = missing_fact_reason(a, missing) if topic_covered else entity_reason(a, missing, result.lexicon)
+            reason = (missing_fact_reason(a, missing) if topic_covered
+                      else entity_reason(a, missing, result.lexicon, result.known_terms))
             return Decision(False, 0.0, reason, ", ".join(t.word for t in missing))
         return decide(a, self.answerable_row(result, cands), self.scorer.answerable, self.scorer.threshold,
                       cands[0].coverage)

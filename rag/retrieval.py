@@ -86,6 +86,8 @@ class RetrievalResult:
     #: ``profiles[i]``: evidence profile of passage i for ``analysis`` (computed for the reranker;
     #: None where it did not run), so the answer stage does not compute it again
     profiles: tuple[EvidenceProfile | None, ...] = ()
+    #: the query's BM25 terms that the corpus holds (numbers too, which the lexicon of words lacks)
+    known_terms: frozenset[str] = frozenset()
 
 
 class CrossEncoderReranker:
@@ -301,7 +303,8 @@ class HybridRetriever:
                                self.lexicon, analysis,
                                tuple(rerank[i] for i in ranked) if rerank is not None else None,
                                {r.passage.doc_id: docs[r.passage.doc_id] for r in out},
-                               tuple(profiles.get(i) for i in ranked) if profiles else ())
+                               tuple(profiles.get(i) for i in ranked) if profiles else (),
+                               frozenset(terms) & self.index.vocabulary)
 
     def _fill_cosines(self, hits: Hits, indices: list[int], qvec: np.ndarray, *, replace: bool = False) -> None:
         """Exact cosine of passages ``indices`` with the query into ``hits.dense`` (only missing ones
