@@ -269,16 +269,21 @@ def _find_quote(paragraph: str, quote: str) -> tuple[int, int] | None:
     return (m.start(), m.end()) if m else None
 
 
-def paragraph_html(paragraph: str, quote: str) -> str:
-    """The full paragraph as inert text with the quoted part inside ``<mark>``."""
-    span = _find_quote(paragraph, quote)
-    if span is None:
-        body = text_html(paragraph)
-        return (f'<blockquote class="rag-paragraph">{body}</blockquote>'
-                f'<div class="rag-quote-alone">Geciteerd: <mark>{text_html(quote)}</mark></div>')
-    a, b = span
-    body = f"{text_html(paragraph[:a])}<mark>{text_html(paragraph[a:b])}</mark>{text_html(paragraph[b:])}"
-    return f'<blockquote class="rag-paragraph">{body}</blockquote>'
+def paragraph_html(paragraph: str, quotes: str | Sequence[str]) -> str:
+    """The full paragraph as inert text with each quoted part (``quotes``: one or several spans)
+    inside ``<mark>``; a quote not found in the paragraph is shown below it."""
+    quotes = [quotes] if isinstance(quotes, str) else list(quotes)
+    found = sorted({span for q in quotes if (span := _find_quote(paragraph, q)) is not None})
+    body, at = [], 0
+    for a, b in found:
+        if a < at:  # overlaps the previous mark
+            continue
+        body.append(f"{text_html(paragraph[at:a])}<mark>{text_html(paragraph[a:b])}</mark>")
+        at = b
+    body.append(text_html(paragraph[at:]))
+    alone = "".join(f'<div class="rag-quote-alone">Geciteerd: <mark>{text_html(q)}</mark></div>'
+                    for q in quotes if _find_quote(paragraph, q) is None)
+    return f'<blockquote class="rag-paragraph">{"".join(body)}</blockquote>{alone}'
 
 
 def answer_text_html(text: str, numbers: set[int]) -> str:
@@ -344,7 +349,7 @@ def citation_html(c: Citation) -> str:
     return (f'<div class="rag-source"><div class="rag-source-head"><span class="rag-marker">[{c.n}]</span> '
             f'<span class="rag-title">{text_html(p.title)}</span></div>'
             f'<div class="rag-meta">{" · ".join(meta)}</div>{link}'
-            f"{paragraph_html(p.paragraph_text, c.quote)}</div>")
+            f"{paragraph_html(p.paragraph_text, c.spans)}</div>")
 
 
 def answer_html(answer: Answer) -> str:

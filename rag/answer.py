@@ -62,12 +62,20 @@ INSTRUCTION_MESSAGE = ("Ik voer geen instructies uit die in een vraag of documen
 
 @dataclass(frozen=True)
 class Citation:
-    """Numbered source of an answer: the passage, the exact quote used from it, and its score."""
+    """Numbered source of an answer: the passage, the exact quote used from it, and its score.
+    ``quotes``: every span of the passage the answer quotes, in text order (``quote`` is one of
+    them, the most probable; empty means just ``quote``)."""
 
     n: int
     passage: Passage
     quote: str
     score: float
+    quotes: tuple[str, ...] = ()
+
+    @property
+    def spans(self) -> tuple[str, ...]:
+        """The quoted spans to mark in the paragraph: ``quotes``, or ``(quote,)``."""
+        return self.quotes or (self.quote,)
 
 
 @dataclass(frozen=True)
@@ -310,8 +318,8 @@ def compose_answer(question: str, result: RetrievalResult, groups: Sequence[Sequ
     for g in groups:
         parts.extend(f"{shown(c.sentence)} [{spans[c.retrieved.passage.id][0]}]" for c in g)
     parts.extend(f"Over de vraag \"{m.rstrip('?')}\" staat niets in de documenten." for m in missing)
-    citations = tuple(Citation(n, c.retrieved.passage, quote, round(prob, 4))
-                      for n, c, quote, prob in spans.values())
+    citations = tuple(Citation(n, c.retrieved.passage, quote, round(prob, 4), quotes)
+                      for n, c, quote, prob, quotes in spans.values())
     answer = Answer(question=question, text=" ".join(parts), abstained=False, citations=citations,
                     retrieved=result.passages)
     return verify_answer(answer)
@@ -352,7 +360,7 @@ def check_quotes(answer: Answer) -> list[str]:
         problems.append("onthouding met bronnen")
     numbers = {c.n for c in answer.citations}
     for c in answer.citations:
-        if not c.quote.strip() or not contains_folded(c.passage.paragraph_text, c.quote):
+        if any(not q.strip() or not contains_folded(c.passage.paragraph_text, q) for q in (c.quote, *c.quotes)):
             problems.append(f"citaat [{c.n}] staat niet in {c.passage.paragraph_id}")
     for m in re.findall(r"\[(\d+)\]", answer.text):
         if int(m) not in numbers:
@@ -383,7 +391,7 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         p = c.passage
         return {"n": c.n, "passage_id": p.id, "doc_id": p.doc_id, "title": p.title, "date": p.date,
                 "source": p.source, "locator": p.locator, "fragment": p.fragment, "text": p.paragraph_text,
-                "quote": c.quote, "score": c.score}
+                "quote": c.quote, "quotes": list(c.spans), "score": c.score}
 
     def ret(r: Retrieved) -> dict[str, Any]:
         p = r.passage

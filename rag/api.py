@@ -637,7 +637,7 @@ def reply_markdown(answer: Answer) -> str:
             if p.source and _SAFE_URL.match(p.source):
                 head += f" — <{p.source}>"
             lines.append(f"- {head}")
-            lines.append(f"  > {markdown_text(c.quote)}")
+            lines.extend(f"  > {markdown_text(q)}" for q in c.spans)
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
 

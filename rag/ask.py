@@ -72,15 +72,11 @@ def render(answer: Answer, out: IO[str]) -> None:
         if p.source:
             head.append(f"\n    {p.source}", style="dim")
         console.print(head)
-        body = Text()
-        text = p.paragraph_text
-        start = text.find(c.quote)
-        if start >= 0:
-            body.append(text[:start])
-            body.append(c.quote, style="bold reverse")
-            body.append(text[start + len(c.quote):])
-        else:
-            body.append(text)
+        body = Text(p.paragraph_text)
+        for q in c.spans:  # every quoted span, marked where it stands in the paragraph
+            start = p.paragraph_text.find(q)
+            if start >= 0:
+                body.stylize("bold reverse", start, start + len(q))
         console.print(Padding(body, (0, 0, 1, 4)))
     if answer.abstained and answer.related:
         console.print(Text("Mogelijk verwante passages (geen antwoord, alleen om zelf na te lezen):", style="dim"))

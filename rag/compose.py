@@ -142,11 +142,11 @@ def shown(sentence: str) -> str:
     return _ITEM_NUMBER.sub("", sentence, count=1) or sentence
 
 
-def citation_spans(chosen: Sequence[Candidate]) -> dict[str, tuple[int, Candidate, str, float]]:
-    """Per passage id: (citation number in order of first use, first candidate, quote, best prob).
-    The quote is the span from the first to the last chosen sentence when they are consecutive and
-    the span is at most 1200 characters (so it never holds a sentence that was not chosen), else the
-    most probable sentence."""
+def citation_spans(chosen: Sequence[Candidate]) -> dict[str, tuple[int, Candidate, str, float, tuple[str, ...]]]:
+    """Per passage id: (citation number in order of first use, first candidate, quote, best prob,
+    quotes). ``quotes`` are all the passage's chosen sentences in text order, consecutive ones
+    joined into one span of at most 1200 characters (a span never holds a sentence that was not
+    chosen). ``quote`` is that one span when there is just one, else the most probable sentence."""
     groups: dict[str, list[Candidate]] = {}
     for c in chosen:
         groups.setdefault(c.retrieved.passage.id, []).append(c)
@@ -154,10 +154,16 @@ def citation_spans(chosen: Sequence[Candidate]) -> dict[str, tuple[int, Candidat
     for n, (pid, group) in enumerate(groups.items(), start=1):
         group = sorted(group, key=lambda c: c.position)
         text = group[0].retrieved.passage.text
-        quote = group[0].sentence
-        positions = [c.position for c in group]
-        if len(group) > 1 and positions == list(range(positions[0], positions[0] + len(group))):
-            span = quote_span(text, group[0].sentence, group[-1].sentence, MAX_QUOTE_CHARS)
-            quote = span or max(group, key=lambda c: c.prob).sentence
-        out[pid] = (n, group[0], quote, max(c.prob for c in group))
+        runs: list[list[Candidate]] = []
+        for c in group:
+            if runs and c.position == runs[-1][-1].position + 1:
+                runs[-1].append(c)
+            else:
+                runs.append([c])
+        quotes = []
+        for run in runs:
+            span = quote_span(text, run[0].sentence, run[-1].sentence, MAX_QUOTE_CHARS) if len(run) > 1 else ""
+            quotes.extend([span] if span else [c.sentence for c in run])
+        quote = quotes[0] if len(quotes) == 1 else max(group, key=lambda c: c.prob).sentence
+        out[pid] = (n, group[0], quote, max(c.prob for c in group), tuple(dict.fromkeys(quotes)))
     return out

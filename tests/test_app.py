@@ -38,7 +38,7 @@ from app import (
     safe_url,
     text_html,
 )
-from rag.answer import ABSTAIN_PREFIX
+from rag.answer import ABSTAIN_PREFIX, answer_to_json
 from rag.pipeline import Pipeline
 from tests.helpers import (
     HOSTILE_DOC,
@@ -225,6 +225,20 @@ def test_answer_html_shows_markers_and_cited_paragraph(pipeline: Pipeline) -> No
     marked = [m.split("</mark>")[0] for m in out.split("<mark>")[1:]]
     assert len(marked) == 1 and "22.000 inwoners" in html.unescape(marked[0])
     assert html.unescape(marked[0]) == ans.citations[0].quote
+
+
+def test_every_quoted_sentence_is_marked_in_its_paragraph(pipeline: Pipeline) -> None:
+    """Found by a new-user trial: three sentences of one paragraph were quoted, one was marked. Each
+    sentence of the answer lies inside a mark of the paragraph it cites; the JSON lists the spans."""
+    ans = pipeline.answer("Waarom vond de vorige top grotendeels digitaal plaats?")
+    assert not ans.abstained and len(ans.citations[0].spans) >= 2  # not consecutive sentences: two spans
+    out = answer_html(ans)
+    marked = [html.unescape(m.split("</mark>")[0]) for m in out.split("<mark>")[1:]]
+    for sentence, _n in re.findall(r"(.+?) \[(\d+)\]\s*", ans.text):
+        assert any(sentence.strip() in m for m in marked), sentence
+    data = answer_to_json(ans)
+    assert data["citations"][0]["quotes"] == list(ans.citations[0].spans)
+    assert all(q in data["citations"][0]["text"] for q in data["citations"][0]["quotes"])
 
 
 def test_answer_html_source_link(pipeline: Pipeline) -> None:
