@@ -263,7 +263,7 @@ class EmbeddingCache:
             from tqdm import tqdm
 
             batch = 16
-            bar = tqdm(total=len(missing), desc=desc, unit="passage",
+            bar = tqdm(total=len(missing), desc=desc, unit="tekst",
                        disable=not progress or len(missing) < _MIN_PROGRESS_BAR)
             for start in range(0, len(missing), batch):
                 idx = missing[start:start + batch]
