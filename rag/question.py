@@ -43,7 +43,11 @@ ANSWER_TYPES: tuple[tuple[str, str], ...] = (
     ("date", r"\bwanneer\b|\b(op|vanaf|tot) welke datum\b|\bin welk jaar\b|\bwelk jaar\b|\bsinds wanneer\b|"
              r"\bhoe lang geleden\b|^\W*(?:and |en )?when\b|\bsince when\b|\bwhat year\b|\bwhich year\b|"
              r"\bin welke (maand|periode)\b|\bhoelang\b"),
-    ("place", r"^\W*(en |and )?(waar|where)\b(?!om|over|mee|in|op|door|aan|voor|bij|naar|van|uit)|"
+    ("place", r"^\W*(en |and )?(waar|where)\b(?!om|over|mee|in|op|door|aan|voor|bij|naar|van|uit)"
+              # not "waar … naar" with the preposition left behind ("Waar gaat het over?", "Waar verwijst
+              # de notitie naar voor …?"): that asks for a thing, as "waarnaar" does
+              r"(?!.*\b(naar|over|aan|mee|uit|toe|van|voor|op|door|om|tegen)\s*(\?|$|(voor|in|op|bij|van|aan|met|"
+              r"naar|over|tijdens|tussen)\b))|"
               r"\b(in|op|naar|bij) welke? (stad|plaats|gemeente|provincie|regio|land|haven|gebouw|locatie|plek|zaal|"
               r"pand)\b|\bwhich (city|town|place|port|building|venue)\b|\bin what (city|place|building)\b"),
     ("person", r"^\W*(en |and )?(wie|who|whom)\b|\bdoor wie\b|\bnamens wie\b|\bby whom\b|\bwelke (minister|ministers|"

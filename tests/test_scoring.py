@@ -295,3 +295,10 @@ def test_a_place_or_date_already_in_the_question_does_not_answer_it() -> None:
     d = analyze("Wanneer vond de top van 2018 plaats?", idf)
     assert not holds_type("date", "De top van 2018 was een succes.", d.folded)
     assert holds_type("date", "De top vond plaats op 5 november 2018.", d.folded)
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("Waar gaat de verklaring over?", "other"), ("Waar verwijst de notitie naar voor de inschrijving?", "other"),
+    ("Waar werd het verdrag ondertekend?", "place"), ("Waar komen de ministers samen op 1 april?", "place")])
+def test_waar_with_its_preposition_left_behind_asks_for_a_thing_not_a_place(question: str, kind: str) -> None:
+    assert analyze(question, idf).answer_type == kind
