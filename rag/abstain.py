@@ -85,10 +85,9 @@ def uncovered_entities(analysis: QuestionAnalysis, document: str, lexicon: Lexic
     if not ents:
         return []
     m = lexicon.match([(t.stem, t.word) for t in ents], document)
-    missing = [t for t, v in zip(ents, m, strict=True) if v < 1.0]
-    held = [k for k, t in enumerate(missing) for f in other_forms(t, analysis.language)
-            if lexicon.match([(stem, f) for stem in bm25_tokens(f)[:1]], document, exact=True).any()]
-    return [t for k, t in enumerate(missing) if k not in held]
+    forms = {t.stem: [(stem, f) for f in other_forms(t, analysis.language) for stem in bm25_tokens(f)[:1]]
+             for t, v in zip(ents, m, strict=True) if v < 1.0}
+    return [t for t in ents if t.stem in forms and not lexicon.match(forms[t.stem], document, exact=True).any()]
 
 
 def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: Lexicon,

@@ -75,9 +75,8 @@ def coverage(analysis: QuestionAnalysis, text: str, lexicon: Lexicon) -> Coverag
     m = lexicon.match(terms, text)
     forms = analysis.form_pairs
     if forms:  # a name is covered by its other word forms too ("Netherlands" by "Nederlandse"), as written
-        alt = lexicon.match([(stem, f) for _, stem, f in forms], text, exact=True)
         m = m.copy()
-        np.maximum.at(m, np.array([k for k, _, _ in forms]), alt)
+        np.maximum.at(m, analysis.form_index, lexicon.match(forms, text, exact=True))
     idf = analysis.term_idf
     total = float(idf.sum()) or 1.0
     exact = float(idf[m >= 1.0].sum()) / total

@@ -214,17 +214,25 @@ def holds_type(answer_type: str, sentence: str, asked: str = "", unit: str = "")
         return any(fold(n.split()[-1]) not in asked for n in _person_names(sentence)) or any(
             fold(w) not in asked for w in _proper_words(sentence))
     if answer_type in ("place", "date") and asked:
-        asked_words = set(re.findall(r"\w+", asked))
-        return any(not set(re.findall(r"\w+", fold(m))) <= asked_words for m in _type_mentions(answer_type, sentence))
+        asked_words = _word_set(asked)
+        return any(not mention <= asked_words for mention in _type_mentions(answer_type, sentence))
     return _holds(answer_type, sentence)
 
 
 @functools.lru_cache(maxsize=65536)
-def _type_mentions(answer_type: str, sentence: str) -> tuple[str, ...]:
-    """The place names ("Den Bosch" of "in Den Bosch") or date words ("4 november", "2018") of a sentence."""
+def _word_set(folded: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\w+", folded))
+
+
+@functools.lru_cache(maxsize=65536)
+def _type_mentions(answer_type: str, sentence: str) -> tuple[frozenset[str], ...]:
+    """The folded words of each place name ("den", "bosch" of "in Den Bosch") or date expression
+    ("4 november", "2018") of a sentence."""
     if answer_type == "place":
-        return tuple(re.sub(r"^\S+\s+((de|het)\s+)?", "", m.group(0)) for m in _PLACE.finditer(sentence))
-    return tuple(m.group(0) for m in _DATE_IN_TEXT.finditer(sentence))
+        found = [re.sub(r"^\S+\s+((de|het)\s+)?", "", m.group(0)) for m in _PLACE.finditer(sentence)]
+    else:
+        found = [m.group(0) for m in _DATE_IN_TEXT.finditer(sentence)]
+    return tuple(_word_set(fold(m)) for m in found)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -343,11 +351,21 @@ class QuestionAnalysis:
         return tuple((t.stem, t.word) for t in self.terms)
 
     @functools.cached_property
-    def form_pairs(self) -> tuple[tuple[int, str, str], ...]:
-        """(term index, stem, folded form) of each other word form of a term (:func:`other_forms`):
-        coverage takes the best of a term and its forms."""
+    def _forms(self) -> tuple[tuple[int, str, str], ...]:
         return tuple((k, stem, f) for k, t in enumerate(self.terms) for f in other_forms(t, self.language)
                      for stem in bm25_tokens(f)[:1])
+
+    @functools.cached_property
+    def form_pairs(self) -> tuple[tuple[str, str], ...]:
+        """(stem, folded form) of each other word form of a term (:func:`other_forms`), as
+        :meth:`rag.lexicon.Lexicon.match` takes them; :attr:`form_index` gives each one's term.
+        Coverage takes the best of a term and its forms."""
+        return tuple((stem, f) for _, stem, f in self._forms)
+
+    @functools.cached_property
+    def form_index(self) -> np.ndarray:
+        """Term index, int (len(form_pairs),), of each of :attr:`form_pairs`."""
+        return np.array([k for k, _, _ in self._forms], dtype=np.intp)
 
     @functools.cached_property
     def term_idf(self) -> np.ndarray:
