@@ -31,7 +31,16 @@ from pathlib import Path
 
 from rag.errors import CorpusError, CorpusFileError
 from rag.settings import DEFAULT_MAX_FILE_BYTES
-from rag.text import DUTCH_MONTHS, SENTENCE_END, fold, introduces_list, normalize, shown_name, strip_link_notes
+from rag.text import (
+    DUTCH_MONTHS,
+    SENTENCE_END,
+    dutch_zipf,
+    fold,
+    introduces_list,
+    normalize,
+    shown_name,
+    strip_link_notes,
+)
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
 PARSER_VERSION = "corpus-15"
@@ -375,11 +384,8 @@ _ELLIPSIS_WORDS = {"en", "of", "tot", "noch", "als", "dan", "and", "or"}
 _HYPHEN_PREFIXES = {"niet", "ex", "oud", "vice", "non", "co"}
 
 
-@functools.lru_cache(maxsize=65536)
 def _is_dutch_word(word: str) -> bool:
-    from wordfreq import zipf_frequency  # Dutch word list with frequencies, bundled data
-
-    return zipf_frequency(word, "nl") > 0.0
+    return dutch_zipf(word) > 0.0
 
 
 @functools.lru_cache(maxsize=65536)

@@ -463,11 +463,11 @@ def _content(text: str) -> list[str]:
 def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
             in_corpus: Callable[[str], bool] | None = None,
             focus: Callable[[np.ndarray], np.ndarray] | None = None,
-            correct: Callable[[str], str] | None = None) -> QuestionAnalysis:
+            correct: Callable[[str, str], str] | None = None) -> QuestionAnalysis:
     """Analyse one question. ``idf(stem)`` gives a stem's corpus IDF (natural log);
     ``in_corpus(word)`` whether a folded word form occurs in the corpus; ``focus(rows)`` maps
-    :func:`term_rows` to focus probabilities (the fitted focus model); ``correct(word)`` replaces
-    a word the corpus lacks by a very close corpus word form (typo tolerance, as in retrieval).
+    :func:`term_rows` to focus probabilities (the fitted focus model); ``correct(word, language)``
+    replaces a word the corpus lacks by a very close corpus word form (typo tolerance, as in retrieval).
 
     Shapes: ``terms`` holds one :class:`Term` per distinct content stem, in question order.
     Never raises on odd input; an empty question gives an analysis without terms.
@@ -488,7 +488,7 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
             name_words.add(EXONYMS[w])
             w = EXONYMS[w]
         if correct is not None:
-            w = correct(w)
+            w = correct(w, language)
         stems = bm25_tokens(w)
         if not stems or stems[0] in seen:
             continue

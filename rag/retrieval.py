@@ -26,14 +26,17 @@ from rag.filters import Filters
 from rag.fusion import convex, lookup_bm25_weight, order, ranks, rrf
 from rag.index import SearchIndex
 from rag.lexicon import Lexicon
-from rag.question import QuestionAnalysis
+from rag.question import QuestionAnalysis, detect_language
 from rag.scoring import LogisticModel
 from rag.settings import Mode, Settings
-from rag.text import DUTCH_STOPWORDS, bm25_tokens, words
+from rag.text import DUTCH_STOPWORDS, bm25_tokens, dutch_zipf, words
 
 #: typo correction: terms this short are never corrected; a correction is at least this similar (difflib)
 MIN_CORRECTED_CHARS = 5
 TYPO_CUTOFF = 0.86
+#: a word of a Dutch question at least this common in Dutch (wordfreq Zipf; 3 = once per million words)
+#: is a word, not a typo: "heten" is not "heen", "leger" not "leer", "gemeten" not "gemeenten"
+REAL_WORD_ZIPF = 3.0
 #: corrections remembered at most (the memo is emptied past this)
 _MAX_CORRECTIONS = 50_000
 #: filter masks remembered at most (emptied past this)
@@ -145,18 +148,21 @@ class HybridRetriever:
         """Corpus IDF (natural log) of a stemmed, folded term (see :meth:`SearchIndex.idf`)."""
         return self.index.idf(term)
 
-    def correct_words(self, words: Sequence[str]) -> list[str]:
+    def correct_words(self, words: Sequence[str], language: str = "nl") -> list[str]:
         """Replace each folded word that the corpus knows neither as a word form nor by its BM25 stem
         by the one corpus word form very close to it (``difflib``, ratio >= ``TYPO_CUTOFF``, same first
         letter): "terneuzn" → "terneuzen", "inwonres" → "inwoners", "gemideld" → "gemiddeld". Word
         forms, not stems, are compared: a stemmer cuts a misspelt word where it cuts no real one
         ("terneuzen" → "terneus", "terneuzn" → "terneuzn"). Numbers, stop words and words of under
-        ``MIN_CORRECTED_CHARS`` letters stay as they are."""
+        ``MIN_CORRECTED_CHARS`` letters stay as they are, and so does a common Dutch word in a Dutch
+        (``language`` "nl") question (:data:`REAL_WORD_ZIPF`): the corpus lacking it does not make it
+        a typo. In an English question the close Dutch form is kept ("region" → "regio")."""
         vocab = self.index.vocabulary
         out = []
         for w in words:
             if (len(w) < MIN_CORRECTED_CHARS or not w.isalpha() or w in DUTCH_STOPWORDS or w in self.lexicon
-                    or any(t in vocab for t in bm25_tokens(w, stemmer=self.settings.stemmer))):
+                    or any(t in vocab for t in bm25_tokens(w, stemmer=self.settings.stemmer))
+                    or (language == "nl" and dutch_zipf(w) >= REAL_WORD_ZIPF)):
                 out.append(w)
                 continue
             if w not in self._corrections:  # the analysis and the search both ask: decide once
@@ -220,8 +226,10 @@ class HybridRetriever:
 
     def query_terms(self, query: str) -> tuple[list[str], float]:
         """Step 1, typo correction: the query's BM25 terms after unknown words are corrected
-        (:meth:`correct_words`), and the share (0–1) of distinct terms in the corpus vocabulary."""
-        terms = bm25_tokens(" ".join(self.correct_words(words(query))), stemmer=self.settings.stemmer)
+        (:meth:`correct_words`, in the query's language), and the share (0–1) of distinct terms in
+        the corpus vocabulary."""
+        corrected = self.correct_words(words(query), detect_language(query))
+        terms = bm25_tokens(" ".join(corrected), stemmer=self.settings.stemmer)
         vocab = self.index.vocabulary
         known = sum(1 for t in set(terms) if t in vocab) / len(set(terms)) if terms else 0.0
         return terms, known

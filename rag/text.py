@@ -183,6 +183,15 @@ _LONG_CLOSED = re.compile(r"(?:^|[^aeiou])([aeiou])\1[^aeiou]$")
 _MIN_ADJECTIVE = 4
 
 
+@functools.lru_cache(maxsize=65536)
+def dutch_zipf(word: str) -> float:
+    """How common a folded word is in Dutch, on wordfreq's Zipf scale (0 = unknown, 3 = once per
+    million words, 6 = once per thousand); wordfreq's bundled Dutch list, loaded on first use."""
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, "nl"))
+
+
 def adjective_forms(word: str) -> tuple[str, ...]:
     """The other inflection of a folded Dutch adjective or demonym: base ↔ attributive "-e" form,
     with the spelling change of a long vowel before a single consonant ("cultureel" ↔ "culturele",

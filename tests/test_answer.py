@@ -168,6 +168,20 @@ def test_typos_are_tolerated(pipeline):
     assert pipeline.retriever.correct_words(["terneuzn", "inwonres", "duitse"])[:2] == ["terneuzen", "inwoners"]
 
 
+def test_a_real_dutch_word_the_corpus_lacks_is_not_a_typo(pipeline):
+    """Common Dutch words the corpus does not hold stay as written in a Dutch question (before:
+    "heten" → "heen", "leger" → "leer", "gemeten" → "gemeenten", "producten" → "productie", so the
+    analysis asked the evidence for a word the question never used); typos are still corrected, and
+    an English word still gets its close Dutch form ("region" → "regio")."""
+    r = pipeline.retriever
+    real = ["heten", "leger", "gemeten", "producten", "schatten", "doorgaan"]
+    assert r.correct_words(real) == real
+    assert r.correct_words(["gouvernuer", "comissaris", "novmber"]) == ["gouverneur", "commissaris", "november"]
+    assert r.correct_words(["region"], "en") == ["regio"]
+    terms = [t.word for t in pipeline.analyze("Voor welke producten willen Nederland en Vlaanderen ambitieus beleid?").terms]
+    assert "producten" in terms and "productie" not in terms
+
+
 def test_in_which_building_is_answered_with_the_building(pipeline):
     """"In welk gebouw …" asks for a place (before: no answer type, and the sentence that restates the
     meeting, "… kwamen … bijeen voor een gezamenlijke Nederlandse-Vlaamse Top", came first)."""
