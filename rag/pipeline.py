@@ -497,7 +497,8 @@ class Pipeline:
         r = retriever or self.retriever
         focus = self.answerer.scorer.focus
         return analyze(question, r.idf, split=split, in_corpus=r.lexicon.__contains__,
-                       focus=focus if focus is not None else None, correct=lambda w, lang: r.correct_words([w], lang)[0])
+                       focus=focus if focus is not None else None,
+                       correct=lambda w, lang: r.correct_words([w], lang)[0])
 
     def _follow_up_holds(self, question: str, answer: Answer) -> bool:
         """A follow-up answer counts only if it quotes a content word of the new question itself

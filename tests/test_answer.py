@@ -178,7 +178,8 @@ def test_a_real_dutch_word_the_corpus_lacks_is_not_a_typo(pipeline):
     assert r.correct_words(real) == real
     assert r.correct_words(["gouvernuer", "comissaris", "novmber"]) == ["gouverneur", "commissaris", "november"]
     assert r.correct_words(["region"], "en") == ["regio"]
-    terms = [t.word for t in pipeline.analyze("Voor welke producten willen Nederland en Vlaanderen ambitieus beleid?").terms]
+    analysis = pipeline.analyze("Voor welke producten willen Nederland en Vlaanderen ambitieus beleid?")
+    terms = [t.word for t in analysis.terms]
     assert "producten" in terms and "productie" not in terms
 
 
