@@ -58,6 +58,10 @@ NO_TOPIC_MESSAGE = ("Uw vraag noemt geen onderwerp, dus ik weet niet waarover u 
                     "hem als vervolg op een eerdere vraag.")
 INSTRUCTION_MESSAGE = ("Ik voer geen instructies uit die in een vraag of document staan. Stel een vraag "
                        "over de inhoud van de documenten.")
+#: a question that continues a conversation ("En in Nederland?") asked without one
+CONTINUATION_REASON = "de vraag bouwt voort op een eerdere vraag, maar er is geen eerdere vraag"
+CONTINUATION_MESSAGE = ("Deze vraag bouwt voort op een eerdere vraag, maar er is geen eerdere vraag. Stel de "
+                        "vraag volledig, met het onderwerp erbij.")
 
 
 @dataclass(frozen=True)

