@@ -162,7 +162,9 @@ _PERSON = re.compile(
     rf"\b(?:[A-Z][a-z]?\.\s?-?){{1,3}}\s?{_SURNAME}"  # D. F. van der Mei, Ch.-F. NOTHOMB
     rf"|\b{_ROLE}\s+(?:van\s+\w+\s+)?(?:[A-Z][a-zà-ÿ]+\s+)?{_SURNAME}"  # minister Harbers
     rf"|\b[A-Z][a-zà-ÿ]+\s+{_SURNAME}(?:-[A-Z][a-zà-ÿ]+)?")  # Jan Jambon
-_PROPER = re.compile(r"(?<=\s)[A-Z][A-Za-zà-ÿ]+(?:-[A-Z][A-Za-zà-ÿ]+)*")
+#: a capitalised word inside a sentence: a name; not an adjective of nationality ("Nederlandse",
+#: "Vlaamse", "Belgische"), which names no person or organisation (as in :data:`_PLACE`)
+_PROPER = re.compile(r"(?<=\s)(?![A-Z]\w*(?:se|sche)\b)[A-Z][A-Za-zà-ÿ]+(?:-[A-Z][A-Za-zà-ÿ]+)*")
 _CODE = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z]{2})(?=[A-Za-z0-9-]*[A-Za-z])[A-Z0-9][A-Za-z0-9-]*[A-Z0-9]\b|"
                    r"\b[0-9]+[A-Za-z]+[0-9A-Za-z]*\b")
 _REASON = re.compile(r"\b(omdat|doordat|want|vanwege|wegens|daardoor|zodat|dankzij|om\s+\w+(\s+\w+){0,6}\s+te|"

@@ -283,3 +283,17 @@ def test_a_follow_up_that_points_back_is_never_answered_about_something_else(pip
     ans = pipeline.answer("Hoeveel banen levert het op?", history=["Wat staat er over de Einstein Telescoop?"])
     assert any(n.startswith("Vervolgvraag") for n in ans.notices)
     assert ans.abstained or all("telescoop" in c.passage.paragraph_text.lower() for c in ans.citations)
+
+
+def test_an_adjective_of_nationality_is_not_the_person_a_who_question_asks_for(pipeline):
+    """Found by a new-user trial: "Wie is de Vlaamse minister-president …" got the announcement's
+    date-and-place sentence, whose only capitalised words after the first are "Nederlandse",
+    "Vlaamse" and "Gent"; "Nederlandse" passed for a name. The sentence that names Diependaele answers."""
+    from rag.question import holds_type
+
+    date_and_place = ("Dinsdag 1 april 2025 komt een afvaardiging van de Nederlandse en van de Vlaamse regering "
+                      "bij elkaar in Gent.")
+    assert not holds_type("person", date_and_place, "wie is de vlaamse minister-president gent 2025")
+    assert holds_type("person", "Het Politiek College en de Europese Commissie vergaderen.", "wie")
+    ans = pipeline.answer("Wie is de Vlaamse minister-president bij de regeringstop in Gent in 2025?")
+    assert not ans.abstained and "Diependaele" in ans.text.split("[1]")[0]
