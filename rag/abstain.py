@@ -33,7 +33,10 @@ _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 #: Dutch name of each concrete answer type, for reasons ("…noemen geen datum…")
 TYPE_NOUN = {"amount": "bedrag", "count": "aantal", "date": "datum of periode", "place": "plaats",
               "person": "persoon of organisatie"}
-_NEUTER = frozenset({"bedrag", "aantal"})  # het-words: "een bedrag dat …", "een datum die …"
+_NEUTER = frozenset({"bedrag", "aantal"})
+#: a term whose focus probability reaches this is one the evidence should hold (the focus model's
+#: decision point, P = 0.5)
+FOCUS_DECISION = 0.5  # het-words: "een bedrag dat …", "een datum die …"
 
 
 def missing_fact(answer_type: str) -> str:
@@ -101,6 +104,25 @@ def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: 
     if any(t.word in lexicon or t.stem in known_terms for t in missing):
         return f"de best passende passages gaan niet over {shown}"
     return f"de documenten noemen geen {shown}"
+
+
+def absent_words_reason(analysis: QuestionAnalysis, known_terms: frozenset[str]) -> str:
+    """Dutch reason naming what the question asks about that the corpus does not hold in any form
+    (neither the word, translated from English where it is a known name, nor its stem among
+    ``known_terms``, the query's BM25 terms the corpus holds): its names
+    (:attr:`QuestionAnalysis.entities`, years and codes aside) and, in a Dutch question, the content
+    words the evidence should hold (focus >= 0.5, the focus model's own decision point):
+    "de documenten noemen geen 'voetbalwedstrijd', 'Ajax', 'Feyenoord'". "" when there is none; an
+    English question's English words are not named, as the Dutch documents cannot hold them anyway."""
+    names = {t.stem for t in analysis.entities if t.name}
+    absent = [t for t in analysis.terms if not t.word[:1].isdigit() and not t.in_corpus
+              and t.stem not in known_terms and (
+        t.stem in names or (analysis.language == "nl" and not t.name and t.focus >= FOCUS_DECISION))]
+    if not absent:
+        return ""
+    phrases = list(dict.fromkeys(entity_phrase(analysis, t) for t in absent))
+    return "de documenten noemen geen " + ", ".join(f"'{p}'" for p in phrases
+                                                    if not any(p != q and p in q for q in phrases))
 
 
 def missing_fact_reason(analysis: QuestionAnalysis, missing: Sequence[Term]) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 
 from rag.abstain import (
     Decision,
+    absent_words_reason,
     answerable_features,
     decide,
     entity_reason,
@@ -203,7 +204,18 @@ class ExtractiveAnswerer:
         return [c for c in cands if c.features[_HELD] > 0]
 
     def decide(self, result: RetrievalResult, cands: Sequence[Candidate]) -> Decision:
-        """Answerability of ``result``'s question from its best candidates (see :mod:`rag.abstain`)."""
+        """Answerability of ``result``'s question from its best candidates (see :mod:`rag.abstain`).
+        A refusal of a Dutch question that asks about words the corpus lacks altogether names those
+        words (:func:`rag.abstain.absent_words_reason`): "de documenten noemen geen 'landskampioen',
+        'voetbal'" says more than that the passages found are not about "België"."""
+        verdict = self._decide(result, cands)
+        a = result.analysis
+        if verdict.answer or a is None:
+            return verdict
+        absent = absent_words_reason(a, result.known_terms)
+        return replace(verdict, reason=absent) if absent else verdict
+
+    def _decide(self, result: RetrievalResult, cands: Sequence[Candidate]) -> Decision:
         a = result.analysis
         assert a is not None
         if not cands and a.concrete and result.passages:

@@ -173,3 +173,15 @@ def test_a_whole_list_quote_ends_at_the_last_quotable_sentence(pipeline: Pipelin
     assert not ans.abstained and "vier keer per jaar" in ans.text
     assert all("raadp" not in c.quote for c in ans.citations) and "raadp" not in ans.text
 
+
+
+def test_a_refusal_names_the_words_the_corpus_lacks_rather_than_names_it_holds(pipeline: Pipeline) -> None:
+    """Found by a new-user trial: "Wat kost een treinkaartje van Antwerpen naar Rotterdam?" was refused
+    with "… gaan niet over 'Antwerpen', 'Rotterdam'", cities the corpus names often; what it lacks is
+    the train ticket. Names it lacks are named with the words ("Ajax", "Feyenoord")."""
+    ans = pipeline.answer("Wat kost een treinkaartje van Antwerpen naar Rotterdam?")
+    assert ans.abstained and ans.reason == "de documenten noemen geen 'treinkaartje'", ans.reason
+    ans = pipeline.answer("Wie won de voetbalwedstrijd tussen Ajax en Feyenoord?")
+    assert ans.abstained and ans.reason == "de documenten noemen geen 'voetbalwedstrijd', 'Ajax', 'Feyenoord'"
+    ans = pipeline.answer(CASES["ac01"]["input"])  # a name the corpus holds in another form keeps its reason
+    assert ans.reason == "de documenten noemen geen 'Duitse gemeente'"
