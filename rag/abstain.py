@@ -17,6 +17,7 @@ with those refusals counted in its false-abstention budget.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 TYPE_NOUN = {"amount": "bedrag", "count": "aantal", "date": "datum of periode", "place": "plaats",
               "person": "persoon of organisatie"}
 _NEUTER = frozenset({"bedrag", "aantal"})
+_CAPITALISED = re.compile(r"\b[A-ZÀ-Ý][\w-]+")
 #: a term whose focus probability reaches this is one the evidence should hold (the focus model's
 #: decision point, P = 0.5)
 FOCUS_DECISION = 0.5  # het-words: "een bedrag dat …", "een datum die …"
@@ -90,7 +92,15 @@ def uncovered_entities(analysis: QuestionAnalysis, document: str, lexicon: Lexic
     m = lexicon.match([(t.stem, t.word) for t in ents], document)
     forms = {t.stem: [(stem, f) for f in other_forms(t, analysis.language) for stem in bm25_tokens(f)[:1]]
              for t, v in zip(ents, m, strict=True) if v < 1.0}
-    return [t for t in ents if t.stem in forms and not lexicon.match(forms[t.stem], document, exact=True).any()]
+    return [t for t in ents if t.stem in forms and not lexicon.match(forms[t.stem], document, exact=True).any()
+            and not (t.name and _heads_a_name(t.word, document))]
+
+
+def _heads_a_name(word: str, document: str) -> bool:
+    """Is folded ``word`` the head of a longer name ``document`` writes with a capital: "rijn" of
+    "Noordrijn-Westfalen", too short for the compound rule of :meth:`Lexicon.match`?"""
+    return any(len(part) > len(word) and part.endswith(word)
+               for token in _CAPITALISED.findall(document) for part in fold(token).split("-"))
 
 
 def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: Lexicon,

@@ -185,3 +185,14 @@ def test_a_refusal_names_the_words_the_corpus_lacks_rather_than_names_it_holds(p
     assert ans.abstained and ans.reason == "de documenten noemen geen 'voetbalwedstrijd', 'Ajax', 'Feyenoord'"
     ans = pipeline.answer(CASES["ac01"]["input"])  # a name the corpus holds in another form keeps its reason
     assert ans.reason == "de documenten noemen geen 'Duitse gemeente'"
+
+
+def test_a_short_name_inside_a_longer_capitalised_name_is_held(pipeline: Pipeline) -> None:
+    """Found by a new-user trial: "North Rhine-Westphalia" is "Noordrijn-Westfalen" in the documents;
+    "Rhine" → "Rijn" is too short for the compound rule, and the question was refused with "… gaan niet
+    over 'Rijn'". A name that ends a longer capitalised name ("Noordrijn") is held."""
+    ans = pipeline.answer("What net gain would the Benelux and North Rhine-Westphalia region get if 1% of car "
+                          "kilometres were replaced by cycling?")
+    assert not ans.abstained and "13,6 miljard euro" in ans.text, ans.reason
+    ans = pipeline.answer("When did the Benelux countries and North Rhine-Westphalia launch the cycling roadmap?")
+    assert not ans.abstained and "28 november 2022" in ans.text, ans.reason
