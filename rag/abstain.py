@@ -152,11 +152,14 @@ def _worst_in_corpus(analysis: QuestionAnalysis, cov: Coverage) -> bool:
 def entity_phrase(analysis: QuestionAnalysis, term: Term) -> str:
     """The question's words for ``term``: the word as typed, with the next content word when it
     follows directly and belongs to it: the noun after an adjective ("Duitse gemeente"), or a name
-    after a name ("Einstein Telescoop"); not a verb after a name ("Vlaanderen ondertekent")."""
+    after a name ("Einstein Telescoop"); not a verb after a name ("Vlaanderen ondertekent"). A part
+    of a hyphenated name is the whole name ("West-Vlaanderen")."""
     words = analysis.text.replace("?", " ").split()
     folded = [fold(w).strip(".,;:!()\"'") for w in words]
     k = next((i for i, t in enumerate(analysis.terms) if t.stem == term.stem), None)
     for i, w in enumerate(folded):
+        if w != term.word and term.word in w.split("-"):  # part of a hyphenated name: "West-Vlaanderen"
+            return words[i].strip(".,;:!()\"'")
         if w == term.word:
             phrase = [words[i]]
             nxt = analysis.terms[k + 1] if k is not None and k + 1 < len(analysis.terms) else None

@@ -476,7 +476,9 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
     """
     text = normalize(question)
     names = names_in(text)
-    name_words = {fold(n) for n in names}
+    # a hyphenated name's capitalised parts are names too: "Oost-Vlaanderen" → "oost", "vlaanderen"
+    # (the terms are its words); "Benelux-landen" → "benelux"
+    name_words = {fold(n) for n in names} | {fold(p) for n in names for p in n.split("-") if p[:1].isupper()}
     language = detect_language(text)
     all_words = words(text)
     seen: set[str] = set()

@@ -196,3 +196,13 @@ def test_a_short_name_inside_a_longer_capitalised_name_is_held(pipeline: Pipelin
     assert not ans.abstained and "13,6 miljard euro" in ans.text, ans.reason
     ans = pipeline.answer("When did the Benelux countries and North Rhine-Westphalia launch the cycling roadmap?")
     assert not ans.abstained and "28 november 2022" in ans.text, ans.reason
+
+
+def test_each_part_of_a_hyphenated_name_must_be_held(pipeline: Pipeline) -> None:
+    """"West-Vlaanderen" was two plain words, "west" and "vlaanderen", so no name had to be in the
+    evidence and the Oost-Vlaanderen governor answered a question about West-Vlaanderen (ac01's kind:
+    the asked entity is not in the evidence). The refusal names the whole name."""
+    ans = pipeline.answer("Wie is de gouverneur van West-Vlaanderen?")
+    assert ans.abstained and ans.citations == () and "'West-Vlaanderen'" in ans.reason, ans.reason
+    ans = pipeline.answer("Welke rol heeft de gouverneur van Oost-Vlaanderen voor de grensregio?")
+    assert not ans.abstained and "Oost-Vlaanderen" in ans.text
