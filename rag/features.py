@@ -59,12 +59,14 @@ class Coverage:
 
     def worst_term(self, analysis: QuestionAnalysis) -> int | None:
         """Index of the term whose absence weighs most (focus × (1 − match), ties: the rarer
-        one); None without terms."""
+        one); None without terms, or when every term is in the text (as a stem or compound part):
+        then no word is missing, and a reason must not name one."""
         if not len(self.match):
             return None
         weight = analysis.term_focus * (1.0 - self.match)
         idf = analysis.term_idf
-        return int(np.lexsort((-idf, -weight))[0])
+        k = int(np.lexsort((-idf, -weight))[0])
+        return k if self.match[k] < 1.0 else None
 
 
 def coverage(analysis: QuestionAnalysis, text: str, lexicon: Lexicon) -> Coverage:

@@ -135,6 +135,9 @@ def test_coverage_weights_by_idf_and_names_the_worst_term() -> None:
     assert isinstance(cov, Coverage) and cov.exact < 1.0 and cov.soft < 1.0
     worst = cov.worst_term(a)
     assert worst is not None and a.terms[worst].word == "duitse"
+    # every word in the text: no term is missing, so a refusal may not name one (before: the rarest)
+    full = coverage(a, "Een gemiddelde Duitse gemeente telt 51.000 inwoners", lex)
+    assert (full.match >= 1.0).all() and full.worst_term(a) is None
 
 
 def test_logistic_model_applies_standardisation_and_refuses_other_features() -> None:
