@@ -17,6 +17,7 @@ with those refusals counted in its false-abstention budget.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -99,8 +100,14 @@ def uncovered_entities(analysis: QuestionAnalysis, document: str, lexicon: Lexic
 def _heads_a_name(word: str, document: str) -> bool:
     """Is folded ``word`` the head of a longer name ``document`` writes with a capital: "rijn" of
     "Noordrijn-Westfalen", too short for the compound rule of :meth:`Lexicon.match`?"""
-    return any(len(part) > len(word) and part.endswith(word)
-               for token in _CAPITALISED.findall(document) for part in fold(token).split("-"))
+    return any(len(part) > len(word) and part.endswith(word) for part in _capitalised_parts(document))
+
+
+@functools.lru_cache(maxsize=64)
+def _capitalised_parts(document: str) -> frozenset[str]:
+    """The folded hyphen parts of the words ``document`` writes with a capital (memoised: the same
+    documents are cited question after question)."""
+    return frozenset(part for token in _CAPITALISED.findall(document) for part in fold(token).split("-"))
 
 
 def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: Lexicon,
