@@ -35,11 +35,12 @@ _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 #: Dutch name of each concrete answer type, for reasons ("…noemen geen datum…")
 TYPE_NOUN = {"amount": "bedrag", "count": "aantal", "date": "datum of periode", "place": "plaats",
               "person": "persoon of organisatie"}
-_NEUTER = frozenset({"bedrag", "aantal"})
+_NEUTER = frozenset({"bedrag", "aantal"})  # het-words: "een bedrag dat …", "een datum die …"
+#: a word written with a capital, hyphens included ("Noordrijn-Westfalen")
 _CAPITALISED = re.compile(r"\b[A-ZÀ-Ý][\w-]+")
 #: a term whose focus probability reaches this is one the evidence should hold (the focus model's
 #: decision point, P = 0.5)
-FOCUS_DECISION = 0.5  # het-words: "een bedrag dat …", "een datum die …"
+FOCUS_DECISION = 0.5
 
 
 def missing_fact(answer_type: str) -> str:
