@@ -273,7 +273,8 @@ def paragraph_html(paragraph: str, quotes: str | Sequence[str]) -> str:
     """The full paragraph as inert text with each quoted part (``quotes``: one or several spans)
     inside ``<mark>``; a quote not found in the paragraph is shown below it."""
     quotes = [quotes] if isinstance(quotes, str) else list(quotes)
-    found = sorted({span for q in quotes if (span := _find_quote(paragraph, q)) is not None})
+    where = {q: _find_quote(paragraph, q) for q in quotes}
+    found = sorted({span for span in where.values() if span is not None})
     body, at = [], 0
     for a, b in found:
         if a < at:  # overlaps the previous mark
@@ -282,7 +283,7 @@ def paragraph_html(paragraph: str, quotes: str | Sequence[str]) -> str:
         at = b
     body.append(text_html(paragraph[at:]))
     alone = "".join(f'<div class="rag-quote-alone">Geciteerd: <mark>{text_html(q)}</mark></div>'
-                    for q in quotes if _find_quote(paragraph, q) is None)
+                    for q in quotes if where[q] is None)
     return f'<blockquote class="rag-paragraph">{"".join(body)}</blockquote>{alone}'
 
 

@@ -17,15 +17,13 @@ with those refusals counted in its false-abstention budget.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag.features import SENTENCE_FEATURES, Coverage
-from rag.lexicon import Lexicon
+from rag.lexicon import Lexicon, heads_a_name
 from rag.question import QuestionAnalysis, Term, other_forms
 from rag.scoring import ANSWERABLE_FEATURES, LogisticModel
 from rag.text import bm25_tokens, fold
@@ -36,8 +34,6 @@ _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 TYPE_NOUN = {"amount": "bedrag", "count": "aantal", "date": "datum of periode", "place": "plaats",
               "person": "persoon of organisatie"}
 _NEUTER = frozenset({"bedrag", "aantal"})  # het-words: "een bedrag dat …", "een datum die …"
-#: a word written with a capital, hyphens included ("Noordrijn-Westfalen")
-_CAPITALISED = re.compile(r"\b[A-ZÀ-Ý][\w-]+")
 #: a term whose focus probability reaches this is one the evidence should hold (the focus model's
 #: decision point, P = 0.5)
 FOCUS_DECISION = 0.5
@@ -95,20 +91,7 @@ def uncovered_entities(analysis: QuestionAnalysis, document: str, lexicon: Lexic
     forms = {t.stem: [(stem, f) for f in other_forms(t, analysis.language) for stem in bm25_tokens(f)[:1]]
              for t, v in zip(ents, m, strict=True) if v < 1.0}
     return [t for t in ents if t.stem in forms and not lexicon.match(forms[t.stem], document, exact=True).any()
-            and not (t.name and _heads_a_name(t.word, document))]
-
-
-def _heads_a_name(word: str, document: str) -> bool:
-    """Is folded ``word`` the head of a longer name ``document`` writes with a capital: "rijn" of
-    "Noordrijn-Westfalen", too short for the compound rule of :meth:`Lexicon.match`?"""
-    return any(len(part) > len(word) and part.endswith(word) for part in _capitalised_parts(document))
-
-
-@functools.lru_cache(maxsize=64)
-def _capitalised_parts(document: str) -> frozenset[str]:
-    """The folded hyphen parts of the words ``document`` writes with a capital (memoised: the same
-    documents are cited question after question)."""
-    return frozenset(part for token in _CAPITALISED.findall(document) for part in fold(token).split("-"))
+            and not (t.name and heads_a_name(t.word, document))]
 
 
 def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: Lexicon,

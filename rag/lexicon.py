@@ -28,6 +28,8 @@ from rag.text import DUTCH_STOPWORDS, bm25_tokens, fold
 Vectors = npt.NDArray[np.float32]
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
+#: a word written with a capital, hyphens included ("Noordrijn-Westfalen")
+_CAPITALISED = re.compile(r"\b[A-ZÀ-Ý][\w-]+")
 #: shortest word part that counts as a compound match ("gemeente" in "gemeentebesturen")
 MIN_COMPOUND_PART = 5
 _MATRIX = 2  # ndim of a stack of vectors
@@ -62,6 +64,19 @@ def centre(vectors: Vectors, mean: Vectors) -> Vectors:
     norms = np.linalg.norm(v, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return np.ascontiguousarray(v / norms, dtype=np.float32)
+
+
+def heads_a_name(word: str, text: str) -> bool:
+    """Is folded ``word`` the head of a longer name that ``text`` writes with a capital: "rijn" of
+    "Noordrijn-Westfalen"? For names too short for the compound rule of :meth:`Lexicon.match`."""
+    return any(len(part) > len(word) and part.endswith(word) for part in _capitalised_parts(text))
+
+
+@functools.lru_cache(maxsize=64)
+def _capitalised_parts(text: str) -> frozenset[str]:
+    """The folded hyphen parts of the words ``text`` writes with a capital (memoised: the same
+    documents are cited question after question)."""
+    return frozenset(part for token in _CAPITALISED.findall(text) for part in fold(token).split("-"))
 
 
 class Lexicon:

@@ -52,20 +52,20 @@ if TYPE_CHECKING:
     from rag.chunking import Passage
     from rag.corpus import Document
 
-#: words that point back to an earlier turn: a leading conjunction, demonstratives and personal
+#: the opening of a next turn: a leading conjunction or "what about" ("En in Nederland?", "Maar waarom?")
+_TURN_OPENING = r"^\W*(?:en|maar|ook|dus|and|but|what about|hoe zit het)\b"
+#: words that point back to an earlier turn: a turn opening, demonstratives and personal
 #: pronouns, Dutch pronominal adverbs (daar/hier/er + preposition: "daaraan", "hiervoor", "ermee") and
 #: "het" closing the question, alone or before a verb particle ("Hoe vaak vergadert het?", "Hoeveel banen
 #: levert het op?": there "het" can only be a pronoun)
 _REFERRING = re.compile(
-    r"^(en|maar|ook|dus|and|what about|en wat|hoe zit het)\b|\b(dat|dit|die|deze|daar|toen|hij|zij|ze|hun|hem|"
+    _TURN_OPENING + r"|\b(dat|dit|die|deze|daar|toen|hij|zij|ze|hun|hem|"
     r"haar|it|that|they|them|there)\b|\b(?:daar|hier|er)(?:aan|achter|bij|binnen|boven|buiten|door|in|langs|mee|"
     r"na|naar|naast|om|onder|op|over|tegen|toe|tussen|uit|van|voor)\b|"
     r"\bhet(?:\s+(?:aan|af|in|mee|om|op|toe|uit|voor))?\s*[?!.]*\s*$",
     re.IGNORECASE,
 )
-
-
-_CONTINUATION = re.compile(r"^\W*(en|maar|and|but|what about|hoe zit het)\b", re.IGNORECASE)
+_CONTINUATION = re.compile(_TURN_OPENING, re.IGNORECASE)
 
 
 log = logging.getLogger("rag.pipeline")

@@ -152,9 +152,11 @@ _NUMBER_WORDS = re.compile(
     r"tientallen|honderden|duizenden|half|halve|helft|kwart|dubbel|verdubbeld|two|three|four|five|"
     r"hundred|thousand|million|billion)\b", re.I)
 _MONEY = re.compile(r"€|\beuro\b|\bmiljoen\b|\bmiljard\b|\bEUR\b|\bbudget\w*|\bmiddelen\b|\bfinanci\w+", re.I)
+#: not an adjective of nationality ("Vlaamse", "Nederlandse", "Belgische"): no place, person or organisation
+_NOT_NATIONALITY = r"(?![A-Z]\w*(?:se|sche)\b)"
 #: a place phrase: a preposition of place and a name ("in Gent", "te Brussel", "in het Noordbrabants Museum");
 #: an adjective of nationality after it ("bij de Vlaamse regering") is no place, nor is "van" (of)
-_PLACE = re.compile(r"\b(in|te|op|naar|uit|at|bij)\s+(de\s+|het\s+)?(’s-|'s-)?(?![A-Z]\w*(?:se|sche)\b)[A-Z][\w’'-]+")
+_PLACE = re.compile(rf"\b(in|te|op|naar|uit|at|bij)\s+(de\s+|het\s+)?(’s-|'s-)?{_NOT_NATIONALITY}[A-Z][\w’'-]+")
 _ROLE = (r"(?:minister-president|minister|ministers|staatssecretaris|gouverneur|commissaris|voorzitter|burgemeester|"
          r"gedeputeerde|ambassadeur|secretaris|koning|koningin|premier|dhr\.?|mevr\.?|heer|mevrouw|prime minister)")
 _SURNAME = r"(?:(?:van|de|der|den|Van|De|VAN|DE|DER)\s+)*[A-Z][A-Za-zà-ÿ]+"
@@ -162,9 +164,8 @@ _PERSON = re.compile(
     rf"\b(?:[A-Z][a-z]?\.\s?-?){{1,3}}\s?{_SURNAME}"  # D. F. van der Mei, Ch.-F. NOTHOMB
     rf"|\b{_ROLE}\s+(?:van\s+\w+\s+)?(?:[A-Z][a-zà-ÿ]+\s+)?{_SURNAME}"  # minister Harbers
     rf"|\b[A-Z][a-zà-ÿ]+\s+{_SURNAME}(?:-[A-Z][a-zà-ÿ]+)?")  # Jan Jambon
-#: a capitalised word inside a sentence: a name; not an adjective of nationality ("Nederlandse",
-#: "Vlaamse", "Belgische"), which names no person or organisation (as in :data:`_PLACE`)
-_PROPER = re.compile(r"(?<=\s)(?![A-Z]\w*(?:se|sche)\b)[A-Z][A-Za-zà-ÿ]+(?:-[A-Z][A-Za-zà-ÿ]+)*")
+#: a capitalised word inside a sentence, not an adjective of nationality: a name
+_PROPER = re.compile(rf"(?<=\s){_NOT_NATIONALITY}[A-Z][A-Za-zà-ÿ]+(?:-[A-Z][A-Za-zà-ÿ]+)*")
 _CODE = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z]{2})(?=[A-Za-z0-9-]*[A-Za-z])[A-Z0-9][A-Za-z0-9-]*[A-Z0-9]\b|"
                    r"\b[0-9]+[A-Za-z]+[0-9A-Za-z]*\b")
 _REASON = re.compile(r"\b(omdat|doordat|want|vanwege|wegens|daardoor|zodat|dankzij|om\s+\w+(\s+\w+){0,6}\s+te|"
