@@ -492,8 +492,8 @@ class ChatService:
     def respond(self, message: str | None, history: Sequence[Any] | None,
                 filters: Filters | None = None) -> Iterator[tuple[str, list[Message]]]:
         """One chat turn, answered under ``filters`` (None: the whole corpus). Empty input leaves
-        everything unchanged; errors become a Dutch chat message (a :class:`FilterError` its own
-        message, with the question kept in the text box to ask again)."""
+        everything unchanged; errors become a Dutch chat message (an :class:`EmptyQuestionError` or
+        :class:`FilterError` its own message, with the question kept in the text box to ask again)."""
         question = (message or "").strip()
         chat = _plain_history(history)
         if not question:
@@ -514,9 +514,7 @@ class ChatService:
             else:
                 answer = self.answer(question, earlier, filters=filters)
             content = self.answer_message(answer)
-        except EmptyQuestionError as exc:
-            content = error_html(str(exc))
-        except FilterError as exc:
+        except (EmptyQuestionError, FilterError) as exc:  # kept in the box, to correct and ask again
             yield message or "", [*chat, {"role": "assistant", "content": error_html(str(exc))}]
             return
         except RagError as exc:

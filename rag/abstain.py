@@ -49,12 +49,16 @@ def missing_fact(answer_type: str) -> str:
 @dataclass(frozen=True)
 class Decision:
     """``answer``: give an answer? ``probability``: P(answerable) from the model; ``reason``: Dutch
-    text naming what is missing ("" when answering); ``missing``: the missing question words."""
+    text naming what is missing ("" when answering); ``missing``: the missing question words;
+    ``on_topic``: the best passage's document holds every name, code and year of the question, and
+    only the asked fact is missing (its passages are then worth reading, see
+    :meth:`rag.answer.ExtractiveAnswerer.related`)."""
 
     answer: bool
     probability: float
     reason: str
     missing: str = ""
+    on_topic: bool = False
 
 
 def answerable_features(analysis: QuestionAnalysis, best: np.ndarray, best_prob: float, second_prob: float,

@@ -232,9 +232,15 @@ class ExtractiveAnswerer:
                 result, result.passages[0].passage.doc_id)
             reason = (missing_fact_reason(a, missing) if topic_covered
                       else entity_reason(a, missing, result.lexicon, result.known_terms))
-            return Decision(False, 0.0, reason, ", ".join(t.word for t in missing))
+            return Decision(False, 0.0, reason, ", ".join(t.word for t in missing), on_topic=topic_covered)
         return decide(a, self.answerable_row(result, cands), self.scorer.answerable, self.scorer.threshold,
                       cands[0].coverage)
+
+    def related(self, result: RetrievalResult) -> tuple[Retrieved, ...]:
+        """Passages to read after a refusal whose topic the documents cover ("de documenten over
+        'Einstein Telescoop' noemen geen bedrag …"): those of the first three whose document holds
+        every name, code and year of the question."""
+        return tuple(r for r in result.passages[:3] if not self._uncovered_in(result, r.passage.doc_id))
 
     @staticmethod
     def unknown_words(result: RetrievalResult) -> bool:
@@ -280,7 +286,9 @@ class ExtractiveAnswerer:
         cands = self.answer_candidates(result, depth=10 if a.overview else None)
         verdict = self.decide(result, cands)
         if not verdict.answer:
-            return replace(abstention(a.text, result, verdict.reason), notices=notices)
+            refusal = abstention(a.text, result, verdict.reason)
+            return replace(refusal, notices=notices, related=self.related(result) if verdict.on_topic
+                           else refusal.related)
         if a.overview:
             # the paragraphs the reranker finds relevant, and those of the best one's section: a
             # section of a document is about one topic
@@ -413,7 +421,7 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         p = r.passage
         return {"rank": r.rank, "passage_id": p.id, "doc_id": p.doc_id, "locator": p.locator,
                 "text": p.text, "score": round(r.score, 6), "dense_score": _round(r.dense_score),
-                "bm25_score": _round(r.bm25_score), "title": p.title}
+                "bm25_score": _round(r.bm25_score), "rerank_score": _round(r.rerank_score), "title": p.title}
 
     return {
         "id": answer.id,

@@ -24,6 +24,9 @@ from rag.errors import CorpusError, EmptyQuestionError, RagError, fail
 from rag.filters import FilterError, Filters
 from rag.settings import DutchArgumentParser, add_settings_arguments, settings_from_args
 
+#: the message for an empty question (the one of :class:`~rag.errors.EmptyQuestionError`)
+EMPTY_INPUT = str(EmptyQuestionError())
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser of ``rag.ask`` (shared flag names with ``app.py``)."""
@@ -69,9 +72,10 @@ def render(answer: Answer, out: IO[str]) -> None:
         head.append(f"\n    {p.locator}", style="cyan")
         if p.fragment:
             head.append(f"\n    {FRAGMENT_NOTE}", style="yellow")
-        if p.source:
-            head.append(f"\n    {p.source}", style="dim")
         console.print(head)
+        if p.source:  # on one line, never wrapped or cut, so it can be clicked and copied whole
+            console.print(Text(f"    {p.source}", style=f"dim link {p.source}"), no_wrap=True, crop=False,
+                          overflow="ignore")
         body = Text(p.paragraph_text)
         for q in c.spans:  # every quoted span, marked where it stands in the paragraph
             start = p.paragraph_text.find(q)
@@ -180,6 +184,16 @@ def _interactive(pipeline: Any, args: argparse.Namespace, out: IO[str]) -> int:
         history.append(line.strip())
 
 
+def _failed(message: str, status: int, args: argparse.Namespace, question: str | None) -> int:
+    """A question that cannot be answered: the Dutch ``fout:`` line on stderr and, with ``--json``, an
+    error object on stdout (``{"id": null, "question": …, "error": …}``, as a batch line gets), so a
+    program reading stdout always gets one JSON object. Returns ``status``."""
+    if args.json:
+        _batch_error(None, question, message, args, sys.stdout)
+    print(f"fout: {message}", file=sys.stderr)
+    return status
+
+
 def _tolerant_streams() -> None:
     """Undecodable input bytes become U+FFFD and unencodable output characters ``?``, so bad bytes
     in a question can never end the program with a UnicodeError."""
@@ -206,14 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if from_stdin:
         question = sys.stdin.read().strip()
         if not question:
-            print("fout: Stel een vraag: de invoer is leeg.", file=sys.stderr)
-            return 2
+            return _failed(EMPTY_INPUT, 2, args, question)
         if sum(1 for line in question.splitlines() if line.strip()) > 1:
             print("let op: de invoer heeft meerdere regels en is als één vraag gesteld; gebruik --batch BESTAND "
                   "(of --batch /dev/stdin) voor één vraag per regel.", file=sys.stderr)
     if args.question and not question:
-        print("fout: Stel een vraag: de invoer is leeg.", file=sys.stderr)
-        return 2
+        return _failed(EMPTY_INPUT, 2, args, question)
     from rag.pipeline import Pipeline
 
     pipeline = Pipeline(settings, progress=lambda msg: print(msg, file=sys.stderr))
@@ -226,9 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _batch(pipeline, args, out)
         return _interactive(pipeline, args, out)
     except (EmptyQuestionError, FilterError, CorpusError) as exc:
-        return fail(exc, 2)
+        return _failed(str(exc), 2, args, question or None) if question else fail(exc, 2)
     except RagError as exc:
-        return fail(exc, 1)
+        return _failed(str(exc), 1, args, question or None) if question else fail(exc, 1)
     except BrokenPipeError:
         return 0
     except Exception as exc:

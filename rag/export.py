@@ -88,9 +88,17 @@ def source_line(c: Mapping[str, Any]) -> str:
     return line
 
 
+def _quotes(citation: Mapping[str, Any]) -> list[str]:
+    """Every quoted span of a citation (``quotes``, in text order), else its one ``quote``."""
+    spans = [q for q in citation.get("quotes") or [] if isinstance(q, str) and q.strip()]
+    quote = citation.get("quote")
+    return spans or ([quote] if isinstance(quote, str) and quote.strip() else [])
+
+
 def answer_markdown(record: Mapping[str, Any], *, with_question: bool = True) -> str:
     """Markdown of one answer (the JSON contract: ``question``, ``answer``, ``abstained``,
-    ``citations`` with ``n``, ``title``, ``date``, ``locator``, ``source``, ``fragment``, ``quote``).
+    ``citations`` with ``n``, ``title``, ``date``, ``locator``, ``source``, ``fragment``, ``quote``,
+    ``quotes``): every quoted span is a ``>`` line with its citation number.
     Ends with a newline. Never raises on missing fields (they are left out)."""
     out = []
     if with_question and record.get("question"):
@@ -102,7 +110,7 @@ def answer_markdown(record: Mapping[str, Any], *, with_question: bool = True) ->
         out.append("*Geen bronnen: de documenten beantwoorden deze vraag niet.*" if record.get("abstained")
                    else "*Geen bronnen.*")
         return "\n\n".join(out) + "\n"
-    out.append("\n".join(f"> „{md_text(c.get('quote'))}” [{int(c.get('n', 0))}]" for c in cites if c.get("quote")))
+    out.append("\n".join(f"> „{md_text(q)}” [{int(c.get('n', 0))}]" for c in cites for q in _quotes(c)))
     out.append("**Bronnen**\n\n" + "\n".join(source_line(c) for c in cites))
     return "\n\n".join(x for x in out if x) + "\n"
 

@@ -48,7 +48,9 @@ class Retrieved:
     """A ranked passage. ``score`` is the fused score (convex or RRF, see :mod:`rag.fusion`; the
     CrossEncoder's score when that reranker is enabled);
     ``dense_score`` is the cosine similarity (None if the dense retriever did not return it);
-    ``bm25_score`` the BM25 score (None likewise); ranks are 1-based."""
+    ``bm25_score`` the BM25 score (None likewise); ranks are 1-based. ``rerank_score``: the learned
+    reranker's probability in [0, 1] when it ordered the passage (then ``rank`` follows it, not
+    ``score``); None when it did not run or the passage lay beyond its first ``reranker_top_n``."""
 
     passage: Passage
     index: int
@@ -58,6 +60,7 @@ class Retrieved:
     bm25_score: float | None
     dense_rank: int | None
     bm25_rank: int | None
+    rerank_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -304,7 +307,7 @@ class HybridRetriever:
         ranked = ranked[:top_k]
         out = tuple(
             Retrieved(self.index.passages[i], i, rank, float(scores[i]), hits.dense.get(i), hits.bm25.get(i),
-                      hits.dense_rank.get(i), hits.bm25_rank.get(i))
+                      hits.dense_rank.get(i), hits.bm25_rank.get(i), rerank.get(i) if rerank is not None else None)
             for rank, i in enumerate(ranked, start=1)
         )
         docs = self._documents

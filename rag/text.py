@@ -23,7 +23,7 @@ import unicodedata
 
 #: Bump when any rule in this module changes; it is recorded in the index manifest,
 #: so an index built with other rules is detected as stale.
-NORMALISATION_VERSION = "nl-norm-4"
+NORMALISATION_VERSION = "nl-norm-5"
 
 _LIGATURES = {
     "\ufb00": "ff",
@@ -220,6 +220,9 @@ _ABBREV_END = re.compile(
 )
 #: a list item's marker on its own ("k.", "3.", "iv)") is where pysbd splits before a capital: no sentence
 _LIST_MARKER = re.compile(r"^(?:[a-z]|\d{1,2}|[ivxlc]{1,5})[.)]$")
+#: closing quotes or brackets that pysbd leaves at the start of the next piece ("… 2008).” 1) De …"):
+#: they end the sentence before them
+_LEADING_CLOSE = re.compile(r"^[\"”’'»)\]]+(?=\s|$)")
 
 
 @functools.lru_cache(maxsize=1)
@@ -234,7 +237,8 @@ def split_sentences(paragraph: str) -> tuple[str, ...]:
 
     Uses pysbd's Dutch rules, then re-joins splits after abbreviations ("dec. 2022",
     "Ch.-F. Nothomb", "mw. Berx"), after a list item's marker ("k. Design and Build-methode: …")
-    and before a lower-case continuation. Lines of a list (a paragraph
+    and before a lower-case continuation; a closing quote or bracket that pysbd puts at the start
+    of the next piece ("… 2008).” 1) De …") stays with the sentence it closes. Lines of a list (a paragraph
     holding newlines) are split at the newlines first. Returns at least one sentence for
     non-empty input, ``()`` for blank input.
     """
@@ -246,7 +250,17 @@ def split_sentences(paragraph: str) -> tuple[str, ...]:
             continue
         pieces = [p.strip() for p in _segmenter().segment(line) if p.strip()]
         merged: list[str] = []
-        for piece in pieces:
+        for raw in pieces:
+            piece = raw
+            close = _LEADING_CLOSE.match(piece) if merged else None
+            if close and merged:
+                start = line.find(merged[-1])
+                end = line.find(close.group(0), start + len(merged[-1]))
+                if start >= 0 and end >= 0:
+                    merged[-1] = line[start : end + close.end()]
+                    piece = piece[close.end():].strip()
+                    if not piece:
+                        continue
             if merged and (piece[:1].islower() or _ABBREV_END.search(merged[-1]) or _LIST_MARKER.match(merged[-1])):
                 start = line.find(merged[-1])
                 end = line.find(piece, start + len(merged[-1]))

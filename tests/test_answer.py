@@ -97,6 +97,9 @@ def test_json_contract_shape(pipeline):
     assert [r["rank"] for r in data["retrieved"]] == list(range(1, 11))
     for r in data["retrieved"]:
         assert set(r) >= RETRIEVED_KEYS
+    # the rank follows the reranker's probability, which every passage shows (10 < reranker_top_n)
+    probs = [r["rerank_score"] for r in data["retrieved"]]
+    assert all(isinstance(p, float) and 0.0 <= p <= 1.0 for p in probs) and probs == sorted(probs, reverse=True)
     assert set(data["timings_ms"]) == {"retrieve", "answer", "total"}
     json.dumps(data)  # serialisable
     assert "5 december 2022" in data["answer"]
@@ -297,3 +300,19 @@ def test_an_adjective_of_nationality_is_not_the_person_a_who_question_asks_for(p
     assert holds_type("person", "Het Politiek College en de Europese Commissie vergaderen.", "wie")
     ans = pipeline.answer("Wie is de Vlaamse minister-president bij de regeringstop in Gent in 2025?")
     assert not ans.abstained and "Diependaele" in ans.text.split("[1]")[0]
+
+
+def test_refusal_on_a_covered_topic_lists_its_passages(pipeline):
+    """Found by a new-user trial: "Hoeveel kost de bouw van de Einstein Telescoop?" is rightly refused,
+    but listed nothing to read, although the declaration's paragraphs on the telescope are what a
+    journalist checks next. Passages of documents that lack the question's names stay out; an
+    off-topic refusal lists none."""
+    ans = pipeline.answer("Hoeveel kost de bouw van de Einstein Telescoop?")
+    assert ans.abstained and "Einstein Telescoop" in ans.reason
+    related = [r.passage.id for r in ans.related]
+    assert "2023-slotverklaring-nederlands-vlaamse-top-den-bosch#1.b/p3" in related
+    assert all(r.passage.doc_id != "2015-verdrag-nieuwe-sluis-terneuzen" for r in ans.related)
+    assert answer_to_json(ans)["related"] and not ans.citations
+    off = pipeline.answer("Wat is het recept voor stoofvlees?")
+    assert off.abstained and off.related == ()
+

@@ -51,6 +51,24 @@ def test_empty_question_exits_2_with_one_dutch_line(settings, args, stdin):
     assert r.stdout == ""
 
 
+@pytest.mark.parametrize("question", ["", "?!?! 🤔🤔 ... ???"])
+def test_json_error_is_a_json_object_on_stdout(settings, question):
+    """With --json a program reading stdout gets an error object, not nothing; the Dutch line stays on stderr."""
+    r = run_ask(["--json", question], settings)
+    assert r.returncode == 2
+    assert json.loads(r.stdout) == {"id": None, "question": question, "error": r.stderr.strip().removeprefix("fout: ")}
+    assert r.stderr.strip().startswith("fout: Stel een vraag")
+
+
+def test_source_link_is_one_unbroken_line(settings):
+    """A document's address longer than the terminal (100 columns here) is printed whole on one line,
+    so it can be clicked and copied (a new-user trial found it cut in two)."""
+    url = "https://www.rijksoverheid.nl/documenten/publicaties/2016/11/07/communique-vlaams-nederlandse-topontmoeting-in-gent"
+    r = run_ask(["Welke havens willen samen één havenbedrijf worden?"], settings)
+    assert r.returncode == 0, r.stderr
+    assert len(url) > 100 and url in [line.strip() for line in r.stdout.splitlines()], r.stdout
+
+
 def test_bad_usage_exits_2(settings):
     r = run_ask(["--top-k", "0", "Wat is estuaire vaart?"], settings)
     assert r.returncode == 2 and "top-k" in r.stderr

@@ -290,3 +290,19 @@ def test_quotable_sentences_are_whole_sentences(pipeline):
     assert last.paragraph_text.endswith("in het leven ger")  # the paragraph is shown as it is …
     assert not any(s.endswith("in het leven ger") for s in last.sentences)  # … but that end is never quoted
     assert "|:---|:---|" not in sentences and "Bijlage" not in sentences
+
+
+def test_closing_quote_stays_with_its_sentence(pipeline):
+    """Found by a new-user trial: a quote began "” 1) De 75 miljoen € …", the closing quotation mark
+    of the sentence before it, which pysbd leaves at the start of the next piece."""
+    from rag.compose import shown
+    from rag.text import split_sentences
+
+    quoted = "Hij zei: „Het kost 75 miljoen euro (prijspeil 2008).”"
+    assert split_sentences(f"{quoted}  1) De 75 miljoen € is een raming.") == (
+        quoted, "1) De 75 miljoen € is een raming.")
+    sentences = [s for p in pipeline.retriever.index.passages for s in p.sentences]
+    assert not [s for s in sentences if s[:1] in "”’»)]"]
+    footnote = next(s for s in sentences if "27 miljoen € voor het vast onderhoud" in s)
+    assert footnote.startswith("1) De 75 miljoen €") and shown(footnote).startswith("De 75 miljoen €")
+    assert any(s.endswith("prijspeil 2008).”") for s in sentences)

@@ -41,6 +41,19 @@ def test_answer_markdown_of_a_real_answer(record_3rx: dict[str, Any]) -> None:
     assert md.rstrip("\n") == expected or md[len(expected):].startswith(" <https://")
 
 
+def test_every_quoted_span_is_copied(pipeline: Pipeline) -> None:
+    """A citation with two separate spans of one paragraph copies both, in text order: a journalist
+    pastes every sentence the answer quotes (a new-user trial found only one per source)."""
+    rec = answer_to_json(pipeline.answer("Wie waren de minister-presidenten bij de top in Gent in 2016 en welke "
+                                         "havens willen samen één havenbedrijf worden?"))
+    spans = [(c["n"], q) for c in rec["citations"] for q in c["quotes"]]
+    assert any(len(c["quotes"]) > 1 for c in rec["citations"]), rec["citations"]
+    md = answer_markdown(rec)
+    quoted = [line for line in md.splitlines() if line.startswith("> ")]
+    assert quoted == [f"> „{md_text(q)}” [{n}]" for n, q in spans]
+    assert "> „De haven van Gent en Zeeland Seaports zetten zich in om één havenbedrijf te worden.” [1]" in quoted
+
+
 def test_fragment_link_and_escaping(pipeline: Pipeline) -> None:
     rec = answer_to_json(pipeline.answer("Hoe werd de Vlaams-Nederlandse top in november 2020 georganiseerd?"))
     frag = [c for c in rec["citations"] if c["fragment"]]
