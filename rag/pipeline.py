@@ -42,7 +42,7 @@ from rag.errors import (
 )
 from rag.filters import Filters
 from rag.index import BuildReport, DocumentInfo, IndexBuilder, SearchIndex, expected_manifest
-from rag.question import QuestionAnalysis, analyze, names_in
+from rag.question import QuestionAnalysis, analyze, subject_names
 from rag.retrieval import CrossEncoderReranker, HybridRetriever, RetrievalResult
 from rag.scoring import Scorer
 from rag.settings import Mode, Settings
@@ -66,6 +66,8 @@ _REFERRING = re.compile(
     re.IGNORECASE,
 )
 _CONTINUATION = re.compile(_TURN_OPENING, re.IGNORECASE)
+#: notice of a question asked after others and answered on its own: the earlier turns did not help
+UNUSED_NOTICE = "Deze vraag is los van de vorige beantwoord: de eerdere vraag hielp niet."
 
 
 log = logging.getLogger("rag.pipeline")
@@ -87,13 +89,14 @@ def is_follow_up(question: str, stemmer: str = DEFAULT_STEMMER) -> bool:
 
     A question that does not point back, with two or more content words of which one is a name ("Wie
     is de burgemeester van Middelburg?", "Wie ondertekende het verdrag over de sluis in Terneuzen?"),
-    stands on its own, even after a conversation.
+    stands on its own, even after a conversation; an adjective of nationality names no subject ("Wie
+    waren er aan Vlaamse kant bij?", :func:`~rag.question.subject_names`).
     """
     content = bm25_tokens(question, stemmer=stemmer)
     referring = bool(_REFERRING.search(question))
     if referring:
         return len(content) <= _REFERRING_MAX_TERMS
-    if len(content) >= _STANDALONE_MIN_TERMS and names_in(question):
+    if len(content) >= _STANDALONE_MIN_TERMS and subject_names(question):
         return False
     return len(content) <= _SHORT_MAX_TERMS
 
@@ -488,14 +491,16 @@ class Pipeline:
             # answer to it alone would be about something else. A short one without such a word ("Hoe
             # vaak vergadert het Politiek College?") must earn them: its answer must quote one of its
             # own words and be at least as strong as the one alone
+            # a follow-up that finds the same first paragraph alone is still read with the earlier
+            # turns: its further sentences stay on their topic ("Wie waren er aan Vlaamse kant bij?"
+            # after a question on the 2018 summit quotes that summit, not the one of 2016 as well)
             points_back = bool(_REFERRING.search(query_text))
-            same = _first_paragraph(alone) is not None and _first_paragraph(alone) == _first_paragraph(ans)
             earned = points_back or (self._follow_up_holds(query_text, ans) and not _better(alone, ans))
-            if not same and earned:
+            if earned:
                 notices.append(f"Vervolgvraag: gezocht met de eerdere vraag erbij (\"{query}\").")
-            else:  # the earlier turns did not help or changed nothing: the question on its own answers it
+            else:  # the earlier turns did not help: the question on its own answers it
                 query, result, ans = alone_query, alone_result, alone
-                notices.append("Deze vraag is los van de vorige beantwoord: de eerdere vraag hielp niet.")
+                notices.append(UNUSED_NOTICE)
         ans = with_meta(ans, question=question)
         llm = self.settings.llm_enabled if use_llm is None else use_llm
         if llm and not ans.abstained:

@@ -433,6 +433,14 @@ def names_in(question: str) -> set[str]:
     return out | codes_in(question)
 
 
+def subject_names(question: str) -> set[str]:
+    """The :func:`names_in` a question that name a subject of its own: not an adjective of
+    nationality ("Wie waren er aan Vlaamse kant bij?" names no subject; "Wie is de burgemeester van
+    Middelburg?" does)."""
+    nationality = re.compile(rf"^(?!{_NOT_NATIONALITY})")
+    return {n for n in names_in(question) if not nationality.match(n)}
+
+
 def split_parts(question: str) -> list[str]:
     """The sub-questions of a question that asks two or more things ("Wanneer … en wat …?");
     a part without a content word of its own borrows the rest of the next part ("Wanneer en waar

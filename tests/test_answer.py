@@ -125,6 +125,9 @@ def test_follow_up_detection():
     assert is_follow_up("En in Vlaanderen?")
     assert is_follow_up("Wanneer was dat?")
     assert not is_follow_up("Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?")
+    # an adjective of nationality names no subject of its own (found by a new-user trial)
+    assert is_follow_up("Wie waren er aan Vlaamse kant bij?")
+    assert not is_follow_up("Wie is de burgemeester van Middelburg?")
     assert retrieval_query("Wanneer was dat?", ["Wat is estuaire vaart?"]) == "Wat is estuaire vaart? Wanneer was dat?"
     assert retrieval_query("Wat is estuaire vaart?", []) == "Wat is estuaire vaart?"
 

@@ -316,6 +316,15 @@ def chat(service: ChatService, questions: list[str]) -> list[dict[str, Any]]:
     return history
 
 
+def test_follow_up_that_points_back_is_told_as_one(pipeline: Pipeline) -> None:
+    """Found by a new-user trial: "Wie zat daarvoor namens Nederland aan tafel?" after a question on
+    the Einstein Telescope was answered right, yet told "de eerdere vraag hielp niet" because the
+    question alone found the same paragraph. A question that points back is read, and told, as a follow-up."""
+    ans = pipeline.answer("Wie zat daarvoor namens Nederland aan tafel?", ["Wat staat er over de Einstein Telescoop?"])
+    assert "Robbert Dijkgraaf" in ans.text
+    assert any(n.startswith("Vervolgvraag") for n in ans.notices) and not any("hielp niet" in n for n in ans.notices)
+
+
 def test_follow_up_einstein_candidacy(pipeline: Pipeline) -> None:
     """The second question only makes sense with the first: it must cite 1.b and say 2023-2024."""
     service = ChatService(pipeline)
