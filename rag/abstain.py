@@ -62,14 +62,12 @@ class Decision:
 
 
 def answerable_features(analysis: QuestionAnalysis, best: np.ndarray, best_prob: float, second_prob: float,
-                        known_terms: float) -> np.ndarray:
+                        best_passage_prob: float, known_terms: float) -> np.ndarray:
     """Feature row (len(ANSWERABLE_FEATURES),): the best candidate's sentence features ``best``
-    (see :data:`~rag.features.SENTENCE_FEATURES`), its probability and margin, the reranker's
-    probability for the passage it would cite (not the best of all evidence passages: an answer
-    quoted from an unrelated document must not borrow the relevance of the one that lacks the
-    asked fact) and the share of question terms known to the corpus."""
+    (see :data:`~rag.features.SENTENCE_FEATURES`), its probability and margin, the reranker's best
+    passage probability and the share of question terms known to the corpus."""
     return np.array([
-        best_prob, best_prob - second_prob, best[_S["passage_prob"]], best[_S["sentence_cos"]], best[_S["passage_cos"]],
+        best_prob, best_prob - second_prob, best_passage_prob, best[_S["sentence_cos"]], best[_S["passage_cos"]],
         best[_S["evidence_cover_exact"]], best[_S["evidence_cover_soft"]], best[_S["min_match"]],
         best[_S["missing_idf"]], best[_S["names"]], best[_S["codes"]], best[_S["years"]],
         best[_S["type_missing"]], known_terms, best[_S["focus_missing"]], best[_S["focus_uncovered"]],
@@ -186,7 +184,7 @@ def decide(analysis: QuestionAnalysis, row: np.ndarray, model: LogisticModel, th
     elif worst == "known_terms":
         reason = "de belangrijkste woorden van de vraag komen in het corpus niet voor"
     elif missing and worst in ("min_match", "missing_idf", "evidence_cover_exact", "evidence_cover_soft",
-                               "focus_missing", "focus_uncovered", "cited_passage_prob"):
+                               "focus_missing", "focus_uncovered"):
         # a word the corpus holds elsewhere is missing from the evidence, not from the documents
         where = "de gevonden passages" if cov is not None and _worst_in_corpus(analysis, cov) else "de documenten"
         reason = f"{where} noemen geen '{missing}'"

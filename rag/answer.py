@@ -42,7 +42,7 @@ from rag.features import (
 from rag.filters import Filters
 from rag.question import Term
 from rag.retrieval import RetrievalResult, Retrieved
-from rag.scoring import Scorer, load_scorer
+from rag.scoring import ANSWERABLE_FEATURES, Scorer, load_scorer
 from rag.settings import Settings
 from rag.text import contains_folded
 
@@ -269,8 +269,12 @@ class ExtractiveAnswerer:
         """Features (len(ANSWERABLE_FEATURES),) of the best of ``cands`` (non-empty, best first)."""
         a = result.analysis
         assert a is not None and cands
+        m = self.scorer.answerable
         second = cands[1].prob if len(cands) > 1 else 0.0
-        return answerable_features(a, cands[0].features, cands[0].prob, second, result.known_term_share)
+        passage_prob = (max(result.rerank_scores[: self.evidence_passages]) if result.rerank_scores
+                        else float(m.mean[ANSWERABLE_FEATURES.index("best_passage_prob")]))
+        return answerable_features(a, cands[0].features, cands[0].prob, second, passage_prob,
+                                   result.known_term_share)
 
     def __call__(self, result: RetrievalResult, parts: Sequence[RetrievalResult] = ()) -> Answer:
         a = result.analysis

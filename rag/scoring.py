@@ -39,7 +39,7 @@ DEFAULT_SCORER = Path(__file__).parent / "models" / "scorer.json"
 #: language and length are left out: fitted freely, they learned the writers' style (English questions
 #: of the training set were nearly all answerable, near-misses were shorter), not the evidence
 ANSWERABLE_FEATURES: tuple[str, ...] = (
-    "best_prob", "prob_margin", "cited_passage_prob", "sentence_cos", "passage_cos", "evidence_cover_exact",
+    "best_prob", "prob_margin", "best_passage_prob", "sentence_cos", "passage_cos", "evidence_cover_exact",
     "evidence_cover_soft", "min_match", "missing_idf", "names", "codes", "years", "type_missing",
     "known_terms", "focus_missing", "focus_uncovered",
 )
