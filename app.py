@@ -373,8 +373,10 @@ def answer_html(answer: Answer) -> str:
         parts.extend(citation_html(c) for c in sorted(answer.citations, key=lambda c: c.n))
         parts.append("</div>")
     elif answer.abstained and answer.related:
-        items = "".join(f"<li>{text_html(r.passage.title)} \u2014 {text_html(r.passage.locator)}</li>"
-                        for r in answer.related)
+        items = "".join(  # each opens its paragraph in the Documents tab, as a citation's locator does
+            f'<li>{text_html(r.passage.title)} \u2014 <a class="rag-locator rag-doc-link" '
+            f'href="{html.escape(passage_link(r.passage.id), quote=True)}">{text_html(r.passage.locator)}</a></li>'
+            for r in answer.related)
         parts.append('<details class="rag-related"><summary>Mogelijk verwante passages (geen antwoord, '
                      f"alleen om zelf na te lezen)</summary><ul>{items}</ul></details>")
     total = answer.timings_ms.get("total")

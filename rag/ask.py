@@ -84,8 +84,8 @@ def render(answer: Answer, out: IO[str]) -> None:
         console.print(Padding(body, (0, 0, 1, 4)))
     if answer.abstained and answer.related:
         console.print(Text("Mogelijk verwante passages (geen antwoord, alleen om zelf na te lezen):", style="dim"))
-        for r in answer.related:
-            console.print(Text(f"  - {r.passage.title}, {r.passage.locator}", style="dim"))
+        for r in answer.related:  # a wrapped line keeps its indent
+            console.print(Padding(Text(f"- {r.passage.title}, {r.passage.locator}", style="dim"), (0, 0, 0, 2)))
 
 
 def _emit(answer: Answer, args: argparse.Namespace, out: IO[str]) -> None:

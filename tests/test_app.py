@@ -32,6 +32,7 @@ from app import (
     link_html,
     main,
     parse_auth,
+    passage_from_link,
     previous_questions,
     question_from_message,
     question_html,
@@ -259,6 +260,18 @@ def test_abstention_shows_message_without_sources(pipeline: Pipeline) -> None:
     assert ABSTAIN_PREFIX in shown and ans.reason in shown  # the reason is shown, in Dutch
     assert "Bronnen" not in shown and "<mark>" not in out and "rag-sources" not in out
     assert "[1]" not in shown
+
+
+def test_related_passages_of_a_refusal_open_in_the_documents_tab(pipeline: Pipeline) -> None:
+    """A refusal on a covered topic lists its passages, each a link to the paragraph in the
+    Documents tab (as a citation's locator is), and still cites nothing."""
+    ans = pipeline.answer("Hoeveel kost de bouw van de Einstein Telescoop?")
+    assert ans.abstained and ans.related
+    out = answer_html(ans)
+    assert_inert(out)
+    links = re.findall(r'class="rag-locator rag-doc-link" href="([^"]+)"', out)
+    assert [passage_from_link(h) for h in links] == [r.passage.id for r in ans.related]
+    assert "rag-sources" not in out and "<mark>" not in out
 
 
 # --- chat turns (no server) -------------------------------------------------------------------------
