@@ -73,7 +73,8 @@ class RetrievalResult:
     sentences with the query; ``sentence_vectors[i]``: their vectors (k_i, dim);
     ``lexicon``: corpus terms for coverage matching; ``analysis``: the question analysis the
     retrieval was given (None without one); ``rerank_scores[i]``: the learned reranker's
-    probability for passage i (None when it did not run); ``documents``: the text of the
+    probability for passage i (None when it did not run; 0.0 for a passage beyond its first
+    ``reranker_top_n``, which it did not judge and which ranks below them); ``documents``: the text of the
     retrieved passages' documents.
     """
 
@@ -314,7 +315,7 @@ class HybridRetriever:
         return RetrievalResult(query, qvec, out, tuple(terms), known,
                                tuple(sent_scores[i] for i in ranked), tuple(sent_vecs[i] for i in ranked),
                                self.lexicon, analysis,
-                               tuple(rerank[i] for i in ranked) if rerank is not None else None,
+                               tuple(rerank.get(i, 0.0) for i in ranked) if rerank is not None else None,
                                {r.passage.doc_id: docs[r.passage.doc_id] for r in out},
                                tuple(profiles.get(i) for i in ranked) if profiles else (),
                                frozenset(terms) & self.index.vocabulary)

@@ -319,3 +319,14 @@ def test_refusal_on_a_covered_topic_lists_its_passages(pipeline):
     off = pipeline.answer("Wat is het recept voor stoofvlees?")
     assert off.abstained and off.related == ()
 
+
+def test_more_passages_than_the_reranker_judges(pipeline):
+    """``--top-k`` above the reranker's depth (20) crashed with a KeyError: the passages beyond it
+    have no reranker probability. They come after the judged ones, with ``rerank_score`` None."""
+    ans = pipeline.answer("Wat is estuaire vaart?", top_k=30)
+    data = answer_to_json(ans)
+    assert not ans.abstained and len(data["retrieved"]) == 30
+    n = pipeline.settings.reranker_top_n
+    assert all(r["rerank_score"] is not None for r in data["retrieved"][:n])
+    assert all(r["rerank_score"] is None for r in data["retrieved"][n:])
+
