@@ -112,6 +112,11 @@ def _read_batch(path: Path) -> list[BatchItem]:
         if not line.strip():
             continue
         stripped = line.strip()
+        if stripped.startswith("["):  # JSON, but not the object a JSONL line must be
+            with contextlib.suppress(ValueError, RecursionError):
+                json.loads(stripped)
+                items.append((n, None, f"regel {n}: een JSON-regel moet een object met 'question' zijn", None))
+                continue
         if stripped.startswith("{"):
             try:
                 obj = json.loads(stripped)
@@ -149,8 +154,7 @@ def _batch(pipeline: Any, args: argparse.Namespace, out: IO[str]) -> int:
     try:
         items = _read_batch(args.batch)
     except OSError as exc:
-        print(f"fout: {args.batch}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return fail(exc, 2)
     for qid, question, error, filters in items:
         if error is not None or question is None:
             _batch_error(qid, question, error or "geen vraag", args, out)
@@ -213,9 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from_args(args)
         args.filters = filters_from_args(args)
     except ValueError as exc:  # FilterError is a ValueError too
-        print(f"fout: {exc}", file=sys.stderr)
-        return 2
+        return _failed(str(exc), 2, args, " ".join(args.question).strip() or None)
     question = " ".join(args.question).strip()
+    if args.batch is not None and args.question:
+        return _failed("geef een vraag óf --batch BESTAND, niet allebei", 2, args, question or None)
     from_stdin = not question and args.batch is None and not sys.stdin.isatty()
     if from_stdin:
         question = sys.stdin.read().strip()

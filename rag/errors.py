@@ -6,6 +6,7 @@ them into exit codes or chat messages. ``str(error)`` is always the Dutch messag
 
 from __future__ import annotations
 
+import errno
 import sys
 
 
@@ -86,7 +87,21 @@ class AnswerCancelled(RagError):
         super().__init__(message)
 
 
+#: Dutch for the operating-system errors a user meets when naming a file
+_OS_ERRORS = {errno.ENOENT: "bestand of map bestaat niet", errno.EACCES: "geen toegang",
+              errno.EPERM: "geen toestemming", errno.EISDIR: "is een map, geen bestand",
+              errno.ENOTDIR: "een deel van het pad is geen map", errno.ENOSPC: "de schijf is vol"}
+
+
+def os_error_message(exc: OSError) -> str:
+    """Dutch message for an ``OSError`` on a named file: ``"<path>: bestand of map bestaat niet"``
+    (the system's own text for an errno this table lacks)."""
+    what = _OS_ERRORS.get(exc.errno or -1) or exc.strerror or type(exc).__name__
+    return f"{exc.filename}: {what}" if exc.filename else what
+
+
 def fail(exc: BaseException, status: int) -> int:
-    """Print ``fout: <Dutch message>`` of ``exc`` on stderr and return ``status`` (an interface's exit code)."""
-    print(f"fout: {exc}", file=sys.stderr)
+    """Print ``fout: <Dutch message>`` of ``exc`` on stderr (an ``OSError`` as
+    :func:`os_error_message`) and return ``status`` (an interface's exit code)."""
+    print(f"fout: {os_error_message(exc) if isinstance(exc, OSError) else exc}", file=sys.stderr)
     return status

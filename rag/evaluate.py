@@ -21,7 +21,6 @@ each question's outcome, with what was retrieved and expected for failures), ``r
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer, check_quotes
-from rag.settings import Mode, add_source_arguments
+from rag.settings import DutchArgumentParser, Mode, add_source_arguments
 from rag.text import fold
 
 MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")  # the order of the columns
@@ -225,20 +224,21 @@ def aggregate(outcomes: Sequence[Outcome]) -> dict[str, float]:
     unans = [o for o in outcomes if not o.answerable]
     m: dict[str, float] = {}
     for key in ("hit@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"):
-        m[key] = sum(o.scores.get(key, 0.0) for o in ans) / len(ans) if ans else 0.0
+        m[key] = sum(o.scores.get(key, 0.0) for o in ans) / len(ans) if ans else _UNDEFINED
     facts_total = sum(o.facts_total for o in ans)
-    m["fact_recall"] = sum(o.facts_found for o in ans) / facts_total if facts_total else 0.0
+    m["fact_recall"] = sum(o.facts_found for o in ans) / facts_total if facts_total else _UNDEFINED
     m["complete_answers"] = (sum(1 for o in ans if not o.abstained and o.facts_found == o.facts_total) / len(ans)
-                             if ans else 0.0)
+                             if ans else _UNDEFINED)
     cits = sum(o.citations for o in ans)
-    m["citation_precision"] = sum(o.citations_correct for o in ans) / cits if cits else 0.0
-    m["citation_recall"] = sum(1 for o in ans if o.citations_correct > 0) / len(ans) if ans else 0.0
+    m["citation_precision"] = sum(o.citations_correct for o in ans) / cits if cits else _UNDEFINED
+    m["citation_recall"] = sum(1 for o in ans if o.citations_correct > 0) / len(ans) if ans else _UNDEFINED
     answered = [o for o in outcomes if not o.abstained]
     m["quote_check_pass"] = sum(1 for o in answered if not o.quote_problems) / len(answered) if answered else 1.0
     abstained = [o for o in outcomes if o.abstained]
-    m["abstain_precision"] = sum(1 for o in abstained if not o.answerable) / len(abstained) if abstained else 0.0
-    m["abstain_recall"] = sum(1 for o in unans if o.abstained) / len(unans) if unans else 0.0
-    m["false_abstain_rate"] = sum(1 for o in ans if o.abstained) / len(ans) if ans else 0.0
+    m["abstain_precision"] = (sum(1 for o in abstained if not o.answerable) / len(abstained) if abstained
+                              else _UNDEFINED)
+    m["abstain_recall"] = sum(1 for o in unans if o.abstained) / len(unans) if unans else _UNDEFINED
+    m["false_abstain_rate"] = sum(1 for o in ans if o.abstained) / len(ans) if ans else _UNDEFINED
     lat = [o.latency_ms for o in outcomes]
     m["latency_p50_ms"] = percentile(lat, 50)
     m["latency_p95_ms"] = percentile(lat, 95)
@@ -294,6 +294,23 @@ def kind_table(by_kind: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+#: a metric with nothing to measure (abstention recall without unanswerable questions): NaN in the
+#: metrics, "–" in the tables, null in the JSON (:func:`json_safe`)
+_UNDEFINED = math.nan
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every NaN float replaced by None, so the JSON written is standard JSON (an
+    undefined metric is ``null``, not ``NaN``)."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
 def markdown_table(results: dict[str, dict[str, float]]) -> str:
     """Side-by-side Markdown table, one column per mode."""
     modes = list(results)
@@ -302,7 +319,7 @@ def markdown_table(results: dict[str, dict[str, float]]) -> str:
         cells = []
         for mode in modes:
             v = results[mode].get(key, 0.0)
-            cells.append(f"{v:.1f}" if key.endswith("_ms") else f"{v:.3f}")
+            cells.append("–" if math.isnan(v) else f"{v:.1f}" if key.endswith("_ms") else f"{v:.3f}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -319,7 +336,7 @@ def plot(results: dict[str, dict[str, float]], path: Path) -> None:
     width = 0.8 / max(1, len(results))
     for i, (mode, m) in enumerate(results.items()):
         xs = [k + i * width for k in range(len(keys))]
-        ax.bar(xs, [m.get(k, 0.0) for k in keys], width, label=mode)
+        ax.bar(xs, [0.0 if math.isnan(v) else v for v in (m.get(k, 0.0) for k in keys)], width, label=mode)
     ax.set_xticks([k + width * (len(results) - 1) / 2 for k in range(len(keys))])
     ax.set_xticklabels(keys, rotation=20)
     ax.set_ylim(0, 1.05)
@@ -333,15 +350,16 @@ def plot(results: dict[str, dict[str, float]], path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m rag.evaluate`` / ``rag-evaluate``; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m rag.evaluate",
-                                     description="Evalueer retrieval, antwoorden en onthouding.")
+    parser = DutchArgumentParser(prog="python -m rag.evaluate",
+                                 description="Evalueer retrieval, antwoorden en onthouding.")
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="JSONL-vragenbestand")
     parser.add_argument("--split", default="test",
                         help="alleen vragen van deze split (train, dev, test; 'all' = alle). Standaard test: "
                              "de enige cijfers die tellen, want op train en dev is gefit. Een bestand zonder "
                              "splits wordt helemaal gebruikt.")
-    parser.add_argument("--mode", choices=[*MODES, "all"], default="hybrid")
-    parser.add_argument("--top-k", type=int, default=10)
+    parser.add_argument("--mode", choices=[*MODES, "all"], default="hybrid",
+                        help="zoekmethode: bm25, dense, hybrid (standaard) of all (alle drie naast elkaar)")
+    parser.add_argument("--top-k", type=int, default=10, help="passages per vraag (standaard 10)")
     parser.add_argument("--json", action="store_true", help="alle metrieken als JSON op stdout")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="map voor de resultaten")
     add_source_arguments(parser)
@@ -413,7 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "failures": failures,
     }
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "results.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    (args.results / "results.json").write_text(json.dumps(json_safe(report), ensure_ascii=False, indent=1),
+                                               encoding="utf-8")
     table = markdown_table(results)
     kinds = kind_table(by_kind) if by_kind else ""
     (args.results / "results.md").write_text(
@@ -427,8 +446,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         print(f"waarschuwing: geen grafiek ({exc})", file=sys.stderr)
     if args.json:
-        print(json.dumps({"split": args.split, "metrics": results, "hybrid_by_kind": by_kind,
-                          "failures": {m: [f["id"] for f in fs] for m, fs in failures.items()}},
+        print(json.dumps(json_safe({"split": args.split, "metrics": results, "hybrid_by_kind": by_kind,
+                                    "failures": {m: [f["id"] for f in fs] for m, fs in failures.items()}}),
                          ensure_ascii=False, indent=1))
     else:
         print(table)

@@ -60,6 +60,24 @@ def test_json_error_is_a_json_object_on_stdout(settings, question):
     assert r.stderr.strip().startswith("fout: Stel een vraag")
 
 
+def test_staff_mistakes_get_a_dutch_error_not_silence(settings, tmp_path):
+    """Found by a robustness trial: a batch plus a question dropped the batch and exited 0; with
+    --json a bad option printed nothing on stdout; a JSON array line was asked as a question; a
+    missing batch file said "No such file or directory"."""
+    batch = tmp_path / "vragen.jsonl"
+    batch.write_text('["lijst"]\n[1] Wat is estuaire vaart?\n', encoding="utf-8")
+    both = run_ask(["--batch", str(batch), "--json", "extra vraag"], settings)
+    assert both.returncode == 2 and json.loads(both.stdout)["error"].startswith("geef een vraag óf --batch")
+    rows = [json.loads(x) for x in run_ask(["--batch", str(batch), "--json"], settings).stdout.splitlines()]
+    assert rows[0] == {"id": 1, "question": None,
+                       "error": "regel 1: een JSON-regel moet een object met 'question' zijn"}
+    assert rows[1]["question"] == "[1] Wat is estuaire vaart?" and not rows[1]["abstained"]
+    bad = run_ask(["--json", "--top-k", "0", "Wat is estuaire vaart?"], settings)
+    assert bad.returncode == 2 and json.loads(bad.stdout)["error"] == "top-k moet tussen 1 en 100 liggen"
+    missing = run_ask(["--batch", str(tmp_path / "weg.jsonl")], settings)
+    assert missing.returncode == 2 and missing.stderr.strip().endswith("weg.jsonl: bestand of map bestaat niet")
+
+
 def test_source_link_is_one_unbroken_line(settings):
     """A document's address longer than the terminal (100 columns here) is printed whole on one line,
     so it can be clicked and copied (a new-user trial found it cut in two)."""

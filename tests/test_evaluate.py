@@ -112,6 +112,24 @@ def test_runner_on_an_evaluators_own_file(tmp_path, settings, capsys):
     assert (out / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_metrics_without_anything_to_measure_are_undefined(tmp_path, settings, capsys):
+    """A file without near misses has no abstention recall: "–" in the table and null in the JSON,
+    not 0.000 (found by a tester with an own file of answerable questions only)."""
+    own = tmp_path / "alleen-beantwoordbaar.jsonl"
+    gold = "een gemeente in Vlaanderen telt gemiddeld iets meer dan 22.000 inwoners"
+    own.write_text(json.dumps({"id": "e1", "question": "Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?",
+                               "answerable": True, "answer_facts": ["22.000"], "gold_passages": [gold]}) + "\n",
+                   encoding="utf-8")
+    out = tmp_path / "res"
+    assert main(["--questions", str(own), "--results", str(out), "--corpus", str(CORPUS),
+                 "--index", str(settings.index_dir)]) == 0
+    h = json.loads((out / "results.json").read_text(encoding="utf-8"))["metrics"]["hybrid"]
+    assert h["abstain_recall"] is None and h["abstain_precision"] is None and h["fact_recall"] == 1.0
+    table = (out / "results.md").read_text(encoding="utf-8")
+    assert "| abstention recall | – |" in table and "| false abstention rate | 0.000 |" in table
+    assert aggregate([])["hit@1"] != aggregate([])["hit@1"]  # NaN: nothing to measure
+
+
 def test_runner_refuses_a_file_with_unknown_gold(tmp_path, settings, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": "b1", "question": "Wat?", "answerable": True,
