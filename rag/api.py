@@ -92,7 +92,7 @@ CANCELLED_STATUS = 499  # nginx's "client closed request": logged only, the clie
 class FiltersModel(BaseModel):
     """Search filters (empty lists and null do not restrict); see :class:`rag.filters.Filters`."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
     documents: list[str] = Field(default_factory=list, description="document ids (GET /api/documents)")
     kinds: list[str] = Field(default_factory=list, description="document kinds, e.g. verdrag, slotverklaring")
     year_from: int | None = Field(None, alias="from", description="first year, inclusive")
@@ -107,7 +107,7 @@ class FiltersModel(BaseModel):
 class AskRequest(BaseModel):
     """``POST /api/ask``: one question, with earlier questions of the conversation (oldest first)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     question: str = Field(description="the question, in Dutch (English works less well)")
     history: list[str] = Field(default_factory=list, description="earlier questions, oldest first")
     filters: FiltersModel | None = None
@@ -141,6 +141,7 @@ class RetrievedOut(BaseModel):
     score: float
     dense_score: float | None
     bm25_score: float | None
+    rerank_score: float | None = None
     title: str
 
 
@@ -272,9 +273,9 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: str | None = None
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    stream: bool = Field(False, strict=True)
     filters: FiltersModel | None = Field(None, description="extension: search filters as in /api/ask")
-    top_k: int | None = Field(None, ge=1, le=100, description="extension: passages retrieved")
+    top_k: int | None = Field(None, ge=1, le=100, strict=True, description="extension: passages retrieved")
 
 
 class ChatChoiceMessage(BaseModel):
@@ -331,6 +332,10 @@ def _field_name(loc: Sequence[Any]) -> str:
     return ".".join(parts) if parts else "body"
 
 
+#: FastAPI's detail for a request body it cannot decode (not UTF-8, or JSON nested too deep)
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
 def dutch_validation_message(errors: Sequence[dict[str, Any]]) -> str:
     """One Dutch sentence per pydantic/FastAPI validation error, joined (``json_invalid``,
     ``missing``, ``extra_forbidden``, wrong types, out-of-range numbers; others with pydantic's text)."""
@@ -348,7 +353,7 @@ def dutch_validation_message(errors: Sequence[dict[str, Any]]) -> str:
                        else f"Het veld '{name}' ontbreekt.")
         elif kind == "extra_forbidden":
             out.append(f"Onbekend veld '{name}'.")
-        elif kind.endswith("_type") or kind.endswith("_parsing"):
+        elif kind.endswith("_type") or kind.endswith("_parsing") or kind == "int_from_float":
             base = kind.split("_", 1)[0]
             want = _TYPE_WORDS.get(base, base)
             out.append("De aanvraag moet een JSON-object zijn." if name == "body"
@@ -728,6 +733,10 @@ def create_api(  # noqa: C901 - the FastAPI app factory: each route is a closure
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == HTTPStatus.BAD_REQUEST and exc.detail == _UNPARSABLE_BODY:
+            # bytes that are not UTF-8, or JSON nested too deep to read: invalid JSON, as documented
+            return _error_response(request, 422, "Ongeldige JSON in de aanvraag: de tekst is geen leesbare "
+                                   "JSON in UTF-8.", "invalid_request")
         message = {404: "Niet gevonden.", 405: "Deze methode is hier niet toegestaan."}.get(
             exc.status_code, str(exc.detail))
         return _error_response(request, exc.status_code, message, str(exc.status_code))

@@ -240,11 +240,12 @@ class HybridRetriever:
         known = sum(1 for t in set(terms) if t in vocab) / len(set(terms)) if terms else 0.0
         return terms, known
 
-    def search(self, qvec: np.ndarray, terms: list[str], mode: Mode, allowed: np.ndarray | None = None) -> Hits:
-        """Step 2, search: ``settings.candidates`` passages from each retriever that ``mode`` uses (only
-        passages in the ``allowed`` mask, see :meth:`allowed`), and the exact cosine of every candidate
-        (BM25-only ones too) unless ``mode == "bm25"``."""
-        k = self.settings.candidates
+    def search(self, qvec: np.ndarray, terms: list[str], mode: Mode, allowed: np.ndarray | None = None,
+               depth: int | None = None) -> Hits:
+        """Step 2, search: ``depth`` (default ``settings.candidates``) passages from each retriever that
+        ``mode`` uses (only passages in the ``allowed`` mask, see :meth:`allowed`), and the exact cosine
+        of every candidate (BM25-only ones too) unless ``mode == "bm25"``."""
+        k = depth or self.settings.candidates
         dense = self.dense_search(qvec, k, allowed) if mode in ("hybrid", "dense") else []
         bm25 = self.bm25_search(terms, k, allowed) if mode in ("hybrid", "bm25") else []
         hits = Hits(candidates=list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in bm25])),
@@ -280,7 +281,9 @@ class HybridRetriever:
         top_k = top_k or s.top_k
         terms, known = self.query_terms(query)
         qvec = query_vector if query_vector is not None else self.embedder.embed_queries([query])[0]
-        hits = self.search(qvec, terms, mode, self.allowed(filters))
+        # a long list asked for (--top-k 100) needs more candidates than fusion usually sees: twice
+        # top_k from each retriever, as later pieces of one paragraph are dropped
+        hits = self.search(qvec, terms, mode, self.allowed(filters), depth=max(s.candidates, 2 * top_k))
         fused = self.fuse(hits, mode, qvec, terms, known)
         ranked = self._one_per_paragraph(order(fused))
         scores = {i: fused[i] for i in ranked}

@@ -326,6 +326,8 @@ def test_more_passages_than_the_reranker_judges(pipeline):
     ans = pipeline.answer("Wat is estuaire vaart?", top_k=30)
     data = answer_to_json(ans)
     assert not ans.abstained and len(data["retrieved"]) == 30
+    # and as many as asked, up to 100: fusion then sees more than its usual 50 candidates per retriever
+    assert len(pipeline.answer("Wat is estuaire vaart?", top_k=100).retrieved) == 100
     n = pipeline.settings.reranker_top_n
     assert all(r["rerank_score"] is not None for r in data["retrieved"][:n])
     assert all(r["rerank_score"] is None for r in data["retrieved"][n:])

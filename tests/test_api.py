@@ -253,6 +253,14 @@ def test_openapi_schema_has_typed_routes(api: Server) -> None:
     (b'{"question": "???"}', "Stel een vraag met woorden"),
     (b'{"question": "Wat?", "filters": {"kinds": ["kookboek"]}}', "Onbekende soort document: kookboek"),
     (b'{"question": "Wat?", "filters": {"from": 2020, "to": 2010}}', "eindigt voor ze begint"),
+    # found by a robustness trial: lax types were accepted ("5", true as 1) or answered in English
+    (b'{"question": "Wat?", "top_k": "5"}', "Het veld 'top_k' moet een geheel getal zijn"),
+    (b'{"question": "Wat?", "top_k": true}', "Het veld 'top_k' moet een geheel getal zijn"),
+    (b'{"question": "Wat?", "top_k": 5.5}', "Het veld 'top_k' moet een geheel getal zijn"),
+    (b'{"question": "Wat?", "filters": {"from": "2000"}}', "moet een geheel getal zijn"),
+    (b'{"question": "Wat?", "filters": {"from": 1e20}}', "moet een geheel getal zijn"),
+    (b'{"question": "Wat is de Taalunie? \xff\xfe"}', "Ongeldige JSON"),
+    (b"[" * 100_000, "Ongeldige JSON"),
 ])
 def test_malformed_requests_get_422_with_a_dutch_message(api: Server, body: bytes, message: str) -> None:
     resp = httpx.post(f"{api.url}/api/ask", content=body, headers={"content-type": "application/json"})
@@ -266,6 +274,9 @@ def test_malformed_chat_request_gets_an_openai_style_422(api: Server) -> None:
     assert resp.status_code == 422
     body = resp.json()
     assert "Ongeldige JSON" in body["detail"] and body["error"]["message"] == body["detail"]
+    lax = httpx.post(f"{api.url}/v1/chat/completions",
+                     json={"messages": [{"role": "user", "content": "Wat is de Taalunie?"}], "stream": "yes"})
+    assert lax.status_code == 422 and "Het veld 'stream' moet true of false zijn" in lax.json()["detail"]
 
 
 def test_bodies_over_the_limit_get_413(api: Server) -> None:
