@@ -43,7 +43,7 @@ from rag.text import (
 )
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
-PARSER_VERSION = "corpus-15"
+PARSER_VERSION = "corpus-16"
 
 # --- thresholds of the readers and the structure rules (characters unless said otherwise) -------------
 #: bytes below the space are control characters; tab, newline, form feed and carriage return are text
@@ -160,6 +160,10 @@ class Document:
     def tables(self) -> int:
         """Number of table paragraphs."""
         return sum(1 for p in self.paragraphs if p.kind == "table")
+
+
+class HeadingBlock(str):
+    """A block that the text marks as a heading itself (Markdown "## Beheer", here "Beheer")."""
 
 
 class TableBlock(str):
@@ -704,24 +708,41 @@ def _reflow_pdf(body: str, blank_style: bool) -> list[str]:
     return blocks
 
 
+#: a Markdown ATX heading: "# Titel", "## 2. Klimaat ##"
+_ATX_HEADING = re.compile(r"^#{1,6}\s+(.+?)(?:\s+#+)?\s*$")
+#: marks a line group that is a Markdown heading while blocks are built (a private-use character)
+HEADING_MARK = "\ue000"
+
+
 def _blank_line_blocks(body: str) -> list[str]:
     """Blocks separated by blank lines.
 
     Hard-wrapped text (most lines under ~100 characters) has its lines joined within a
     block; unwrapped text (one paragraph per line, as in web and law-text exports) keeps
     every line as its own block. Headings, list items and table rows always start a new
-    line group; consecutive table rows stay together.
+    line group; consecutive table rows stay together. A Markdown heading ("## Beheer") is a
+    block of its own without its "#" marks.
     """
     lengths = sorted(len(ln.strip()) for ln in body.split("\n") if ln.strip())
     unwrapped = bool(lengths) and lengths[int(0.9 * (len(lengths) - 1))] > _UNWRAPPED_LINE_CHARS
     blocks: list[str] = []
     for chunk in re.split(r"\n\s*\n", body):
         groups: list[list[str]] = []
+        after_heading = False
         for ln in chunk.split("\n"):
             s = ln.strip()
             if not s:
                 continue
+            atx = _ATX_HEADING.match(s)
+            if atx:  # a Markdown heading ("## Beheer") is a block of its own, without its marks
+                groups.append([HEADING_MARK + atx.group(1)])
+                after_heading = True
+                continue
             prev = groups[-1][-1].strip() if groups else ""
+            if after_heading:
+                groups.append([ln])
+                after_heading = False
+                continue
             if groups and s.startswith("|") and prev.startswith("|"):
                 groups[-1].append(ln)
                 continue
@@ -732,7 +753,9 @@ def _blank_line_blocks(body: str) -> list[str]:
             else:
                 groups[-1].append(ln)
         for g in groups:
-            if g[0].strip().startswith("|"):
+            if g[0].startswith(HEADING_MARK):
+                blocks.append(HeadingBlock(normalize(g[0][len(HEADING_MARK):])))
+            elif g[0].strip().startswith("|"):
                 blocks.append("\n".join(normalize(x) for x in g))
             else:
                 blocks.append(join_lines(g))
@@ -903,6 +926,8 @@ def _front_matter(blocks: list[str], title: str) -> tuple[list[str], list[str]]:
         b = blocks[i]
         if _title_matches(b, title) and not b.endswith("."):
             i += 1
+        elif isinstance(b, HeadingBlock):  # the text's own heading opens the body
+            break
         elif _is_candidate(b):
             front.append(b)
             i += 1
@@ -1028,6 +1053,10 @@ class _StructureBuilder:
         kind = _heading_kind(b)
         if kind:
             return self._heading(blocks, k, kind)
+        if isinstance(b, HeadingBlock):  # marked as a heading by the text itself, whatever its length
+            self.push(_Heading("generic", "", _sentence_case(str(b))))
+            self.save_section()
+            return k + 1
         if _is_candidate(b) and k + 1 < len(blocks):
             return self._candidate_run(blocks, k)
         if self.has_articles and _CLOSING.match(b) and not (self.stack and self.stack[-1].kind == "closing"):
@@ -1148,7 +1177,8 @@ def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FIL
     except OSError as exc:
         raise CorpusFileError(name, "bestand verdwenen tijdens het inlezen") from exc
     blocks = list(raw.blocks) if raw.mode == "blocks" else text_blocks(raw.body, pdf_text=raw.mode == "pdf-text")
-    blocks = [b if isinstance(b, TableBlock) else strip_link_notes(b) for b in blocks]
+    blocks = [b if isinstance(b, TableBlock) else HeadingBlock(strip_link_notes(b)) if isinstance(b, HeadingBlock)
+              else strip_link_notes(b) for b in blocks]
     title = normalize(raw.header.get("title") or raw.title_hint or "")
     if not title:
         first = next((b for b in blocks if b.strip()), "")

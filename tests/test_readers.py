@@ -282,3 +282,17 @@ def test_fc01_encrypted_pdf_loads_next_to_the_corpus_in_process(tmp_path, made):
     seed = next(d for d in load.documents if d.id == "seed")
     assert [p.text for p in enc.paragraphs] == [p.text for p in seed.paragraphs]
 
+
+
+def test_markdown_headings_are_sections_without_their_marks(tmp_path: Path) -> None:
+    """Found by a robustness trial: "## Beheer" became the locator "## Beheer, alinea 1", and a
+    heading right under the title ended up on the title page. A Markdown heading is a section."""
+    (tmp_path / "grens.md").write_text(
+        "# Grensoverleg Zeeland\n\n## Beheer\nDe commissie beheert het grensoverleg sinds 2020. Zij vergadert "
+        "twee keer per jaar.\n\n### Deelnemers ###\n\nAan het overleg nemen de gouverneur en de commissaris deel.\n",
+        encoding="utf-8")
+    doc = load_document(tmp_path / "grens.md", tmp_path)
+    assert doc.title == "Grensoverleg Zeeland"
+    assert [(p.locator, p.text[:25]) for p in doc.paragraphs] == [
+        ("Beheer, alinea 1", "De commissie beheert het "), ("Deelnemers, alinea 1", "Aan het overleg nemen de ")]
+    assert not any("#" in p.text or "#" in p.locator for p in doc.paragraphs)
