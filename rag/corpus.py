@@ -25,7 +25,7 @@ import itertools
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -1138,26 +1138,36 @@ def _slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
 
 
+def _rel(path: Path, corpus_dir: Path) -> str:
+    return path.relative_to(corpus_dir).as_posix()
+
+
 def doc_id_for(path: Path, corpus_dir: Path) -> str:
     """Stable document id: the path relative to the corpus, without suffix, slugified."""
     rel = path.relative_to(corpus_dir).with_suffix("").as_posix()
     return _slugify(rel) or "document"
 
 
-def document_ids(paths: Iterable[Path], corpus_dir: Path) -> dict[Path, str]:
+def document_ids(paths: Iterable[Path], corpus_dir: Path,
+                 previous: Mapping[str, str] | None = None) -> dict[Path, str]:
     """A distinct, stable id for every file in ``paths``.
 
     Normally :func:`doc_id_for`. Files whose ids would be equal (``dubbel.txt`` next to
     ``dubbel.md``, or two names that differ only in non-Latin characters, ``документ.txt`` and
     ``文件.txt``) keep their suffix in the id (``dubbel-txt``, ``dubbel-md``); when that is still
     not enough, 8 hex digits of the sha1 of the relative path are added (``document-txt-1a2b3c4d``).
-    The id depends only on the file's own path and on which files share its plain id."""
+    The id depends only on the file's own path and on which files share its plain id, except that
+    a file that had the plain id in the previous build (``previous``: relative path → id) keeps it
+    when a new file with the same plain id arrives: its links and filters stay valid."""
     paths = list(paths)
     base = {p: doc_id_for(p, corpus_dir) for p in paths}
     counts = Counter(base.values())
+    kept = Counter(base[p] for p in paths if previous and previous.get(_rel(p, corpus_dir)) == base[p])
     ids: dict[Path, str] = {}
     for p in paths:
-        ids[p] = base[p] if counts[base[p]] == 1 else f"{base[p]}-{_slugify(p.suffix) or 'bestand'}"
+        holder = kept[base[p]] == 1 and previous is not None and previous.get(_rel(p, corpus_dir)) == base[p]
+        ids[p] = (base[p] if counts[base[p]] == 1 or holder
+                  else f"{base[p]}-{_slugify(p.suffix) or 'bestand'}")
     counts = Counter(ids.values())
     for p in paths:
         if counts[ids[p]] > 1:
@@ -1244,8 +1254,9 @@ def document_kind(header: str | None, title: str) -> str | None:
 
 
 def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
-                files: Iterable[Path] | None = None) -> CorpusLoad:
-    """Load every supported file under ``corpus_dir``.
+                files: Iterable[Path] | None = None, previous_ids: Mapping[str, str] | None = None) -> CorpusLoad:
+    """Load every supported file under ``corpus_dir``; ``previous_ids`` (relative path → document
+    id of the previous build) keeps ids stable when a colliding file is added (:func:`document_ids`).
 
     Returns documents sorted by id plus the skipped files with Dutch reasons. Raises
     CorpusError only when the folder is missing; an empty or fully broken corpus gives an
@@ -1255,7 +1266,7 @@ def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     skipped: list[SkippedFile] = []
     seen: set[str] = set()
     paths = list(files) if files is not None else list_corpus_files(corpus_dir)
-    ids = document_ids(paths, corpus_dir)
+    ids = document_ids(paths, corpus_dir, previous_ids)
     for path in paths:
         name = path.relative_to(corpus_dir).as_posix()
         try:

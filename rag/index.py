@@ -41,7 +41,14 @@ from typing import Any
 import numpy as np
 
 from rag.chunking import CHUNKING_VERSION, Chunker, Passage
-from rag.corpus import PARSER_VERSION, SkippedFile, corpus_fingerprint, list_corpus_files, load_corpus
+from rag.corpus import (
+    PARSER_VERSION,
+    SkippedFile,
+    corpus_fingerprint,
+    doc_id_for,
+    list_corpus_files,
+    load_corpus,
+)
 from rag.embedding import Embedder, EmbeddingCache
 from rag.errors import CorpusError, IndexCorruptError, IndexError_, IndexMissingError, IndexStaleError
 from rag.lexicon import Lexicon, centre, lexicon_words
@@ -100,6 +107,23 @@ def _previous_files(index_dir: Path) -> dict[str, str]:
         return dict(files) if isinstance(files, dict) else {}
     except (OSError, ValueError):
         return {}
+
+
+def previous_document_ids(index_dir: Path) -> dict[str, str]:
+    """Relative path → document id of the current build (its manifest's ``document_ids``; for an
+    older manifest, the plain id of each corpus file unless it was ``renamed``); {} without one."""
+    try:
+        manifest = json.loads((_current_dir(index_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    ids = manifest.get("document_ids")
+    if isinstance(ids, dict):
+        return {str(k): str(v) for k, v in ids.items()}
+    files = manifest.get("corpus_files", {})
+    renamed = {r.get("path"): r.get("id") for r in manifest.get("renamed", []) if isinstance(r, dict)}
+    corpus_dir = Path(str(manifest.get("corpus_dir", ".")))
+    return {rel: str(renamed.get(rel) or doc_id_for(corpus_dir / rel, corpus_dir))
+            for rel in (files if isinstance(files, dict) else {})}
 
 
 def expected_manifest(settings: Settings, embedder: Embedder, corpus_hash: str | None = None) -> dict[str, Any]:
@@ -231,6 +255,7 @@ class IndexBuilder:
             "dense_index": "hnsw" if len(passages) > ANN_THRESHOLD else "flat-ip",
             "skipped": [{"path": x.path, "reason": x.reason} for x in load.skipped],
             "renamed": [{"path": x.path, "id": x.id, "reason": x.reason} for x in load.renamed],
+            "document_ids": {d.path: d.id for d in load.documents},
             "files": {name: _sha256(tmp / name) for name in _FILES},
         })
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -245,7 +270,8 @@ class IndexBuilder:
         s = self.settings
         paths = list_corpus_files(s.corpus_dir)
         previous_files = _previous_files(s.index_dir)
-        load = load_corpus(s.corpus_dir, s.max_file_bytes, files=paths)
+        load = load_corpus(s.corpus_dir, s.max_file_bytes, files=paths,
+                           previous_ids=previous_document_ids(s.index_dir))
         new_files = tuple(FileReport(d.path, len(d.sections), len(d.paragraphs), d.tables, d.pages,
                                      d.unreadable_pages)
                           for d in load.documents if previous_files.get(d.path) != files.get(d.path))

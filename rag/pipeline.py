@@ -403,7 +403,9 @@ class Pipeline:
         doc = self._documents.get(key)
         if doc is None:
             s = self.settings
-            paths = {i: p for p, i in document_ids(list_corpus_files(s.corpus_dir), s.corpus_dir).items()}
+            built = index.manifest.get("document_ids")  # the ids this build gave (stable across builds)
+            paths = ({str(i): s.corpus_dir / str(p) for p, i in built.items()} if isinstance(built, dict) else
+                     {i: p for p, i in document_ids(list_corpus_files(s.corpus_dir), s.corpus_dir).items()})
             if doc_id not in paths:
                 return None
             doc = load_document(paths[doc_id], s.corpus_dir, s.max_file_bytes, doc_id=doc_id)

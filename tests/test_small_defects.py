@@ -123,6 +123,30 @@ def test_index_build_keeps_both_colliding_files_and_reports_it(tmp_path: Path) -
     assert "zeesluis" in text and "verdiept" in text and "1980" in text and "1995" in text
 
 
+@pytest.mark.slow
+def test_an_added_twin_does_not_rename_a_document_already_indexed(tmp_path: Path) -> None:
+    """Found by a robustness trial: with corpus/test/kraan.txt indexed as "test-kraan", adding
+    corpus/test-kraan.txt renamed both, breaking links and --doc filters. The indexed file keeps
+    its id; the new one gets its own, and the build reports that."""
+    corpus = tmp_path / "corpus"
+    (corpus / "test").mkdir(parents=True)
+    (corpus / "test" / "kraan.txt").write_text("Titel: Kraan\n\nDe kraan in de haven van Terneuzen is "
+                                              "vernieuwd in 2021.\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert run_module("rag.index", "--quiet", "--corpus", corpus, "--index", index).returncode == 0
+    (corpus / "test-kraan.txt").write_text("Titel: Andere kraan\n\nDe tweede kraan staat in Vlissingen "
+                                           "sinds 2019.\n", encoding="utf-8")
+    res = run_module("rag.index", "--corpus", corpus, "--index", index)
+    assert res.returncode == 0, res.stderr.decode()
+    manifest = json.loads((index / "current" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["document_ids"] == {"test/kraan.txt": "test-kraan", "test-kraan.txt": "test-kraan-txt"}
+    assert [r["path"] for r in manifest["renamed"]] == ["test-kraan.txt"]
+    assert "test-kraan.txt: eigen document-id test-kraan-txt" in res.stdout.decode()
+    # a fresh build without that history still gives both their own ids, as before
+    fresh = {d.path: d.id for d in load_corpus(corpus).documents}
+    assert len(set(fresh.values())) == 2 and all(i.startswith("test-kraan-txt-") for i in fresh.values())
+
+
 # --- web: servers with login --------------------------------------------------------------------
 
 def _login(url: str, password: str, client: httpx.Client | None = None) -> httpx.Response:
