@@ -1530,17 +1530,42 @@ def main(argv: Sequence[str] | None = None) -> int:
               "(zet RAG_AUTH of gebruik --auth-file).",
               file=sys.stderr)
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    busy = port_in_use(args.host, args.port)
+    if busy:
+        print(f"fout: kan niet luisteren op {args.host}:{args.port}: {busy}", file=sys.stderr)
+        return 1
     print(f"Chat draait op http://{shown_host}:{args.port}/ (stoppen: Ctrl-C); API op /api en /v1 "
           f"(OpenAPI: http://{shown_host}:{args.port}/api/openapi.json)", file=sys.stderr, flush=True)
     try:
         launch_app(demo, host=args.host, port=args.port, auth=auth, settings=settings, quiet=True,
                    pipeline=pipeline, concurrency=args.concurrency, allow_upload=args.upload)
     except OSError as exc:
-        print(f"fout: kan niet luisteren op {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(f"fout: kan niet luisteren op {args.host}:{args.port}: {port_in_use(args.host, args.port) or exc}",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def port_in_use(host: str, port: int) -> str:
+    """Why the chat cannot listen on ``host``:``port``, in Dutch ("de poort is al in gebruik …"),
+    or "" when a socket can bind there now (checked before "Chat draait op …" is printed)."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "de poort is al in gebruik (door een andere chat of een ander programma); kies er een met --port"
+            if exc.errno == errno.EACCES:
+                return "geen toestemming voor deze poort (onder 1024 alleen als beheerder); kies er een met --port"
+            return f"het adres is niet bruikbaar ({exc.strerror or exc})"
+    return ""
 
 
 if __name__ == "__main__":

@@ -313,3 +313,21 @@ def test_queue_full_message_is_dutch(settings: Settings) -> None:
         print(f"queue full: {len(full)} of {len(results)} refused")
     finally:
         demo.close()
+
+
+@pytest.mark.slow
+def test_a_port_in_use_is_a_dutch_error_before_any_promise(settings: Settings) -> None:
+    """Found by a robustness trial: on a busy port app.py printed "Chat draait op …" and then failed
+    with Gradio's English "Cannot find empty port". It now says so in Dutch, first, and exits 1."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        res = subprocess.run([sys.executable, "app.py", "--port", str(port), "--no-build", "--corpus",
+                              str(settings.corpus_dir), "--index", str(settings.index_dir)], cwd=ROOT, env=cli_env(),
+                             capture_output=True, text=True, timeout=300, check=False)
+    assert res.returncode == 1
+    assert f"fout: kan niet luisteren op 127.0.0.1:{port}: de poort is al in gebruik" in res.stderr
+    assert "Chat draait op" not in res.stderr and "Cannot find" not in res.stderr
