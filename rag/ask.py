@@ -146,8 +146,9 @@ def _batch_error(qid: Any, question: str | None, message: str, args: argparse.Na
     if args.json:
         out.write(json.dumps({"id": qid, "question": question, "error": message}, ensure_ascii=False) + "\n")
         out.flush()
-    else:
-        print(f"fout: {message}", file=sys.stderr)
+    else:  # the line's id says which question failed ("regel 8: …" already does)
+        where = "" if qid is None or message.startswith("regel ") else f"vraag {qid}: "
+        print(f"fout: {where}{message}", file=sys.stderr)
 
 
 def _batch(pipeline: Any, args: argparse.Namespace, out: IO[str]) -> int:
