@@ -93,7 +93,10 @@ def test_cli_empty_question_exits_2_without_touching_the_index(tmp_path: Path, a
     assert res.returncode == 2, err
     assert err.startswith(f"fout: {EMPTY_MESSAGE}") and err.count("\n") == 1, err
     assert "index" not in err.lower() and "Traceback" not in err
-    assert res.stdout == b""
+    if "--json" in argv:  # a program reading stdout gets the error as JSON, the same message
+        assert json.loads(res.stdout) == {"id": None, "question": argv[-1], "error": err.strip().removeprefix("fout: ")}
+    else:
+        assert res.stdout == b""
     assert not missing.exists()
 
 
