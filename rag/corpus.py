@@ -710,8 +710,6 @@ def _reflow_pdf(body: str, blank_style: bool) -> list[str]:
 
 #: a Markdown ATX heading: "# Titel", "## 2. Klimaat ##"
 _ATX_HEADING = re.compile(r"^#{1,6}\s+(.+?)(?:\s+#+)?\s*$")
-#: marks a line group that is a Markdown heading while blocks are built (a private-use character)
-HEADING_MARK = "\ue000"
 
 
 def _blank_line_blocks(body: str) -> list[str]:
@@ -728,20 +726,19 @@ def _blank_line_blocks(body: str) -> list[str]:
     blocks: list[str] = []
     for chunk in re.split(r"\n\s*\n", body):
         groups: list[list[str]] = []
-        after_heading = False
+        headings: set[int] = set()  # the groups that are Markdown headings
         for ln in chunk.split("\n"):
             s = ln.strip()
             if not s:
                 continue
             atx = _ATX_HEADING.match(s)
             if atx:  # a Markdown heading ("## Beheer") is a block of its own, without its marks
-                groups.append([HEADING_MARK + atx.group(1)])
-                after_heading = True
+                headings.add(len(groups))
+                groups.append([atx.group(1)])
                 continue
             prev = groups[-1][-1].strip() if groups else ""
-            if after_heading:
+            if groups and len(groups) - 1 in headings:  # the text under a heading starts a new block
                 groups.append([ln])
-                after_heading = False
                 continue
             if groups and s.startswith("|") and prev.startswith("|"):
                 groups[-1].append(ln)
@@ -752,9 +749,9 @@ def _blank_line_blocks(body: str) -> list[str]:
                 groups.append([ln])
             else:
                 groups[-1].append(ln)
-        for g in groups:
-            if g[0].startswith(HEADING_MARK):
-                blocks.append(HeadingBlock(normalize(g[0][len(HEADING_MARK):])))
+        for n, g in enumerate(groups):
+            if n in headings:
+                blocks.append(HeadingBlock(normalize(g[0])))
             elif g[0].strip().startswith("|"):
                 blocks.append("\n".join(normalize(x) for x in g))
             else:
@@ -1162,12 +1159,12 @@ def document_ids(paths: Iterable[Path], corpus_dir: Path,
     paths = list(paths)
     base = {p: doc_id_for(p, corpus_dir) for p in paths}
     counts = Counter(base.values())
-    kept = Counter(base[p] for p in paths if previous and previous.get(_rel(p, corpus_dir)) == base[p])
+    had = {p for p in paths if previous and previous.get(_rel(p, corpus_dir)) == base[p]}
+    holders = Counter(base[p] for p in had)
     ids: dict[Path, str] = {}
     for p in paths:
-        holder = kept[base[p]] == 1 and previous is not None and previous.get(_rel(p, corpus_dir)) == base[p]
-        ids[p] = (base[p] if counts[base[p]] == 1 or holder
-                  else f"{base[p]}-{_slugify(p.suffix) or 'bestand'}")
+        keeps = counts[base[p]] == 1 or (p in had and holders[base[p]] == 1)
+        ids[p] = base[p] if keeps else f"{base[p]}-{_slugify(p.suffix) or 'bestand'}"
     counts = Counter(ids.values())
     for p in paths:
         if counts[ids[p]] > 1:
@@ -1187,8 +1184,7 @@ def load_document(path: Path, corpus_dir: Path, max_bytes: int = DEFAULT_MAX_FIL
     except OSError as exc:
         raise CorpusFileError(name, "bestand verdwenen tijdens het inlezen") from exc
     blocks = list(raw.blocks) if raw.mode == "blocks" else text_blocks(raw.body, pdf_text=raw.mode == "pdf-text")
-    blocks = [b if isinstance(b, TableBlock) else HeadingBlock(strip_link_notes(b)) if isinstance(b, HeadingBlock)
-              else strip_link_notes(b) for b in blocks]
+    blocks = [b if isinstance(b, TableBlock) else type(b)(strip_link_notes(b)) for b in blocks]
     title = normalize(raw.header.get("title") or raw.title_hint or "")
     if not title:
         first = next((b for b in blocks if b.strip()), "")

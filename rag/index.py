@@ -109,21 +109,27 @@ def _previous_files(index_dir: Path) -> dict[str, str]:
         return {}
 
 
+def manifest_document_ids(manifest: dict[str, Any]) -> dict[str, str]:
+    """Relative path → document id of the build ``manifest`` describes: its ``document_ids``; for a
+    manifest of an older build, the plain id of each corpus file unless it was ``renamed``."""
+    ids = manifest.get("document_ids")
+    if isinstance(ids, dict):
+        return {str(k): str(v) for k, v in ids.items()}
+    files = manifest.get("corpus_files")
+    if not isinstance(files, dict):
+        return {}
+    renamed = {r.get("path"): r.get("id") for r in manifest.get("renamed", []) if isinstance(r, dict)}
+    here = Path(".")
+    return {rel: str(renamed.get(rel) or doc_id_for(here / rel, here)) for rel in files}
+
+
 def previous_document_ids(index_dir: Path) -> dict[str, str]:
-    """Relative path → document id of the current build (its manifest's ``document_ids``; for an
-    older manifest, the plain id of each corpus file unless it was ``renamed``); {} without one."""
+    """:func:`manifest_document_ids` of the current build in ``index_dir``; {} without one."""
     try:
         manifest = json.loads((_current_dir(index_dir) / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    ids = manifest.get("document_ids")
-    if isinstance(ids, dict):
-        return {str(k): str(v) for k, v in ids.items()}
-    files = manifest.get("corpus_files", {})
-    renamed = {r.get("path"): r.get("id") for r in manifest.get("renamed", []) if isinstance(r, dict)}
-    corpus_dir = Path(str(manifest.get("corpus_dir", ".")))
-    return {rel: str(renamed.get(rel) or doc_id_for(corpus_dir / rel, corpus_dir))
-            for rel in (files if isinstance(files, dict) else {})}
+    return manifest_document_ids(manifest) if isinstance(manifest, dict) else {}
 
 
 def expected_manifest(settings: Settings, embedder: Embedder, corpus_hash: str | None = None) -> dict[str, Any]:

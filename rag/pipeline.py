@@ -204,11 +204,6 @@ class AnswerSlots:
             self.release()
 
 
-def _first_paragraph(a: Answer) -> str | None:
-    """Paragraph id of an answer's first citation (None when it abstained)."""
-    return a.citations[0].passage.paragraph_id if a.citations else None
-
-
 def _better(a: Answer, b: Answer) -> bool:
     """Does answer ``a`` rest on stronger evidence than ``b`` (not abstained, higher best citation score)?"""
     if a.abstained:
@@ -392,7 +387,8 @@ class Pipeline:
         its corpus file, once per index build; the passages (``Passage.id``, ``paragraph_id``) are
         the index's, so they are exactly what answers cite. Raises CorpusFileError (Dutch) when
         the file can no longer be read."""
-        from rag.corpus import document_ids, list_corpus_files, load_document
+        from rag.corpus import load_document
+        from rag.index import manifest_document_ids
 
         self.maybe_refresh()
         index = self.retriever.index
@@ -403,9 +399,8 @@ class Pipeline:
         doc = self._documents.get(key)
         if doc is None:
             s = self.settings
-            built = index.manifest.get("document_ids")  # the ids this build gave (stable across builds)
-            paths = ({str(i): s.corpus_dir / str(p) for p, i in built.items()} if isinstance(built, dict) else
-                     {i: p for p, i in document_ids(list_corpus_files(s.corpus_dir), s.corpus_dir).items()})
+            # the ids this build gave its files (kept across builds, see rag.corpus.document_ids)
+            paths = {i: s.corpus_dir / p for p, i in manifest_document_ids(index.manifest).items()}
             if doc_id not in paths:
                 return None
             doc = load_document(paths[doc_id], s.corpus_dir, s.max_file_bytes, doc_id=doc_id)

@@ -152,8 +152,10 @@ _NUMBER_WORDS = re.compile(
     r"tientallen|honderden|duizenden|half|halve|helft|kwart|dubbel|verdubbeld|two|three|four|five|"
     r"hundred|thousand|million|billion)\b", re.I)
 _MONEY = re.compile(r"€|\beuro\b|\bmiljoen\b|\bmiljard\b|\bEUR\b|\bbudget\w*|\bmiddelen\b|\bfinanci\w+", re.I)
-#: not an adjective of nationality ("Vlaamse", "Nederlandse", "Belgische"): no place, person or organisation
-_NOT_NATIONALITY = r"(?![A-Z]\w*(?:se|sche)\b)"
+#: an adjective of nationality ("Vlaamse", "Nederlandse", "Belgische"): no place, person or organisation
+_NATIONALITY = r"[A-Z]\w*(?:se|sche)\b"
+_NOT_NATIONALITY = rf"(?!{_NATIONALITY})"
+_NATIONALITY_WORD = re.compile(_NATIONALITY)
 #: a place phrase: a preposition of place and a name ("in Gent", "te Brussel", "in het Noordbrabants Museum");
 #: an adjective of nationality after it ("bij de Vlaamse regering") is no place, nor is "van" (of)
 _PLACE = re.compile(rf"\b(in|te|op|naar|uit|at|bij)\s+(de\s+|het\s+)?(’s-|'s-)?{_NOT_NATIONALITY}[A-Z][\w’'-]+")
@@ -437,8 +439,7 @@ def subject_names(question: str) -> set[str]:
     """The :func:`names_in` a question that name a subject of its own: not an adjective of
     nationality ("Wie waren er aan Vlaamse kant bij?" names no subject; "Wie is de burgemeester van
     Middelburg?" does)."""
-    nationality = re.compile(rf"^(?!{_NOT_NATIONALITY})")
-    return {n for n in names_in(question) if not nationality.match(n)}
+    return {n for n in names_in(question) if not _NATIONALITY_WORD.match(n)}
 
 
 def split_parts(question: str) -> list[str]:

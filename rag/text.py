@@ -232,6 +232,14 @@ def _segmenter():  # type: ignore[no-untyped-def]
     return pysbd.Segmenter(language="nl", clean=False)
 
 
+def _through(line: str, sentence: str, piece: str) -> str:
+    """The span of ``line`` from ``sentence`` through the ``piece`` after it ("" when either is not
+    found there): two pieces of pysbd's output joined as the text writes them."""
+    start = line.find(sentence)
+    end = line.find(piece, start + len(sentence)) if start >= 0 else -1
+    return line[start : end + len(piece)] if end >= 0 else ""
+
+
 def split_sentences(paragraph: str) -> tuple[str, ...]:
     """Split a paragraph into sentences, each an exact substring of ``paragraph``.
 
@@ -253,20 +261,15 @@ def split_sentences(paragraph: str) -> tuple[str, ...]:
         for raw in pieces:
             piece = raw
             close = _LEADING_CLOSE.match(piece) if merged else None
-            if close and merged:
-                start = line.find(merged[-1])
-                end = line.find(close.group(0), start + len(merged[-1]))
-                if start >= 0 and end >= 0:
-                    merged[-1] = line[start : end + close.end()]
-                    piece = piece[close.end():].strip()
-                    if not piece:
-                        continue
-            if merged and (piece[:1].islower() or _ABBREV_END.search(merged[-1]) or _LIST_MARKER.match(merged[-1])):
-                start = line.find(merged[-1])
-                end = line.find(piece, start + len(merged[-1]))
-                if start >= 0 and end >= 0:
-                    merged[-1] = line[start : end + len(piece)]
+            if close and (joined := _through(line, merged[-1], close.group(0))):
+                merged[-1] = joined
+                piece = piece[close.end():].strip()
+                if not piece:
                     continue
+            if (merged and (piece[:1].islower() or _ABBREV_END.search(merged[-1]) or _LIST_MARKER.match(merged[-1]))
+                    and (joined := _through(line, merged[-1], piece))):
+                merged[-1] = joined
+                continue
             merged.append(piece)
         out.extend(s for s in merged if s in paragraph)
     return tuple(out) if out else (paragraph.strip(),)
