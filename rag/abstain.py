@@ -74,6 +74,14 @@ def answerable_features(analysis: QuestionAnalysis, best: np.ndarray, best_prob:
     ], dtype=np.float32)
 
 
+def covers_focus(analysis: QuestionAnalysis, cov: Coverage) -> bool:
+    """Does evidence with coverage ``cov`` hold every term of the question it should hold (focus at
+    least :data:`FOCUS_DECISION`), as a stem or compound part? False when the question has no such term."""
+    focus = analysis.term_focus
+    need = focus >= FOCUS_DECISION
+    return bool(need.any() and (cov.match[need] >= 1.0).all())
+
+
 def missing_phrase(analysis: QuestionAnalysis, cov: Coverage) -> str:
     """The question's words for its least-covered term (see :func:`entity_phrase`); "" when there
     is none, or when it is an English word the Dutch documents could not hold anyway ("cycling")."""

@@ -23,6 +23,7 @@ from rag.abstain import (
     Decision,
     absent_words_reason,
     answerable_features,
+    covers_focus,
     decide,
     entity_reason,
     missing_fact,
@@ -148,16 +149,15 @@ class ExtractiveAnswerer:
         if not meta:
             return []
         probs = self.scorer.sentence(X)
-        out = [Candidate(r, sent, pos, X[i], float(probs[i]), cov, vec)
-               for i, (r, sent, pos, cov, vec) in enumerate(meta)]
+        out = [Candidate(r, sent, pos, X[i], float(probs[i]), cov) for i, (r, sent, pos, cov) in enumerate(meta)]
         out.sort(key=lambda c: -c.prob)
         return out
 
     def candidate_rows(self, result: RetrievalResult, depth: int | None = None
-                       ) -> tuple[np.ndarray, list[tuple[Retrieved, str, int, Coverage, np.ndarray | None]]]:
+                       ) -> tuple[np.ndarray, list[tuple[Retrieved, str, int, Coverage]]]:
         """Sentence features, float32 (m, len(SENTENCE_FEATURES)), of the sentences of the top
         passages (each compared with the best of the others, :func:`~rag.features.relative_rows`),
-        and per row (retrieved passage, sentence, position, evidence coverage, vector)."""
+        and per row (retrieved passage, sentence, position, evidence coverage)."""
         a = result.analysis
         if a is None:
             raise ValueError("retrieval result without question analysis")
@@ -176,7 +176,6 @@ class ExtractiveAnswerer:
             if prof is None:  # the reranker did not run (dense or BM25 mode, or past its depth)
                 prof = evidence_profile(a, evidence_text(p.paragraph_text, p.section_label, p.title, p.date), lex)
             scores = result.sentence_scores[k] if k < len(result.sentence_scores) else np.zeros(len(p.sentences))
-            vecs = result.sentence_vectors[k] if k < len(result.sentence_vectors) else None
             passage_prob = result.rerank_scores[k] if result.rerank_scores else self._neutral_passage_prob
             cos_order = {int(j): n for n, j in enumerate(np.argsort(-np.asarray(scores)), start=1)}
             for pos, sent in enumerate(p.sentences):
@@ -188,7 +187,7 @@ class ExtractiveAnswerer:
                     rank=k + 1, fused_rel=r.score / top_fused, bm25_rel=(r.bm25_score or 0.0) / top_bm25,
                     position=pos, last=pos == len(p.sentences) - 1, profile=prof, lexicon=lex,
                     passage_prob=passage_prob, cos_rank=cos_order.get(pos, len(p.sentences))))
-                meta.append((r, sent, pos, prof.coverage, vecs[pos] if vecs is not None and pos < len(vecs) else None))
+                meta.append((r, sent, pos, prof.coverage))
         if not rows:
             return np.zeros((0, len(SENTENCE_FEATURES)), np.float32), []
         return relative_rows(np.stack(rows)), meta
@@ -290,13 +289,15 @@ class ExtractiveAnswerer:
             return replace(refusal, notices=notices, related=self.related(result) if verdict.on_topic
                            else refusal.related)
         if a.overview:
-            # the paragraphs the reranker finds relevant, and those of the best one's section: a
-            # section of a document is about one topic
+            # the paragraphs the reranker finds relevant, those of the best one's section (a section
+            # of a document is about one topic), and those whose evidence holds the topic: every
+            # term the question's focus asks for
             top = cands[0].retrieved.passage
             relevant = {r.passage.id for r, p in zip(result.passages, result.rerank_scores or (), strict=False)
                         if p >= self.scorer.passage_threshold} | {top.id} | {
                 r.passage.id for r in result.passages
-                if r.passage.doc_id == top.doc_id and r.passage.section_label == top.section_label}
+                if r.passage.doc_id == top.doc_id and r.passage.section_label == top.section_label} | {
+                c.retrieved.passage.id for c in cands if covers_focus(a, c.coverage)}
             chosen = grouped(pick_overview(cands, relevant))
         else:
             chosen = pick_single(cands, self.settings.max_answer_sentences, self.scorer.sentence_threshold)

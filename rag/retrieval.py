@@ -70,7 +70,7 @@ class RetrievalResult:
     ``query``: text as searched; ``query_vector``: float32 (dim,), L2-normalised; ``passages``:
     ranked; ``query_terms``: the query's BM25 terms; ``known_term_share``: share of those terms in
     the corpus vocabulary; ``sentence_scores[i]``: cosines, float32 (k_i,), of passage i's
-    sentences with the query; ``sentence_vectors[i]``: their vectors (k_i, dim);
+    sentences with the query;
     ``lexicon``: corpus terms for coverage matching; ``analysis``: the question analysis the
     retrieval was given (None without one); ``rerank_scores[i]``: the learned reranker's
     probability for passage i (None when it did not run; 0.0 for a passage beyond its first
@@ -84,7 +84,6 @@ class RetrievalResult:
     query_terms: tuple[str, ...]
     known_term_share: float
     sentence_scores: tuple[np.ndarray, ...] = ()
-    sentence_vectors: tuple[np.ndarray, ...] = ()
     lexicon: Lexicon | None = None
     analysis: QuestionAnalysis | None = None
     rerank_scores: tuple[float, ...] | None = None
@@ -296,11 +295,9 @@ class HybridRetriever:
         if mode == "bm25":  # the answer stage still needs cosines to judge the evidence
             self._fill_cosines(hits, shown, qvec, replace=True)
         sent_scores: dict[int, np.ndarray] = {}
-        sent_vecs: dict[int, np.ndarray] = {}
         for i in shown:
             _, vecs = self.index.sentences_of(i)
-            sent_vecs[i] = np.asarray(vecs)
-            sent_scores[i] = sent_vecs[i] @ qvec if len(vecs) else np.zeros(0, np.float32)
+            sent_scores[i] = np.asarray(vecs) @ qvec if len(vecs) else np.zeros(0, np.float32)
         rerank: dict[int, float] | None = None
         profiles: dict[int, EvidenceProfile] = {}
         if self.learned is not None and analysis is not None and mode == "hybrid" and ranked:
@@ -316,7 +313,7 @@ class HybridRetriever:
         )
         docs = self._documents
         return RetrievalResult(query, qvec, out, tuple(terms), known,
-                               tuple(sent_scores[i] for i in ranked), tuple(sent_vecs[i] for i in ranked),
+                               tuple(sent_scores[i] for i in ranked),
                                self.lexicon, analysis,
                                tuple(rerank.get(i, 0.0) for i in ranked) if rerank is not None else None,
                                {r.passage.doc_id: docs[r.passage.doc_id] for r in out},

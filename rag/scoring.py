@@ -129,32 +129,3 @@ def load_scorer(path: Path = DEFAULT_SCORER) -> Scorer:
     if not 0.0 <= scorer.threshold <= 1.0 or math.isnan(scorer.threshold):
         raise ScorerError(f"scorerbestand {path}: drempel {scorer.threshold} ligt niet tussen 0 en 1")
     return scorer
-
-
-def mmr(relevance: np.ndarray, vectors: np.ndarray, k: int, diversity: float = 0.5,
-        groups: Sequence[str] | None = None) -> list[int]:
-    """Maximal marginal relevance (Carbonell & Goldstein, 1998): pick up to ``k`` rows.
-
-    ``relevance`` (n,) and L2-normalised ``vectors`` (n, dim); each step takes the row with the
-    highest ``(1 - diversity) * relevance - diversity * max cosine to those already taken``.
-    With ``groups`` (n,), at most one row per group (e.g. per paragraph). Returns row indices in
-    the order picked.
-    """
-    n = len(relevance)
-    chosen: list[int] = []
-    used: set[str] = set()
-    sim_max = np.full(n, -1.0)
-    available = np.ones(n, dtype=bool)
-    while len(chosen) < min(k, n):
-        score = (1 - diversity) * relevance - diversity * np.where(sim_max < -0.5, 0.0, sim_max)
-        score = np.where(available, score, -np.inf)
-        i = int(np.argmax(score))
-        if not np.isfinite(score[i]):
-            break
-        chosen.append(i)
-        available[i] = False
-        if groups is not None:
-            used.add(groups[i])
-            available &= np.array([g not in used for g in groups])
-        sim_max = np.maximum(sim_max, vectors @ vectors[i])
-    return chosen

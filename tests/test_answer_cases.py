@@ -87,6 +87,18 @@ def test_overview_over_several_paragraphs_is_grouped_by_document_and_section(pip
     assert all(c.passage.doc_id == ans.citations[0].passage.doc_id for c in ans.citations[:2])
 
 
+def test_overview_gathers_every_paragraph_about_its_topic(pipeline: Pipeline) -> None:
+    """The brexit is mentioned in three documents (2016, 2018, 2020); the reranker finds only the
+    2020 paragraph relevant, the others hold the topic word. Each paragraph gives its own best
+    sentences, so the 2018 one quotes the interne markt, not the Mol-Weert line after it."""
+    ans = pipeline.answer("Wat zeggen de documenten over de brexit?")
+    assert not ans.abstained
+    docs = {c.passage.doc_id[:4] for c in ans.citations}
+    assert {"2016", "2018", "2020"} <= docs
+    assert all("brexit" in c.passage.text.lower() for c in ans.citations)
+    assert "interne markt" in ans.text and "Mol-Weert" not in ans.text
+
+
 def test_ac05_english_question_is_answered_from_dutch_with_a_notice(pipeline: Pipeline) -> None:
     ans = pipeline.answer(CASES["ac05"]["input"])
     assert not ans.abstained

@@ -1,5 +1,5 @@
 """Pure functions of the answer stage on hand-made inputs: question analysis, coverage, the
-logistic models and their fitting, MMR, the abstention threshold, and the eval split."""
+logistic models and their fitting, the abstention threshold, and the eval split."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from rag.question import (
     term_rows,
     unit_of,
 )
-from rag.scoring import LogisticModel, ScorerError, load_scorer, mmr
+from rag.scoring import LogisticModel, ScorerError, load_scorer
 from rag.text import adjective_forms
 from rag.train import FEATURE_SIGNS, choose_threshold, fit_logistic, is_gold_sentence
 from tests.conftest import ROOT
@@ -171,14 +171,6 @@ def test_threshold_keeps_false_abstention_within_budget() -> None:
     assert (probs[answerable] < t).sum() == 1 and 0.05 < t <= 0.1
     t0, figs0 = choose_threshold(probs, answerable, 0.0)
     assert t0 <= 0.05 and figs0["dev_false_abstain"] == 0.0
-
-
-def test_mmr_prefers_diverse_sentences_and_one_per_group() -> None:
-    vecs = np.array([[1, 0], [0.99, 0.141], [0, 1]], dtype=np.float32)
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    rel = np.array([1.0, 0.95, 0.6])
-    assert mmr(rel, vecs, 2, diversity=0.5) == [0, 2]
-    assert mmr(rel, vecs, 3, diversity=0.0, groups=["p1", "p1", "p2"]) == [0, 2]
 
 
 def test_gold_sentence_labels_and_gold_removal() -> None:
