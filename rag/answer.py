@@ -186,7 +186,7 @@ class ExtractiveAnswerer:
                     a, sent, sentence_cos=cos, best_cos=best_cos, passage_cos=float(r.dense_score or 0.0),
                     rank=k + 1, fused_rel=r.score / top_fused, bm25_rel=(r.bm25_score or 0.0) / top_bm25,
                     position=pos, last=pos == len(p.sentences) - 1, profile=prof, lexicon=lex,
-                    passage_prob=passage_prob, cos_rank=cos_order.get(pos, len(p.sentences))))
+                    passage_prob=passage_prob, cos_rank=cos_order.get(pos, len(p.sentences)), corpus_idf=result.idf))
                 meta.append((r, sent, pos, prof.coverage))
         if not rows:
             return np.zeros((0, len(SENTENCE_FEATURES)), np.float32), []

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag.lexicon import Lexicon
-from rag.question import QuestionAnalysis, holds_type, years_in
+from rag.question import QuestionAnalysis, answer_mentions, holds_type, years_in
 from rag.text import bm25_tokens, fold, introduces_list
 
 PASSAGE_FEATURES: tuple[str, ...] = (
@@ -35,7 +35,7 @@ SENTENCE_BASE_FEATURES: tuple[str, ...] = (
     "sentence_cover_exact", "sentence_cover_soft", "evidence_cover_exact", "evidence_cover_soft", "min_match",
     "missing_idf", "names", "codes", "years", "typed", "type_held", "type_missing", "position_inv", "first",
     "length_log", "dangling", "new_words", "english", "overview", "passage_prob", "cos_rank_in_passage",
-    "focus_missing", "focus_uncovered", "sentence_focus_uncovered",
+    "focus_missing", "focus_uncovered", "sentence_focus_uncovered", "type_rarity",
 )
 #: the base features and, for each, the sentence's value minus the best value among the question's
 #: candidates (:func:`relative_rows`): a logistic model then compares a sentence with the others
@@ -168,14 +168,15 @@ def relative_rows(rows: np.ndarray) -> np.ndarray:
 def sentence_features(analysis: QuestionAnalysis, sentence: str, *, sentence_cos: float, best_cos: float,
                       passage_cos: float, rank: int, fused_rel: float, bm25_rel: float, position: int,
                       last: bool, profile: EvidenceProfile, lexicon: Lexicon, passage_prob: float,
-                      cos_rank: int) -> np.ndarray:
+                      cos_rank: int, corpus_idf: Callable[[str], float] | None = None) -> np.ndarray:
     """Base feature vector (len(SENTENCE_BASE_FEATURES),) of one candidate sentence.
 
     ``best_cos``: the best sentence cosine among all candidates of the question; ``position``:
     0-based place of the sentence in its passage; ``profile``: :func:`evidence_profile` of the
     passage (computed once per passage and shared by its sentences); ``passage_prob``: the
     reranker's probability for the passage; ``cos_rank``: 1-based rank of the sentence's cosine
-    among its passage's sentences.
+    among its passage's sentences; ``corpus_idf``: a stem's corpus IDF (natural log, as
+    :meth:`rag.retrieval.HybridRetriever.idf`), for ``type_rarity`` (0.0 without it).
     """
     sent_cov = coverage(analysis, sentence, lexicon)
     ev = profile.coverage
@@ -203,4 +204,19 @@ def sentence_features(analysis: QuestionAnalysis, sentence: str, *, sentence_cos
         1.0 if last and introduces_list(sentence) else 0.0, new_words,
         1.0 if analysis.language == "en" else 0.0, 1.0 if analysis.overview else 0.0, passage_prob, 1.0 / cos_rank,
         focus_missing, focus_uncovered, sent_cov.focus_uncovered,
+        type_rarity(analysis, sentence, corpus_idf) if corpus_idf is not None and held and typed else 0.0,
     ], dtype=np.float32)
+
+
+def type_rarity(analysis: QuestionAnalysis, sentence: str, idf: Callable[[str], float]) -> float:
+    """How specific the sentence's fact of the asked type is, in [0, 1]: over its mentions that the
+    question does not hold (:func:`~rag.question.answer_mentions`), the highest mean IDF of a
+    mention's stems, divided by the IDF of a term the corpus lacks. "in het Noordbrabants Museum"
+    is specific; "in Nederland", which nearly every passage holds, says little about where."""
+    top = idf("\x00") or 1.0
+    best = 0.0
+    for mention in answer_mentions(analysis.answer_type, sentence, analysis.folded):
+        stems = bm25_tokens(mention)
+        if stems:
+            best = max(best, sum(idf(s) for s in stems) / len(stems) / top)
+    return min(1.0, best)

@@ -225,6 +225,24 @@ def holds_type(answer_type: str, sentence: str, asked: str = "", unit: str = "")
 
 
 @functools.lru_cache(maxsize=65536)
+def answer_mentions(answer_type: str, sentence: str, asked: str = "") -> tuple[str, ...]:
+    """The mentions of a concrete ``answer_type`` in ``sentence`` that the (folded) question
+    ``asked`` does not already hold, folded: place names ("noordbrabants museum"), dates, person
+    names and other proper words, quantities. () for the other types."""
+    asked_words = _word_set(asked)
+    if answer_type in ("place", "date"):
+        found = [" ".join(sorted(m)) for m in _type_mentions(answer_type, sentence) if not m <= asked_words]
+    elif answer_type == "person":
+        found = [fold(n) for n in (*_person_names(sentence), *_proper_words(sentence))
+                 if fold(n.split()[-1]) not in asked_words]
+    elif answer_type in ("count", "amount"):
+        found = [q for q in quantities_in(sentence) if fold(q) not in asked_words]
+    else:
+        found = []
+    return tuple(dict.fromkeys(found))
+
+
+@functools.lru_cache(maxsize=65536)
 def _word_set(folded: str) -> frozenset[str]:
     return frozenset(re.findall(r"\w+", folded))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +94,9 @@ class RetrievalResult:
     profiles: tuple[EvidenceProfile | None, ...] = ()
     #: the query's BM25 terms that the corpus holds (numbers too, which the lexicon of words lacks)
     known_terms: frozenset[str] = frozenset()
+    #: corpus IDF (natural log) of a stemmed, folded term (:meth:`HybridRetriever.idf`); None when
+    #: the result was made without a retriever
+    idf: Callable[[str], float] | None = None
 
 
 class CrossEncoderReranker:
@@ -318,7 +321,7 @@ class HybridRetriever:
                                tuple(rerank.get(i, 0.0) for i in ranked) if rerank is not None else None,
                                {r.passage.doc_id: docs[r.passage.doc_id] for r in out},
                                tuple(profiles.get(i) for i in ranked) if profiles else (),
-                               frozenset(terms) & self.index.vocabulary)
+                               frozenset(terms) & self.index.vocabulary, self.idf)
 
     def _fill_cosines(self, hits: Hits, indices: list[int], qvec: np.ndarray, *, replace: bool = False) -> None:
         """Exact cosine of passages ``indices`` with the query into ``hits.dense`` (only missing ones

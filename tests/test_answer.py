@@ -332,3 +332,17 @@ def test_more_passages_than_the_reranker_judges(pipeline):
     assert all(r["rerank_score"] is not None for r in data["retrieved"][:n])
     assert all(r["rerank_score"] is None for r in data["retrieved"][n:])
 
+
+
+def test_a_specific_place_counts_more_than_one_every_passage_names(pipeline) -> None:
+    """type_rarity: "in het Noordbrabants Museum" is a specific place; "in Nederland en Vlaanderen"
+    (nearly every passage) and "in Den Bosch" (in the question) say little about where."""
+    from rag.features import type_rarity
+
+    a = pipeline.analyze("In welk gebouw in Den Bosch kwamen de delegaties bijeen?")
+    idf = pipeline.retriever.idf
+    museum = type_rarity(a, "De ministers ontmoeten elkaar in het Noordbrabants Museum in Den Bosch.", idf)
+    country = type_rarity(a, "Het is de zesde editie van de top, die in Nederland en Vlaanderen wordt gehouden.", idf)
+    asked = type_rarity(a, "De top vindt plaats in Den Bosch.", idf)
+    assert museum > 2 * country > 0.0
+    assert asked == 0.0
