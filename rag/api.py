@@ -61,6 +61,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from rag.answer import Answer, answer_to_json
 from rag.corpus import document_to_json
@@ -86,6 +87,9 @@ UNAUTHORIZED_TEXT = ("Niet ingelogd: stuur een geldige API-sleutel mee (Authoriz
                      "zie RAG_API_KEYS) of de login van de chat.")
 CANCELLED_STATUS = 499  # nginx's "client closed request": logged only, the client is gone
 
+
+#: every method a client may send; the catch-all routes answer them with a Dutch 404 or 405
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 # --- request and response models (the OpenAPI schema) ---------------------------------------------
 
@@ -373,7 +377,7 @@ def _error_response(request: Request, status: int, message: str, code: str,
                     headers: dict[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {"detail": message}
     if request.url.path.startswith("/v1"):
-        kind = "invalid_request_error" if status in (400, 404, 413, 422) else (
+        kind = "invalid_request_error" if status in (400, 404, 405, 413, 422) else (
             "authentication_error" if status == HTTPStatus.UNAUTHORIZED else "server_error")
         body["error"] = {"message": message, "type": kind, "param": None, "code": code}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -737,9 +741,12 @@ def create_api(  # noqa: C901 - the FastAPI app factory: each route is a closure
             # bytes that are not UTF-8, or JSON nested too deep to read: invalid JSON, as documented
             return _error_response(request, 422, "Ongeldige JSON in de aanvraag: de tekst is geen leesbare "
                                    "JSON in UTF-8.", "invalid_request")
-        message = {404: "Niet gevonden.", 405: "Deze methode is hier niet toegestaan."}.get(
+        allow = (exc.headers or {}).get("Allow", "een andere methode")
+        message = {404: f"Niet gevonden: {request.url.path} is geen adres van dit API (zie /api/openapi.json).",
+                   405: f"De methode {request.method} is hier niet toegestaan; gebruik {allow}."}.get(
             exc.status_code, str(exc.detail))
-        return _error_response(request, exc.status_code, message, str(exc.status_code))
+        return _error_response(request, exc.status_code, message, str(exc.status_code),
+                               dict(exc.headers) if exc.headers else None)
 
     @app.exception_handler(FilterError)
     @app.exception_handler(EmptyQuestionError)
@@ -806,6 +813,10 @@ def create_api(  # noqa: C901 - the FastAPI app factory: each route is a closure
     @openai.post("/chat/completions", response_model=ChatCompletion,
                  summary="OpenAI-compatibel: laatste gebruikersbericht = vraag, eerdere = geschiedenis")
     async def chat_completions(body: ChatRequest, request: Request) -> Any:
+        if body.model is not None and body.model != model_id:
+            # no silent stand-in: a client that asks for another model learns it is not served here
+            return _error_response(request, 404, f"Het model '{body.model}' bestaat hier niet; dit API kent "
+                                   f"alleen '{model_id}' (zie GET /v1/models).", "model_not_found")
         question, history = chat_question(body.messages)
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
@@ -853,4 +864,16 @@ def create_api(  # noqa: C901 - the FastAPI app factory: each route is a closure
 
     app.include_router(rest)
     app.include_router(openai)
+    routes = [r for r in (*app.routes, *rest.routes, *openai.routes) if isinstance(r, Route)]
+
+    # The chat is mounted at "/" and would answer every other API path with its own English 404;
+    # these catch what no API route takes: a wrong method (405 with Allow) or an unknown path (404)
+    @app.api_route("/api/{rest:path}", methods=_ALL_METHODS, include_in_schema=False)
+    @app.api_route("/v1/{rest:path}", methods=_ALL_METHODS, include_in_schema=False)
+    async def not_an_api_route(request: Request, rest: str) -> None:
+        allowed = sorted({m for r in routes if r.path_regex.match(request.url.path) for m in r.methods or ()})
+        if allowed:
+            raise StarletteHTTPException(405, headers={"Allow": ", ".join(allowed)})
+        raise StarletteHTTPException(404)
+
     return app

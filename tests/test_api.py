@@ -312,6 +312,31 @@ def test_api_answers_are_json_never_html(api: Server) -> None:
         assert r.headers["content-type"] == "application/json", path
 
 
+def test_a_wrong_method_or_path_gets_a_dutch_405_or_404_not_the_chat_page(api: Server) -> None:
+    """The chat is mounted at "/"; before, it answered these with its own English 404."""
+    r = httpx.get(f"{api.url}/api/ask")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert r.json()["detail"] == "De methode GET is hier niet toegestaan; gebruik POST."
+    r = httpx.delete(f"{api.url}/v1/chat/completions")
+    assert r.status_code == 405 and r.json()["error"]["type"] == "invalid_request_error"
+    r = httpx.post(f"{api.url}/api/vraag", json={"question": Q_INWONERS})
+    assert r.status_code == 404 and r.headers["content-type"] == "application/json"
+    assert r.json()["detail"].startswith("Niet gevonden: /api/vraag is geen adres van dit API")
+    assert httpx.get(f"{api.url}/api/openapi.json").status_code == 200
+    assert httpx.get(f"{api.url}/").status_code == 200  # the chat page is still there
+
+
+def test_another_model_is_refused_not_silently_replaced(api: Server) -> None:
+    with pytest.raises(openai.NotFoundError) as err:
+        api.client().chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": Q_INWONERS}])
+    assert err.value.code == "model_not_found"
+    assert "Het model 'gpt-4' bestaat hier niet; dit API kent alleen 'topdocumenten'" in err.value.message
+    # without a model the one model answers, as before
+    r = httpx.post(f"{api.url}/v1/chat/completions", timeout=120,
+                   json={"messages": [{"role": "user", "content": Q_INWONERS}]})
+    assert r.status_code == 200 and r.json()["model"] == "topdocumenten"
+
+
 @pytest.mark.parametrize("text", [SCRIPT, IMG, MD_LINK, "**vet** _schuin_ `code` <b>x</b> &amp; $x^2$ ~~weg~~",
                                   "![beeld](http://example.org/x.png)"])
 def test_markdown_content_renders_as_the_exact_text(text: str) -> None:
