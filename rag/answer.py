@@ -31,7 +31,7 @@ from rag.abstain import (
     uncovered_entities,
 )
 from rag.chunking import Passage
-from rag.compose import Candidate, citation_spans, grouped, pick_overview, pick_single, shown
+from rag.compose import Candidate, citation_spans, grouped, pick_overview, pick_single, repeats, shown
 from rag.features import (
     SENTENCE_FEATURES,
     Coverage,
@@ -310,7 +310,7 @@ class ExtractiveAnswerer:
         groups: list[list[Candidate]] = []
         missing: list[str] = []
         reasons = []
-        used: set[str] = set()
+        used: list[str] = []
         for pr in parts:
             cands = self.answer_candidates(pr)
             verdict = self.decide(pr, cands)
@@ -319,9 +319,9 @@ class ExtractiveAnswerer:
             if verdict.answer:
                 # each part: its best sentence and one more of the same passage; a sentence that
                 # answers two parts is shown once
-                picked = [c for c in pick_single(cands, 2, 1.0) if c.sentence not in used]
+                picked = [c for c in pick_single(cands, 2, 1.0) if not repeats(c.sentence, used)]
                 groups.append(picked)
-                used.update(c.sentence for c in picked)
+                used.extend(c.sentence for c in picked)
             else:
                 groups.append([])
                 missing.append(pa.text)

@@ -24,7 +24,7 @@ import numpy as np
 
 from rag.features import Coverage
 from rag.retrieval import Retrieved
-from rag.text import introduces_list, quote_span
+from rag.text import introduces_list, quote_span, words
 
 #: a quote of consecutive chosen sentences is at most this long (else the most probable sentence alone)
 MAX_QUOTE_CHARS = 1200
@@ -68,6 +68,14 @@ def with_list(c: Candidate, limit: int = 600) -> Candidate:
     return replace(c, sentence=text[start:end])
 
 
+def repeats(sentence: str, chosen: Sequence[str]) -> bool:
+    """Does ``sentence`` say what one of ``chosen`` already says: its words (folded, punctuation
+    and hyphens aside) are a run of the other's words, or the other way round? The same sentence in
+    two documents ("Benelux-NRW regio" in one, "Benelux-NRW-regio" in the other) is shown once."""
+    own = " ".join(words(sentence))
+    return any(own in other or other in own for other in (" ".join(words(x)) for x in chosen))
+
+
 def pick_single(cands: Sequence[Candidate], max_sentences: int, threshold: float) -> list[Candidate]:
     """The best candidate first, then, best first, the other sentences of its passage
     (context at no cost: the same citation) and sentences of other passages whose P(answer)
@@ -81,7 +89,7 @@ def pick_single(cands: Sequence[Candidate], max_sentences: int, threshold: float
             break
         if c.retrieved.passage.id != best_passage and c.prob < threshold:
             continue
-        if any(c.sentence in x.sentence or x.sentence in c.sentence for x in chosen):
+        if repeats(c.sentence, [x.sentence for x in chosen]):
             continue
         chosen.append(c)
     return _without_repeats([with_list(c) for c in chosen])
@@ -104,7 +112,7 @@ def pick_overview(cands: Sequence[Candidate], relevant: set[str], k: int = 8) ->
     paragraphs for diversity: in rounds, each paragraph (the one with the most probable sentence
     first) gives its most probable sentence not yet taken, at most ``k // n`` each for n relevant
     paragraphs (1 to 4). A sentence already taken from another document (the same text in a press
-    release and a declaration) is not taken twice.
+    release and a declaration, :func:`repeats`) is not taken twice.
 
     Each paragraph's own best sentences, rather than maximal marginal relevance over all of them:
     with the sentence model's small probabilities, MMR took the sentence least like the others,
@@ -120,8 +128,8 @@ def pick_overview(cands: Sequence[Candidate], relevant: set[str], k: int = 8) ->
     chosen: list[Candidate] = []
     for turn in range(cap):
         for group in by_paragraph.values():
-            if turn < len(group) and len(chosen) < k and not any(
-                    group[turn].sentence in x.sentence or x.sentence in group[turn].sentence for x in chosen):
+            if turn < len(group) and len(chosen) < k and not repeats(group[turn].sentence,
+                                                                      [x.sentence for x in chosen]):
                 chosen.append(group[turn])
     return chosen
 

@@ -346,3 +346,22 @@ def test_a_specific_place_counts_more_than_one_every_passage_names(pipeline) -> 
     asked = type_rarity(a, "De top vindt plaats in Den Bosch.", idf)
     assert museum > 2 * country > 0.0
     assert asked == 0.0
+
+
+def test_repeats_ignores_punctuation_and_hyphens_but_not_words() -> None:
+    from rag.compose import repeats
+
+    chosen = ["Als 1% van alle kilometers in de Benelux-NRW-regio vervangen wordt, is dat winst."]
+    assert repeats("Als 1% van alle kilometers in de Benelux-NRW regio vervangen wordt, is dat winst.", chosen)
+    assert repeats("in de Benelux-NRW regio vervangen wordt", chosen)  # a part of a chosen sentence
+    assert not repeats("Als 2% van alle kilometers in de Benelux-NRW-regio vervangen wordt, is dat winst.", chosen)
+    assert not repeats("Iets anders.", [])
+
+
+def test_the_same_sentence_in_two_documents_is_quoted_once(pipeline) -> None:
+    """Both FietsRoadmap texts hold the 13,6 miljard sentence, one with "Benelux-NRW regio", one
+    with "Benelux-NRW-regio"; before, the answer quoted it twice."""
+    ans = pipeline.answer("Wat levert het op als 1% van de autokilometers in de Benelux-NRW-regio door "
+                          "fietskilometers wordt vervangen?")
+    assert not ans.abstained
+    assert ans.text.count("13,6 miljard euro") == 1
