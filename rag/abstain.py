@@ -39,6 +39,10 @@ _NEUTER = frozenset({"bedrag", "aantal"})  # het-words: "een bedrag dat …", "e
 FOCUS_DECISION = 0.5
 
 
+#: the lower-case words of a surname ("De Croo", "Van de Poel", "Van der Mei")
+_NAME_PARTICLES = frozenset({"de", "van", "der", "den", "ter", "ten", "te", "het", "t", "du", "la", "le", "von"})
+
+
 def missing_fact(answer_type: str) -> str:
     """The Dutch words for "no <asked fact> that answers this question" of a concrete answer type:
     "bedrag dat deze vraag beantwoordt", "datum of periode die deze vraag beantwoordt"."""
@@ -112,39 +116,44 @@ def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: 
     ("de documenten noemen geen 'Duitse gemeente'"); "…gaan niet over…" when the corpus does name
     them elsewhere: a word of the lexicon, or a term among ``known_terms`` (the query's BM25 terms
     the corpus holds, numbers included: "2014" is in the sluice treaty)."""
-    phrases = [entity_phrase(analysis, t) for t in missing]
-    shown = ", ".join(f"'{p}'" for p in phrases)
+    shown = _phrase_list([entity_phrase(analysis, t) for t in missing])
     if any(t.word in lexicon or t.stem in known_terms for t in missing):
         return f"de best passende passages gaan niet over {shown}"
     return f"de documenten noemen geen {shown}"
 
 
-def absent_words_reason(analysis: QuestionAnalysis, known_terms: frozenset[str]) -> str:
+def absent_words_reason(analysis: QuestionAnalysis, known_terms: frozenset[str], lexicon: Lexicon | None = None
+                        ) -> str:
     """Dutch reason naming what the question asks about that the corpus does not hold in any form
     (neither the word, translated from English where it is a known name, nor its stem among
-    ``known_terms``, the query's BM25 terms the corpus holds): its names
+    ``known_terms``, the query's BM25 terms the corpus holds, nor the parts of a compound:
+    "regeringsdelegaties" is held by "regering" and "delegaties", :meth:`Lexicon.holds`): its names
     (:attr:`QuestionAnalysis.entities`, years and codes aside) and, in a Dutch question, the content
     words the evidence should hold (focus >= 0.5, the focus model's own decision point):
     "de documenten noemen geen 'voetbalwedstrijd', 'Ajax', 'Feyenoord'". "" when there is none; an
     English question's English words are not named, as the Dutch documents cannot hold them anyway."""
     names = {t.stem for t in analysis.entities if t.name}
     absent = [t for t in analysis.terms if not t.word[:1].isdigit() and not t.in_corpus
-              and t.stem not in known_terms and (
+              and t.stem not in known_terms and not (lexicon is not None and lexicon.holds(t.word)) and (
         t.stem in names or (analysis.language == "nl" and not t.name and t.focus >= FOCUS_DECISION))]
     if not absent:
         return ""
-    phrases = list(dict.fromkeys(entity_phrase(analysis, t) for t in absent))
-    return "de documenten noemen geen " + ", ".join(f"'{p}'" for p in phrases
-                                                    if not any(p != q and p in q for q in phrases))
+    return "de documenten noemen geen " + _phrase_list([entity_phrase(analysis, t) for t in absent])
 
 
 def missing_fact_reason(analysis: QuestionAnalysis, missing: Sequence[Term]) -> str:
     """Dutch reason for a concrete question whose topic the documents cover but without the asked
     fact ("de documenten over 'Einstein Telescoop' noemen geen bedrag dat deze vraag beantwoordt");
     a phrase inside another one ("Telescoop" in "Einstein Telescoop") is named once."""
-    phrases = list(dict.fromkeys(entity_phrase(analysis, t) for t in missing))
-    topic = ", ".join(f"'{p}'" for p in phrases if not any(p != q and p in q for q in phrases))
+    topic = _phrase_list([entity_phrase(analysis, t) for t in missing])
     return f"de documenten over {topic} noemen geen {missing_fact(analysis.answer_type)}"
+
+
+def _phrase_list(phrases: Sequence[str]) -> str:
+    """"'Einstein Telescoop', 'Duitse gemeente'": each phrase once, quoted; a phrase inside another
+    one ("Telescoop" in "Einstein Telescoop") is not named again."""
+    unique = list(dict.fromkeys(phrases))
+    return ", ".join(f"'{p}'" for p in unique if not any(p != q and p in q for q in unique))
 
 
 def _worst_in_corpus(analysis: QuestionAnalysis, cov: Coverage) -> bool:
@@ -159,6 +168,17 @@ def entity_phrase(analysis: QuestionAnalysis, term: Term) -> str:
     of a hyphenated name is the whole name ("West-Vlaanderen")."""
     words = analysis.text.replace("?", " ").split()
     folded = [fold(w).strip(".,;:!()\"'") for w in words]
+    if term.name:  # a surname keeps its particles when they are written as part of it: "De Croo", "Van de Poel"
+        for i, w in enumerate(folded):
+            if w == term.word:
+                j = i
+                while j > 0 and folded[j - 1] in _NAME_PARTICLES:
+                    j -= 1
+                while j < i and not words[j][:1].isupper():
+                    j += 1
+                if j < i:
+                    return " ".join(x.strip(".,;:!()\"'") for x in words[j:i + 1])
+                break
     k = next((i for i, t in enumerate(analysis.terms) if t.stem == term.stem), None)
     for i, w in enumerate(folded):
         if w != term.word and term.word in w.split("-"):  # part of a hyphenated name: "West-Vlaanderen"

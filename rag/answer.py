@@ -211,7 +211,7 @@ class ExtractiveAnswerer:
         a = result.analysis
         if verdict.answer or a is None:
             return verdict
-        absent = absent_words_reason(a, result.known_terms)
+        absent = absent_words_reason(a, result.known_terms, result.lexicon)
         return replace(verdict, reason=absent) if absent else verdict
 
     def _decide(self, result: RetrievalResult, cands: Sequence[Candidate]) -> Decision:

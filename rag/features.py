@@ -58,13 +58,16 @@ class Coverage:
     focus_uncovered: float = 0.0
 
     def worst_term(self, analysis: QuestionAnalysis) -> int | None:
-        """Index of the term whose absence weighs most (focus × (1 − match), ties: the rarer
-        one); None without terms, or when every term is in the text (as a stem or compound part):
-        then no word is missing, and a reason must not name one."""
+        """Index of the term whose absence weighs most (focus × IDF × (1 − match): a word the
+        evidence should hold, and a rare one, not "volgens"; not a number; ties: the rarer one); None without
+        terms, or when every term is in the text (as a stem or compound part): then no word is
+        missing, and a reason must not name one."""
         if not len(self.match):
             return None
-        weight = analysis.term_focus * (1.0 - self.match)
         idf = analysis.term_idf
+        weight = analysis.term_focus * idf * (1.0 - self.match)
+        # numbers and years are checked as entities; as words they are not in the lexicon
+        weight[[t.word[:1].isdigit() for t in analysis.terms]] = 0.0
         k = int(np.lexsort((-idf, -weight))[0])
         return k if self.match[k] < 1.0 else None
 

@@ -33,6 +33,10 @@ _CAPITALISED = re.compile(r"\b[A-ZÀ-Ý][\w-]+")
 #: shortest word part that counts as a compound match ("gemeente" in "gemeentebesturen")
 MIN_COMPOUND_PART = 5
 _MATRIX = 2  # ndim of a stack of vectors
+#: each half of a compound that :meth:`Lexicon.holds` splits has at least this many letters
+_MIN_COMPOUND_HALF = 4
+#: the linking sounds of Dutch compounds, "" first ("regering-s-delegaties", "pannen-koek")
+_LINKS = ("", "s", "e", "en")
 #: text profiles kept in memory at most (the cache is emptied past this)
 _MAX_PROFILES = 20_000
 
@@ -100,6 +104,20 @@ class Lexicon:
 
     def __contains__(self, word: str) -> bool:
         return word in self._row
+
+    def holds(self, word: str) -> bool:
+        """Does the corpus hold the folded ``word``: as a word form, or as a compound of two corpus
+        words of 4+ letters, with or without a linking "s", "e" or "en" ("regeringsdelegaties" =
+        "regering" + s + "delegaties", "onderwijsministers")? "treinkaartje" is not held when the
+        corpus has no "kaartje", though it has "kaart"."""
+        if word in self._row:
+            return True
+        for i in range(_MIN_COMPOUND_HALF, len(word) - _MIN_COMPOUND_HALF + 1):
+            head, rest = word[:i], word[i:]
+            if head in self._row and any(rest.startswith(link) and rest[len(link):] in self._row
+                                         and len(rest) - len(link) >= _MIN_COMPOUND_HALF for link in _LINKS):
+                return True
+        return False
 
     def vectors_of(self, words: Sequence[str]) -> Vectors:
         """Centred vectors (len(words), dim) of folded ``words``; unknown words are embedded once.

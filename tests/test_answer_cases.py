@@ -199,6 +199,22 @@ def test_a_refusal_names_the_words_the_corpus_lacks_rather_than_names_it_holds(p
     assert ans.reason == "de documenten noemen geen 'Duitse gemeente'"
 
 
+def test_a_refusal_names_a_surname_whole_once_and_no_compound_of_corpus_words(pipeline: Pipeline) -> None:
+    """Found by a new-user trial and a hand grading: the reason named 'Croo' for "De Croo", "'Einstein
+    Telescoop', 'Telescoop'" (a phrase inside another one), and 'onderwijsministers', whose parts
+    ("onderwijs", "ministers") the corpus holds, so it does not lack the word."""
+    ans = pipeline.answer("Wat zei premier De Croo over de Einstein Telescoop?")
+    assert ans.abstained and ans.reason == "de documenten noemen geen 'De Croo'", ans.reason
+    ans = pipeline.answer("Werd de Einstein Telescoop besproken op de top van 2018 in Middelburg?")
+    assert ans.abstained and ans.reason == "de best passende passages gaan niet over 'Einstein Telescoop'", ans.reason
+    ans = pipeline.answer("Hoeveel Nederlandse studenten studeren er in Vlaanderen volgens de cijfers die de "
+                          "onderwijsministers in 2018 uitwisselden?")
+    assert ans.abstained and "onderwijsministers" not in ans.reason, ans.reason
+    lexicon = pipeline.retriever.lexicon
+    assert lexicon.holds("onderwijsministers") and lexicon.holds("regeringsdelegaties")
+    assert not lexicon.holds("treinkaartje") and not lexicon.holds("landskampioen")
+
+
 def test_a_short_name_inside_a_longer_capitalised_name_is_held(pipeline: Pipeline) -> None:
     """Found by a new-user trial: "North Rhine-Westphalia" is "Noordrijn-Westfalen" in the documents;
     "Rhine" → "Rijn" is too short for the compound rule, and the question was refused with "… gaan niet
