@@ -80,7 +80,8 @@ def pick_single(cands: Sequence[Candidate], max_sentences: int, threshold: float
     """The best candidate first, then, best first, the other sentences of its passage
     (context at no cost: the same citation) and sentences of other passages whose P(answer)
     reaches ``threshold`` (fitted on the training split, see :mod:`rag.train`); no sentence twice,
-    at most ``max_sentences``."""
+    at most ``max_sentences``. After the best one, the others follow in the order of the text (by
+    passage, then position), so "Deze transitie …" comes after the sentence it refers to."""
     ordered = sorted(cands, key=lambda c: -c.prob)
     best_passage = ordered[0].retrieved.passage.id
     chosen = [ordered[0]]
@@ -92,7 +93,9 @@ def pick_single(cands: Sequence[Candidate], max_sentences: int, threshold: float
         if repeats(c.sentence, [x.sentence for x in chosen]):
             continue
         chosen.append(c)
-    return _without_repeats([with_list(c) for c in chosen])
+    passage_order = {pid: n for n, pid in enumerate(dict.fromkeys(c.retrieved.passage.id for c in chosen))}
+    rest = sorted(chosen[1:], key=lambda c: (passage_order[c.retrieved.passage.id], c.position))
+    return _without_repeats([with_list(c) for c in (chosen[0], *rest)])
 
 
 def _without_repeats(chosen: Sequence[Candidate]) -> list[Candidate]:

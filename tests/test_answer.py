@@ -365,3 +365,11 @@ def test_the_same_sentence_in_two_documents_is_quoted_once(pipeline) -> None:
                           "fietskilometers wordt vervangen?")
     assert not ans.abstained
     assert ans.text.count("13,6 miljard euro") == 1
+
+
+def test_after_the_answering_sentence_the_others_follow_in_text_order(pipeline) -> None:
+    """Found by a new-user trial: "Deze transitie biedt kansen …" came before the sentence it refers
+    to ("… maakt een digitale transitie door"), as the other sentences were ordered by probability."""
+    ans = pipeline.answer("Welke vier uitdagingen stonden centraal op de onderwijstop van 23 januari 2023?")
+    assert not ans.abstained and ans.text.startswith("Op het vlak van onderwijs")
+    assert ans.text.index("digitale transitie door") < ans.text.index("Deze transitie")
