@@ -33,6 +33,8 @@ from rag.text import DUTCH_STOPWORDS, bm25_tokens, dutch_zipf, words
 
 #: typo correction: terms this short are never corrected; a correction is at least this similar (difflib)
 MIN_CORRECTED_CHARS = 5
+#: a shorter word (of at least this many letters) is corrected only for two swapped neighbouring letters
+MIN_TRANSPOSED_CHARS = 4
 TYPO_CUTOFF = 0.86
 #: a word of a Dutch question at least this common in Dutch (wordfreq Zipf; 3 = once per million words)
 #: is a word, not a typo: "heten" is not "heen", "leger" not "leer", "gemeten" not "gemeenten"
@@ -160,18 +162,25 @@ class HybridRetriever:
         letter): "terneuzn" → "terneuzen", "inwonres" → "inwoners", "gemideld" → "gemiddeld". Word
         forms, not stems, are compared: a stemmer cuts a misspelt word where it cuts no real one
         ("terneuzen" → "terneus", "terneuzn" → "terneuzn"). Numbers, stop words and words of under
-        ``MIN_CORRECTED_CHARS`` letters stay as they are, and so does a common Dutch word in a Dutch
+        ``MIN_CORRECTED_CHARS`` letters stay as they are, unless swapping two neighbouring letters
+        gives a corpus word form ("pfsa" → "pfas": the commonest typing error, too small for a ratio
+        to tell), and so does a common Dutch word in a Dutch
         (``language`` "nl") question (:data:`REAL_WORD_ZIPF`): the corpus lacking it does not make it
         a typo. In an English question the close Dutch form is kept ("region" → "regio")."""
         vocab = self.index.vocabulary
         out = []
         for w in words:
-            if (len(w) < MIN_CORRECTED_CHARS or not w.isalpha() or w in DUTCH_STOPWORDS or w in self.lexicon
+            if (len(w) < MIN_TRANSPOSED_CHARS or not w.isalpha() or w in DUTCH_STOPWORDS or w in self.lexicon
                     or any(t in vocab for t in bm25_tokens(w, stemmer=self.settings.stemmer))):
                 out.append(w)
                 continue
             if w not in self._corrections:  # the analysis and the search both ask: decide once
-                close = difflib.get_close_matches(w, self._vocab_by_initial.get(w[0], ()), n=1, cutoff=TYPO_CUTOFF)
+                if len(w) < MIN_CORRECTED_CHARS:
+                    swapped = (w[:i] + w[i + 1] + w[i] + w[i + 2:] for i in range(len(w) - 1))
+                    close = [s for s in swapped if s in self.lexicon][:1]
+                else:
+                    close = difflib.get_close_matches(w, self._vocab_by_initial.get(w[0], ()), n=1,
+                                                      cutoff=TYPO_CUTOFF)
                 if len(self._corrections) > _MAX_CORRECTIONS:
                     self._corrections.clear()
                 self._corrections[w] = close[0] if close else w

@@ -373,3 +373,12 @@ def test_after_the_answering_sentence_the_others_follow_in_text_order(pipeline) 
     ans = pipeline.answer("Welke vier uitdagingen stonden centraal op de onderwijstop van 23 januari 2023?")
     assert not ans.abstained and ans.text.startswith("Op het vlak van onderwijs")
     assert ans.text.index("digitale transitie door") < ans.text.index("Deze transitie")
+
+
+def test_two_swapped_letters_in_a_short_word_are_a_typo(pipeline) -> None:
+    """Found by a new-user trial: "PFSA" was refused ("de documenten noemen geen 'PFSA'"); four
+    letters are too few for the similarity ratio, but swapping two neighbours gives "pfas"."""
+    r = pipeline.retriever
+    assert r.correct_words(["pfsa", "gaat", "xyzq"]) == ["pfas", "gaat", "xyzq"]
+    ans = pipeline.answer("Wanneer was de kennissessie over PFSA?")
+    assert not ans.abstained and "18 januari 2023" in ans.text, ans.reason
