@@ -51,14 +51,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP_RUN): | $(PY)
-	@echo "Installing the project into $(VENV) (only when pyproject.toml changed; ~1 min the first time)"
+	@echo "Installing the project into $(VENV) (only when pyproject.toml changed; ~2 min the first time)"
 	$(PIP) install $(PIP_FLAGS) $(TORCH)
 	$(PIP) install $(PIP_FLAGS) -e .
 	rm -f $(VENV)/.installed-run-*
 	touch $@
 
 $(STAMP_DEV): | $(PY)
-	@echo "Installing the project with the dev tools into $(VENV) (only when pyproject.toml changed; ~1 min the first time)"
+	@echo "Installing the project with the dev tools into $(VENV) (only when pyproject.toml changed; ~2 min the first time)"
 	$(PIP) install $(PIP_FLAGS) $(TORCH)
 	$(PIP) install $(PIP_FLAGS) -e '.[dev]'
 	rm -f $(VENV)/.installed-run-* $(VENV)/.installed-dev-*
