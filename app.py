@@ -409,14 +409,15 @@ def error_html(message: str) -> str:
     return f'<div class="rag-error">{text_html(message)}</div>'
 
 
-def answer_actions_html(answer_id: str, markdown: str) -> str:
-    """The actions under an answer: "Kopieer met bronnen" copies ``markdown``, carried base64-encoded
+def answer_actions_html(answer_id: str, markdown: str, label: str = "Kopieer met bronnen") -> str:
+    """The actions under an answer: the button ``label`` ("Kopieer met bronnen"; "Kopieer" under a
+    refusal, which has no sources) copies ``markdown``, carried base64-encoded
     in a hidden ``span.rag-copy-md`` (only ``A-Za-z0-9+/=``: nothing in it can act as markup, and the
     chat's HTML sanitizer keeps it; it drops ``data-`` attributes); the page script :data:`HEAD` does
     the copy. ``answer_id`` (hex, in the class ``rag-answer-id-<id>``; only ``class`` attributes are
     used, as everywhere in a message) ties the message to its record for feedback and export."""
     encoded = base64.b64encode(markdown.encode("utf-8")).decode("ascii")
-    return (f'<div class="rag-actions rag-answer-id-{answer_id}"><button class="rag-copy">Kopieer met bronnen'
+    return (f'<div class="rag-actions rag-answer-id-{answer_id}"><button class="rag-copy">{text_html(label)}'
             f'</button><span class="rag-copy-md">{encoded}</span></div>')
 
 
@@ -544,7 +545,8 @@ class ChatService:
             self._records[answer_id] = (record, version)
             while len(self._records) > MAX_RECORDS:
                 self._records.popitem(last=False)
-        return answer_html(answer) + answer_actions_html(answer_id, answer_markdown(record))
+        label = "Kopieer" if answer.abstained or not answer.citations else "Kopieer met bronnen"
+        return answer_html(answer) + answer_actions_html(answer_id, answer_markdown(record), label)
 
     def record_of(self, message: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(answer record, index version) behind an assistant message, or None (an error message, or
@@ -654,8 +656,9 @@ ACTIONS_SCRIPT = """<script>
     const text = decode(carrier ? carrier.textContent.trim() : "");
     window.ragLastCopy = text;
     try { await navigator.clipboard.writeText(text); } catch (e) { fallback(text); }
+    const label = button.dataset.label || (button.dataset.label = button.textContent);
     button.textContent = "Gekopieerd \u2713";
-    setTimeout(() => { button.textContent = "Kopieer met bronnen"; }, 2500);
+    setTimeout(() => { button.textContent = label; }, 2500);
   });
   window.ragDownload = (text, name, type) => {
     if (!text) return;

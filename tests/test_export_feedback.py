@@ -118,6 +118,9 @@ def test_chat_feedback_lands_in_the_log(settings: Settings, tmp_path: Path) -> N
     service = ChatService(pipeline)
     history = list(service.respond(Q_3RX, []))[-1][1]
     assert "Kopieer met bronnen" in history[-1]["content"]
+    refused = list(service.respond("Wat is het recept voor stoofvlees?", []))[-1][1][-1]["content"]
+    assert "Dat staat niet in de documenten" in refused  # a refusal has no sources to copy
+    assert '<button class="rag-copy">Kopieer</button>' in refused and "met bronnen" not in refused
     assert service.feedback(history, 1, False, "  datum klopt, maar bron ontbreekt ") == \
         "Dank je: je beoordeling (duim omlaag) is opgeslagen met je opmerking."
     assert service.feedback(history, 0, True, "").startswith("Dit bericht is geen antwoord")
