@@ -122,6 +122,15 @@ _HELD = SENTENCE_FEATURES.index("type_held")
 ENGLISH_NOTICE = "De vraag is in het Engels; de documenten en dus de citaten zijn in het Nederlands."
 
 
+def correction_notice(corrections: Sequence[tuple[str, str]]) -> str:
+    """The notice for words of a question read as other corpus words (typo tolerance, see
+    :meth:`rag.retrieval.HybridRetriever.correct_words`): "Gezocht met verbeterde spelling:
+    'terneuzn' → 'terneuzen'." "" without corrections."""
+    if not corrections:
+        return ""
+    return "Gezocht met verbeterde spelling: " + ", ".join(f"'{a}' → '{b}'" for a, b in corrections) + "."
+
+
 class ExtractiveAnswerer:
     """Compose a cited answer from retrieved passages without any language model.
 
@@ -279,7 +288,8 @@ class ExtractiveAnswerer:
         a = result.analysis
         if a is None:
             raise ValueError("retrieval result without question analysis")
-        notices = (ENGLISH_NOTICE,) if a.language == "en" else ()
+        notices = tuple(n for n in (ENGLISH_NOTICE if a.language == "en" else "",
+                                    correction_notice(a.corrections)) if n)
         if parts:
             return self._multi_part(result, parts, notices)
         cands = self.answer_candidates(result, depth=10 if a.overview else None)

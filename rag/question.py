@@ -356,6 +356,8 @@ class QuestionAnalysis:
     parts: tuple[QuestionAnalysis, ...] = ()
     #: measurement unit of a count or amount question ("kilo"), "" if none (see :func:`unit_of`)
     unit: str = ""
+    #: words of a Dutch question read as another corpus word (typed, read as): ("terneuzn", "terneuzen")
+    corrections: tuple[tuple[str, str], ...] = ()
 
     @functools.cached_property
     def folded(self) -> str:
@@ -511,6 +513,7 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
     all_words = words(text)
     seen: set[str] = set()
     terms = []
+    corrections: dict[str, str] = {}
     for k, w in enumerate(all_words):
         if (w in DUTCH_STOPWORDS or w in FRAME_WORDS or (len(w) < 2 and not w.isdigit())
                 or (language == "en" and w in ENGLISH_STOPWORDS)):
@@ -520,7 +523,9 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
             name_words.add(EXONYMS[w])
             w = EXONYMS[w]
         if correct is not None:
-            w = correct(w, language)
+            typed, w = w, correct(w, language)
+            if w != typed and language == "nl" and not exonym:
+                corrections[typed] = w
         stems = bm25_tokens(w)
         if not stems or stems[0] in seen:
             continue
@@ -542,7 +547,7 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
         text=text, language=language, terms=tuple(terms), names=tuple(sorted(names)),
         codes=tuple(sorted(codes_in(text))), numbers=tuple(sorted(quantities_in(text))),
         years=tuple(sorted(set(_YEAR.findall(text)))), answer_type=answer_type(text), parts=parts,
-        unit=unit_of(text))
+        unit=unit_of(text), corrections=tuple(corrections.items()))
 
 
 def years_in(text: str) -> set[str]:

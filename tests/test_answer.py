@@ -382,3 +382,14 @@ def test_two_swapped_letters_in_a_short_word_are_a_typo(pipeline) -> None:
     assert r.correct_words(["pfsa", "gaat", "xyzq"]) == ["pfas", "gaat", "xyzq"]
     ans = pipeline.answer("Wanneer was de kennissessie over PFSA?")
     assert not ans.abstained and "18 januari 2023" in ans.text, ans.reason
+
+
+def test_a_corrected_misspelling_is_told_in_a_notice(pipeline) -> None:
+    """A journalist sees how the question was read: "inwonres" and "Vlaandren" were searched as
+    "inwoners" and "vlaanderen"; a question without typos, or in English, gets no such notice."""
+    ans = pipeline.answer("Hoeveel inwonres telt een gemiddelde gemeente in Vlaandren?")
+    assert "Gezocht met verbeterde spelling: 'inwonres' → 'inwoners', 'vlaandren' → 'vlaanderen'." in ans.notices
+    assert "22.000" in ans.text
+    for clean in ("Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?",
+                  "How many inhabitants does an average municipality in Flanders have?"):
+        assert not any(n.startswith("Gezocht met verbeterde spelling") for n in pipeline.answer(clean).notices)
