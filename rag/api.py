@@ -234,6 +234,7 @@ class IndexStatus(BaseModel):
     corpus_hash: str | None
     format_version: int | None
     passages: int
+    up_to_date: bool = Field(description="False when the corpus changed and no index of it is built yet")
 
 
 class SlotStatus(BaseModel):

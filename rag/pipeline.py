@@ -284,7 +284,7 @@ class Pipeline:
         self._retriever = HybridRetriever(index, self.embedder, self.settings, reranker, learned)
         self._index = index
 
-    def maybe_refresh(self) -> bool:
+    def maybe_refresh(self, *, build: bool = True) -> bool:
         """Between questions: switch to a new ``current`` build, or rebuild for a changed corpus.
 
         Like Lucene's ``SearcherManager.maybeRefresh``: at most every :attr:`refresh_interval`
@@ -292,7 +292,9 @@ class Pipeline:
         A new verified build that matches the corpus is swapped in atomically; a changed corpus is
         rebuilt first when ``auto_build`` is on (only new passages are embedded), else
         :class:`~rag.errors.IndexStaleError` is raised, so no answer quotes a paragraph that is no
-        longer in the corpus. Returns True when another index is now in use."""
+        longer in the corpus. With ``build`` off (a health check), only a build that already exists
+        is swapped in; nothing is built and nothing raised. Returns True when another index is now
+        in use."""
         if self._index is None or self._holds or time.monotonic() - self._checked_at < self.refresh_interval:
             return False
         from rag.corpus import corpus_fingerprint
@@ -306,7 +308,14 @@ class Pipeline:
             if same_build and self._index.manifest.get("corpus_hash") == corpus_hash:
                 return False
             want = expected_manifest(s, self.embedder, corpus_hash)
-            index = self._load_or_build(want, refresh=True)
+            if build:
+                index = self._load_or_build(want, refresh=True)
+            else:
+                try:
+                    index = SearchIndex.load(s.index_dir, want)
+                except (IndexMissingError, IndexStaleError, IndexCorruptError):
+                    self._checked_at = 0.0  # the next question still checks, and builds or refuses
+                    return False
             self._use(index, self._retriever.reranker if self._retriever is not None else None)
             log.warning("index vernieuwd: %s", index.directory.name)
             return True
@@ -409,17 +418,24 @@ class Pipeline:
         return doc, passages
 
     def status(self) -> dict[str, Any]:
-        """What a health check shows (loads the index): ``index`` (build id, build time, corpus
-        hash, format version, passages), ``documents`` (count), ``embedder`` (model id),
+        """What a health check shows (loads the index, and first swaps in a newer ``current`` build
+        that matches the corpus, as a question would): ``index`` (build id, build time, corpus
+        hash, format version, passages, and ``up_to_date``: False when the corpus changed and no
+        build of it exists yet), ``documents`` (count), ``embedder`` (model id),
         ``answers`` ("extractive" or the LLM model name) and ``slots`` (limit, in use, waiting;
         None without a limit)."""
+        from rag.corpus import corpus_fingerprint
+
         index = self.retriever.index
+        if self.maybe_refresh(build=False):
+            index = self.retriever.index
         m = index.manifest
         slots = self.slots
         return {
             "index": {"build_id": m.get("build_id"), "build_time": m.get("build_time"),
                       "corpus_hash": m.get("corpus_hash"), "format_version": m.get("format_version"),
-                      "passages": len(index.passages)},
+                      "passages": len(index.passages),
+                      "up_to_date": m.get("corpus_hash") == corpus_fingerprint(self.settings.corpus_dir)[0]},
             "documents": len(index.documents),
             "embedder": (m.get("embedder") or {}).get("model_id"),
             "answers": self.settings.llm_model if self.settings.llm_enabled else "extractive",

@@ -223,7 +223,7 @@ def test_rest_health(api: Server) -> None:
     index = api.pipeline.retriever.index
     assert health["status"] == "ok" and health["model"] == "topdocumenten"
     assert health["index"]["build_id"] == index.manifest["build_id"]
-    assert health["index"]["corpus_hash"] == index.manifest["corpus_hash"]
+    assert health["index"]["corpus_hash"] == index.manifest["corpus_hash"] and health["index"]["up_to_date"] is True
     assert health["documents"] == len(index.documents) and health["index"]["passages"] == len(index.passages)
     assert "e5" in health["embedder"] and health["answers"] == "extractive"
     assert health["slots"]["limit"] == 4

@@ -43,11 +43,17 @@ def test_running_chat_serves_the_new_corpus_after_a_change(corpus_copy: Path, tm
     seed.write_text(seed.read_text(encoding="utf-8").replace("22.000", "23.456"), encoding="utf-8")
     res = run_module("rag.index", "--corpus", corpus_copy, "--index", index_dir, "--quiet")
     assert res.returncode == 0, res.stderr.decode()
+    # a health check shows the new build at once, not only after the next question
+    new_build = (index_dir / "current").resolve().name
+    status = p.status()["index"]
+    assert status["build_id"] == new_build and status["up_to_date"] is True
     shown = _chat(chat, Q_2B)
     assert "23.456" in shown and "22.000" not in shown
 
     # 2. the corpus changes again, nobody rebuilds, automatic builds off: refused, never the old text
     seed.write_text(seed.read_text(encoding="utf-8").replace("23.456", "24.680"), encoding="utf-8")
+    status = p.status()["index"]  # a health check neither builds nor fails; it tells
+    assert status["build_id"] == new_build and status["up_to_date"] is False
     shown = _chat(chat, Q_2B)
     assert "23.456" not in shown and "De index past niet bij het huidige corpus" in shown
     with pytest.raises(IndexStaleError):
