@@ -219,8 +219,7 @@ def holds_type(answer_type: str, sentence: str, asked: str = "", unit: str = "")
         return any(fold(n.split()[-1]) not in asked for n in _person_names(sentence)) or any(
             fold(w) not in asked for w in _proper_words(sentence))
     if answer_type in ("place", "date") and asked:
-        asked_words = _word_set(asked)
-        return any(not mention <= asked_words for mention in _type_mentions(answer_type, sentence))
+        return bool(answer_mentions(answer_type, sentence, asked))
     return _holds(answer_type, sentence)
 
 
