@@ -65,7 +65,7 @@ from starlette.routing import Route
 
 from rag.answer import Answer, answer_to_json
 from rag.corpus import document_to_json
-from rag.errors import AnswerCancelled, BusyError, EmptyQuestionError, RagError
+from rag.errors import AnswerCancelled, BusyError, EmptyQuestionError, RagError, json_error_message
 from rag.filters import FilterError, Filters
 from rag.index import DocumentInfo
 from rag.pipeline import AnswerSlots, Pipeline
@@ -333,8 +333,13 @@ _TYPE_WORDS = {"string": "een tekst", "int": "een geheel getal", "bool": "true o
 
 
 def _field_name(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body",)]
+    """"messages.0.content" of pydantic's ``loc``; the member of a union it tried ("str",
+    "list[dict[str,any]]") is a type, not a field, and is left out."""
+    parts = [str(p) for p in loc if p != "body" and not (isinstance(p, str) and _UNION_MEMBER.fullmatch(p))]
     return ".".join(parts) if parts else "body"
+
+
+_UNION_MEMBER = re.compile(r"str|int|float|bool|dict|list|none|\w+\[.*\]")
 
 
 #: FastAPI's detail for a request body it cannot decode (not UTF-8, or JSON nested too deep)
@@ -345,14 +350,16 @@ def dutch_validation_message(errors: Sequence[dict[str, Any]]) -> str:
     """One Dutch sentence per pydantic/FastAPI validation error, joined (``json_invalid``,
     ``missing``, ``extra_forbidden``, wrong types, out-of-range numbers; others with pydantic's text)."""
     out = []
+    wanted: dict[str, list[str]] = {}  # a field of a union type: "een tekst of een lijst"
     for err in errors:
         kind = str(err.get("type", ""))
         name = _field_name(err.get("loc", ()))
         ctx = err.get("ctx") or {}
         if kind == "json_invalid":
             where = err.get("loc", ("body", 0))
-            pos = where[1] if len(where) > 1 else "?"
-            out.append(f"Ongeldige JSON in de aanvraag (bij teken {pos}): {ctx.get('error', 'onleesbaar')}.")
+            pos = where[1] if len(where) > 1 and isinstance(where[1], int) else None
+            why = json_error_message(str(ctx.get("error", "onleesbaar")), pos)
+            out.append(f"Ongeldige JSON in de aanvraag: {why}.")
         elif kind == "missing":
             out.append("De aanvraag is leeg of geen JSON-object." if name == "body"
                        else f"Het veld '{name}' ontbreekt.")
@@ -360,9 +367,10 @@ def dutch_validation_message(errors: Sequence[dict[str, Any]]) -> str:
             out.append(f"Onbekend veld '{name}'.")
         elif kind.endswith("_type") or kind.endswith("_parsing") or kind == "int_from_float":
             base = kind.split("_", 1)[0]
-            want = _TYPE_WORDS.get(base, base)
+            wants = wanted.setdefault(name, [])
+            wants.append(_TYPE_WORDS.get(base, base))
             out.append("De aanvraag moet een JSON-object zijn." if name == "body"
-                       else f"Het veld '{name}' moet {want} zijn.")
+                       else f"Het veld '{name}' moet {' of '.join(dict.fromkeys(wants))} zijn.")
         elif kind in ("greater_than_equal", "greater_than"):
             out.append(f"Het veld '{name}' moet minstens {ctx.get('ge', ctx.get('gt'))} zijn.")
         elif kind in ("less_than_equal", "less_than"):
@@ -371,6 +379,8 @@ def dutch_validation_message(errors: Sequence[dict[str, Any]]) -> str:
             out.append(f"Het veld '{name}' mag niet leeg zijn.")
         else:
             out.append(f"Het veld '{name}' is ongeldig ({err.get('msg', kind)}).")
+    # of a union's messages for one field, the last names every type it may have
+    out = [m for i, m in enumerate(out) if not any(o != m and o.startswith(m[:-len(" zijn.")]) for o in out[i + 1:])]
     return " ".join(dict.fromkeys(out)) or "Ongeldige aanvraag."
 
 
@@ -662,15 +672,25 @@ def _message_text(message: ChatMessage) -> str:
     return ""
 
 
+#: the roles of an OpenAI chat message
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+
+
 def chat_question(messages: Sequence[ChatMessage]) -> tuple[str, list[str]]:
     """(question, history) of an OpenAI ``messages`` list: the last user message and the earlier
     user messages (last :data:`HISTORY_QUESTIONS`, oldest first). System and assistant messages
     are ignored. Raises EmptyQuestionError (Dutch) without a user message."""
+    unknown = sorted({m.role for m in messages} - _ROLES)
+    if unknown:
+        raise EmptyQuestionError(f"Onbekende rol {', '.join(repr(r) for r in unknown)} in 'messages'; toegestaan: "
+                                 f"{', '.join(sorted(_ROLES))}.")
     users = [_message_text(m).strip() for m in messages if m.role == "user"]
-    users = [u for u in users if u]
     if not users:
         raise EmptyQuestionError("Stel een vraag: het verzoek bevat geen bericht van de gebruiker (role 'user').")
-    return users[-1], users[:-1][-HISTORY_QUESTIONS:]
+    if not users[-1]:
+        raise EmptyQuestionError("Stel een vraag: het laatste bericht van de gebruiker bevat geen tekst (van een "
+                                 "lijst van delen worden alleen de tekstdelen gelezen).")
+    return users[-1], [u for u in users[:-1] if u][-HISTORY_QUESTIONS:]
 
 
 def _rag_extra(answer: Answer) -> dict[str, Any]:
@@ -799,6 +819,7 @@ def create_api(  # noqa: C901 - the FastAPI app factory: each route is a closure
             para["passage_ids"] = ids.get(para["id"], [])
         return JSONResponse(data)
 
+    @rest.head("/health", include_in_schema=False)  # uptime probes ask with HEAD
     @rest.get("/health", response_model=Health, summary="Indexversie, aantal documenten, modellen")
     async def health() -> JSONResponse:
         status = await anyio.to_thread.run_sync(pipeline.status)
@@ -806,10 +827,19 @@ def create_api(  # noqa: C901 - the FastAPI app factory: each route is a closure
             status["slots"]["waiting"] += answering.waiting
         return JSONResponse({"status": "ok", "model": model_id, **status})
 
+    model_entry = {"id": model_id, "object": "model", "created": started, "owned_by": "rag-topdocumenten"}
+
     @openai.get("/models", response_model=ModelList, summary="Het ene model: dit corpus")
     async def models() -> JSONResponse:
-        return JSONResponse({"object": "list", "data": [
-            {"id": model_id, "object": "model", "created": started, "owned_by": "rag-topdocumenten"}]})
+        return JSONResponse({"object": "list", "data": [model_entry]})
+
+    @openai.get("/models/{name}", response_model=ModelOut, responses={404: {"model": ErrorOut}},
+                summary="Het ene model, of 404 model_not_found")
+    async def model(name: str, request: Request) -> JSONResponse:
+        if name != model_id:
+            return _error_response(request, 404, f"Het model '{name}' bestaat hier niet; dit API kent alleen "
+                                   f"'{model_id}' (zie GET /v1/models).", "model_not_found")
+        return JSONResponse(model_entry)
 
     @openai.post("/chat/completions", response_model=ChatCompletion,
                  summary="OpenAI-compatibel: laatste gebruikersbericht = vraag, eerdere = geschiedenis")
@@ -869,9 +899,11 @@ def create_api(  # noqa: C901 - the FastAPI app factory: each route is a closure
 
     # The chat is mounted at "/" and would answer every other API path with its own English 404;
     # these catch what no API route takes: a wrong method (405 with Allow) or an unknown path (404)
+    @app.api_route("/api", methods=_ALL_METHODS, include_in_schema=False)
+    @app.api_route("/v1", methods=_ALL_METHODS, include_in_schema=False)
     @app.api_route("/api/{rest:path}", methods=_ALL_METHODS, include_in_schema=False)
     @app.api_route("/v1/{rest:path}", methods=_ALL_METHODS, include_in_schema=False)
-    async def not_an_api_route(request: Request, rest: str) -> None:
+    async def not_an_api_route(request: Request, rest: str = "") -> None:
         allowed = sorted({m for r in routes if r.path_regex.match(request.url.path) for m in r.methods or ()})
         if allowed:
             raise StarletteHTTPException(405, headers={"Allow": ", ".join(allowed)})

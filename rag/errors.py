@@ -100,6 +100,29 @@ def os_error_message(exc: OSError) -> str:
     return f"{exc.filename}: {what}" if exc.filename else what
 
 
+#: Dutch for the messages of Python's JSON parser (``json.JSONDecodeError.msg``), by their start
+_JSON_ERRORS = (
+    ("Expecting value", "hier hoort een waarde"),
+    ("Expecting property name enclosed in double quotes", "hier hoort een veldnaam tussen dubbele aanhalingstekens"),
+    ("Expecting ':' delimiter", "hier hoort een dubbele punt"),
+    ("Expecting ',' delimiter", "hier hoort een komma"),
+    ("Unterminated string", "een tekst zonder afsluitend aanhalingsteken"),
+    ("Invalid control character", "een stuurteken (zoals een regeleinde) binnen een tekst"),
+    ("Invalid \\uXXXX escape", "een ongeldige \\u-code"),
+    ("Invalid \\escape", "een ongeldige \\-code"),
+    ("Extra data", "tekst na het einde van de JSON"),
+    ("Illegal trailing comma", "een komma voor het sluithaakje"),
+)
+
+
+def json_error_message(msg: str, position: int | None = None) -> str:
+    """Dutch for a JSON parser message (``json.JSONDecodeError.msg``, or pydantic's ``json_invalid``
+    text, which is the same), with the character position when known: "een tekst zonder afsluitend
+    aanhalingsteken (bij teken 13)". A message this table lacks is kept as it is."""
+    dutch = next((nl for en, nl in _JSON_ERRORS if msg.startswith(en)), msg)
+    return f"{dutch} (bij teken {position})" if position is not None else dutch
+
+
 def fail(exc: BaseException, status: int) -> int:
     """Print ``fout: <Dutch message>`` of ``exc`` on stderr (an ``OSError`` as
     :func:`os_error_message`) and return ``status`` (an interface's exit code)."""

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer, check_quotes
+from rag.errors import json_error_message
 from rag.settings import DutchArgumentParser, Mode, add_source_arguments
 from rag.text import fold
 
@@ -60,6 +61,18 @@ def _norm(text: str) -> str:
     return " ".join(fold(text).split())
 
 
+def _texts(obj: dict[str, Any], key: str, where: str, qid: str) -> tuple[str, ...]:
+    """The list of texts under ``key`` (absent or null: empty); ValueError (Dutch) for anything else:
+    a single string would otherwise be read letter by letter."""
+    value = obj.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise ValueError(f"{where}: '{key}' van {qid!r} moet een lijst van teksten zijn "
+                         f"(bijvoorbeeld [\"…\"]), niet {type(value).__name__}")
+    return tuple(value)
+
+
 def load_questions(path: Path) -> list[Question]:
     """Read a JSONL question file; raise ValueError (Dutch) on malformed lines or duplicate ids."""
     out: list[Question] = []
@@ -72,20 +85,22 @@ def load_questions(path: Path) -> list[Question]:
         try:
             obj = json.loads(line)
         except ValueError as exc:
-            raise ValueError(f"{path}:{n}: ongeldige JSON ({exc})") from exc
+            why = json_error_message(exc.msg, exc.pos + 1) if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise ValueError(f"{path}:{n}: ongeldige JSON: {why}") from exc
         if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
             raise ValueError(f"{path}:{n}: object met 'question' verwacht")
         qid = str(obj.get("id", f"regel{n}"))
         if qid in seen:
             raise ValueError(f"{path}:{n}: dubbele id {qid!r}")
         seen.add(qid)
-        answerable = bool(obj.get("answerable", True))
-        gold = tuple(str(x) for x in obj.get("gold_passages", []) or [])
-        facts = tuple(str(x) for x in obj.get("answer_facts", []) or [])
+        answerable = obj.get("answerable", True)
+        if not isinstance(answerable, bool):
+            raise ValueError(f"{path}:{n}: 'answerable' van {qid!r} moet true of false zijn, niet {answerable!r}")
+        gold, facts, sentences, tags = (_texts(obj, key, f"{path}:{n}", qid)
+                                        for key in ("gold_passages", "answer_facts", "gold_sentences", "tags"))
         if answerable and not gold:
             raise ValueError(f"{path}:{n}: beantwoordbare vraag {qid!r} zonder gold_passages")
-        sentences = tuple(str(x) for x in obj.get("gold_sentences", []) or [])
-        out.append(Question(qid, obj["question"], answerable, gold, facts, tuple(obj.get("tags", []) or []),
+        out.append(Question(qid, obj["question"], answerable, gold, facts, tags,
                             str(obj.get("kind", "") or ""), str(obj.get("split", "") or ""), sentences))
     return out
 
@@ -227,8 +242,10 @@ def aggregate(outcomes: Sequence[Outcome]) -> dict[str, float]:
         m[key] = sum(o.scores.get(key, 0.0) for o in ans) / len(ans) if ans else _UNDEFINED
     facts_total = sum(o.facts_total for o in ans)
     m["fact_recall"] = sum(o.facts_found for o in ans) / facts_total if facts_total else _UNDEFINED
-    m["complete_answers"] = (sum(1 for o in ans if not o.abstained and o.facts_found == o.facts_total) / len(ans)
-                             if ans else _UNDEFINED)
+    # a question without answer facts cannot be complete or incomplete: it is not counted
+    with_facts = [o for o in ans if o.facts_total]
+    m["complete_answers"] = (sum(1 for o in with_facts if not o.abstained and o.facts_found == o.facts_total)
+                             / len(with_facts) if with_facts else _UNDEFINED)
     cits = sum(o.citations for o in ans)
     m["citation_precision"] = sum(o.citations_correct for o in ans) / cits if cits else _UNDEFINED
     m["citation_recall"] = sum(1 for o in ans if o.citations_correct > 0) / len(ans) if ans else _UNDEFINED

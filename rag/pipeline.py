@@ -82,6 +82,8 @@ _STANDALONE_MIN_TERMS = 2
 #: an over-long query is cut by a fifth at a time, never below this many characters
 _MIN_QUERY_CHARS = 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: marks a question pasted from an e-mail or a list starts with: "> ", "* ", "- ", "• ", "1. ", "2) "
+_PASTE_MARKS = re.compile(r"^(?:\s*(?:>+|[*•·‣▪◦–—-]|\d{1,2}[.)])(?=\s))+\s*")
 
 
 def is_follow_up(question: str, stemmer: str = DEFAULT_STEMMER) -> bool:
@@ -343,11 +345,12 @@ class Pipeline:
 
     # --- answering ------------------------------------------------------------------------
     def prepare_question(self, raw: str) -> tuple[str, list[str]]:
-        """Normalise and bound a question; return (question, notices). Raises EmptyQuestionError."""
+        """Normalise and bound a question; return (question, notices). Marks of a pasted quote or
+        list item before it ("> ", "* ", "1. ") go. Raises EmptyQuestionError."""
         if raw is None or not isinstance(raw, str):
             raise EmptyQuestionError("Stel een vraag als tekst: de invoer is leeg of geen tekst.")
         # lone surrogates stand for bytes that were not UTF-8 (argv, JSON "\udcff"): U+FFFD instead
-        question = normalize(_SURROGATE.sub("\ufffd", raw))
+        question = _PASTE_MARKS.sub("", normalize(_SURROGATE.sub("\ufffd", raw)))
         if not question or not has_letters_or_digits(question):
             raise EmptyQuestionError(
                 "Stel een vraag met woorden: de invoer is leeg of bevat alleen leestekens of symbolen.")

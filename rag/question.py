@@ -183,8 +183,14 @@ def quantities_in(text: str) -> set[str]:
 
 
 def codes_in(text: str) -> set[str]:
-    """Acronyms and codes in ``text`` ("3RX", "ASML", "PFAS", "CO2", "A11")."""
-    return {m.group(0) for m in _CODE.finditer(text) if not m.group(0).isdigit()}
+    """Acronyms and codes in ``text`` ("3RX", "ASML", "PFAS", "CO2", "A11"). A function word or
+    question word in capitals is none: "WAT IS DE TAALUNIE?" names no code "WAT", "IS" or "DE"."""
+    return {m.group(0) for m in _CODE.finditer(text) if not m.group(0).isdigit() and not _is_function_word(m.group(0))}
+
+
+def _is_function_word(word: str) -> bool:
+    w = fold(word)
+    return w in DUTCH_STOPWORDS or w in ENGLISH_STOPWORDS or w in FRAME_WORDS or bool(re.fullmatch(_QUESTION_WORDS, w))
 
 
 #: measurement units: "hoeveel kilo…" asks for a number of kilos. Countable nouns ("banen",

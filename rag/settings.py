@@ -292,7 +292,7 @@ def dutch_argparse_message(message: str) -> str:
 class DutchArgumentParser(argparse.ArgumentParser):
     """``argparse.ArgumentParser`` with Dutch usage, help headings and error messages.
 
-    A usage error prints the usage line and ``fout: <Dutch message>`` on stderr and exits 2."""
+    A usage error prints one line, ``fout: <Dutch message> (zie --help)``, on stderr and exits 2."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("add_help", False)
@@ -309,6 +309,6 @@ class DutchArgumentParser(argparse.ArgumentParser):
         return text.replace("\npositional arguments:\n", "\nargumenten:\n").replace("\noptions:\n", "\nopties:\n")
 
     def error(self, message: str) -> Any:  # argparse's signature returns NoReturn
-        """Print the usage and the Dutch message on stderr, exit 2."""
-        self.print_usage(__import__("sys").stderr)
-        self.exit(2, f"fout: {dutch_argparse_message(message)}\n")
+        """Print the Dutch message as one line on stderr (as every other error of the interfaces),
+        exit 2; the usage is one ``--help`` away."""
+        self.exit(2, f"fout: {dutch_argparse_message(message)} (zie {self.prog} --help)\n")

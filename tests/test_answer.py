@@ -393,3 +393,16 @@ def test_a_corrected_misspelling_is_told_in_a_notice(pipeline) -> None:
     for clean in ("Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?",
                   "How many inhabitants does an average municipality in Flanders have?"):
         assert not any(n.startswith("Gezocht met verbeterde spelling") for n in pipeline.answer(clean).notices)
+
+
+def test_a_question_in_capitals_or_pasted_with_a_quote_mark_is_answered(pipeline) -> None:
+    """Found by a robustness trial: "WAT IS DE TAALUNIE?" was refused ("gaan niet over DE, IS,
+    TAALUNIE, WAT": function words in capitals were taken for codes), and "> Wat is de Taalunie?"
+    (pasted from an e-mail) quoted two headings."""
+    from rag.question import codes_in
+
+    assert codes_in("WAT IS DE TAALUNIE VAN NL EN PFAS?") == {"TAALUNIE", "NL", "PFAS"}
+    for question in ("WAT IS DE TAALUNIE?", "> Wat is de Taalunie?", "* Wat is de Taalunie?", "1. Wat is de Taalunie?"):
+        ans = pipeline.answer(question)
+        assert not ans.abstained and ans.text.startswith("De Taalunie is de Vlaams-Nederlandse beleidsorganisatie"), (
+            question, ans.text[:80])

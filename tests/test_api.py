@@ -163,6 +163,17 @@ def test_openai_errors_are_dutch(api: Server) -> None:
         client.chat.completions.create(model="topdocumenten", messages=[{"role": "user", "content": Q_INWONERS}],
                                        stream=True, extra_body={"filters": {"kinds": ["kookboek"]}})
     assert "Onbekende soort document: kookboek" in err.value.message
+    # found by a robustness trial: a user message without text, an unknown role, content of a wrong type
+    no_text = "het laatste bericht van de gebruiker bevat geen tekst"
+    for messages, words in (([{"role": "user", "content": ""}], no_text),
+                            ([{"role": "user", "content": Q_INWONERS}, {"role": "user", "content": None}], no_text),
+                            ([{"role": "koning", "content": Q_INWONERS}], "Onbekende rol 'koning'")):
+        with pytest.raises(openai.UnprocessableEntityError) as err:
+            client.chat.completions.create(model="topdocumenten", messages=messages)  # type: ignore[arg-type]
+        assert words in err.value.message, err.value.message
+    resp = httpx.post(f"{api.url}/v1/chat/completions", json={"messages": [{"role": "user", "content": 42}]})
+    assert resp.status_code == 422
+    assert resp.json()["detail"] == "Het veld 'messages.0.content' moet een tekst of een lijst zijn."
 
 
 # --- REST: the same JSON as the CLI --------------------------------------------------------------
@@ -261,6 +272,9 @@ def test_openapi_schema_has_typed_routes(api: Server) -> None:
     (b'{"question": "Wat?", "filters": {"from": 1e20}}', "moet een geheel getal zijn"),
     (b'{"question": "Wat is de Taalunie? \xff\xfe"}', "Ongeldige JSON"),
     (b"[" * 100_000, "Ongeldige JSON"),
+    # found by a robustness trial: the JSON parser's own words were English
+    (b'{"question": "Wat', "Ongeldige JSON in de aanvraag: een tekst zonder afsluitend aanhalingsteken (bij teken"),
+    (b'{"question": ', "Ongeldige JSON in de aanvraag: hier hoort een waarde (bij teken"),
 ])
 def test_malformed_requests_get_422_with_a_dutch_message(api: Server, body: bytes, message: str) -> None:
     resp = httpx.post(f"{api.url}/api/ask", content=body, headers={"content-type": "application/json"})
@@ -326,6 +340,19 @@ def test_a_wrong_method_or_path_gets_a_dutch_405_or_404_not_the_chat_page(api: S
     assert httpx.get(f"{api.url}/").status_code == 200  # the chat page is still there
 
 
+def test_the_bare_api_prefixes_a_health_probe_and_the_model_lookup(api: Server) -> None:
+    """Found by a robustness trial: /api and /v1 themselves got the chat's English 404, a HEAD probe
+    of /api/health a 405, and the openai client's models.retrieve a 404."""
+    for path in ("/api", "/v1"):
+        r = httpx.get(f"{api.url}{path}")
+        assert r.status_code == 404 and r.json()["detail"].startswith(f"Niet gevonden: {path} is geen adres")
+    assert httpx.head(f"{api.url}/api/health").status_code == 200
+    assert api.client().models.retrieve("topdocumenten").id == "topdocumenten"
+    with pytest.raises(openai.NotFoundError) as err:
+        api.client().models.retrieve("gpt-4")
+    assert err.value.code == "model_not_found"
+
+
 def test_another_model_is_refused_not_silently_replaced(api: Server) -> None:
     with pytest.raises(openai.NotFoundError) as err:
         api.client().chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": Q_INWONERS}])
@@ -376,7 +403,8 @@ def locked(settings: Settings) -> Iterator[Server]:
 
 def _routes(server: Server) -> list[tuple[str, str]]:
     schema = httpx.get(f"{server.url}/api/openapi.json", headers={"Authorization": f"Bearer {KEY}"}).json()
-    return [(method.upper(), path.replace("{doc_id}", SEED_ID)) for path, ops in schema["paths"].items()
+    return [(method.upper(), path.replace("{doc_id}", SEED_ID).replace("{name}", "topdocumenten"))
+            for path, ops in schema["paths"].items()
             for method in ops] + [("GET", "/api/openapi.json")]
 
 
@@ -392,7 +420,8 @@ def test_every_api_route_refuses_unauthenticated_calls(locked: Server) -> None:
             r = httpx.request(method, f"{locked.url}{path}", headers=headers,
                               json=body if method == "POST" else None)
             assert r.status_code == 401, (method, path, header, r.status_code)
-            assert "Niet ingelogd" in r.json()["detail"] and r.headers["www-authenticate"].startswith("Bearer")
+            assert r.headers["www-authenticate"].startswith("Bearer")
+            assert method == "HEAD" or "Niet ingelogd" in r.json()["detail"]  # a HEAD reply has no body
     # before the body is even read: a malformed or oversized body without a key is still 401
     assert httpx.post(f"{locked.url}/api/ask", content=b"{kapot").status_code == 401
     assert httpx.post(f"{locked.url}/api/ask", content=b"x" * 400_000).status_code == 401

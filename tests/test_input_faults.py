@@ -82,11 +82,12 @@ def test_fc03_batch_with_bad_lines_reports_them_and_answers_the_rest(settings: S
     by_id = {r["id"]: r for r in rows if r["id"] is not None}
     assert "22.000" in by_id["goed1"]["answer"] and "22.000" in by_id["goed2"]["answer"]
     assert "22.000" in rows[1]["answer"] and "\ufffd" in rows[1]["question"]
-    assert rows[2]["error"].startswith("regel 3: ongeldige JSON")
+    assert rows[2]["error"] == "regel 3: ongeldige JSON: een tekst zonder afsluitend aanhalingsteken (bij teken 29)"
     assert by_id["null"]["error"] == "regel 4: 'question' is leeg (null)"
     assert by_id["getal"]["error"] == "regel 5: 'question' is geen tekst maar int"
     assert "answer" in by_id["surrogaat"] and "\udcff" not in by_id["surrogaat"]["question"]
     assert rows[6]["error"] == "regel 7: JSON-object zonder 'question'"
+    assert rows[6]["id"] == "zonder"  # the line's own id, not its number
 
 
 @pytest.mark.parametrize(("args", "dutch"), [
@@ -99,7 +100,8 @@ def test_usage_errors_are_dutch_with_exit_2(args: list[str], dutch: str) -> None
     res = run_module("rag.ask", *args, timeout=60)
     err = res.stderr.decode()
     assert res.returncode == 2
-    assert dutch in err and "gebruik: python -m rag.ask" in err
+    assert dutch in err and err.endswith("(zie python -m rag.ask --help)\n")
+    assert len(err.strip().splitlines()) == 1  # one line, as the README says (before: the usage first)
     assert "error:" not in err and "usage:" not in err and "invalid" not in err
 
 
