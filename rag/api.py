@@ -63,7 +63,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
-from rag.answer import Answer, answer_to_json
+from rag.answer import Answer, answer_to_json, with_meta
 from rag.corpus import document_to_json
 from rag.errors import AnswerCancelled, BusyError, EmptyQuestionError, RagError, json_error_message
 from rag.filters import FilterError, Filters
@@ -116,6 +116,7 @@ class AskRequest(BaseModel):
     history: list[str] = Field(default_factory=list, description="earlier questions, oldest first")
     filters: FiltersModel | None = None
     top_k: int | None = Field(None, ge=1, le=100, description="passages retrieved (default: the server's)")
+    id: str | int | None = Field(None, description="the caller's id of the question, given back as the answer's id")
 
 
 class CitationOut(BaseModel):
@@ -796,7 +797,7 @@ def create_api(  # noqa: C901 - the FastAPI app factory: each route is a closure
     async def ask(body: AskRequest, request: Request) -> JSONResponse:
         """The answer object of ``python -m rag.ask --json`` for the same question."""
         answer = await ask_answer(request, body.question, body.history, body.top_k, body.filters)
-        return JSONResponse(answer_to_json(answer))
+        return JSONResponse(answer_to_json(with_meta(answer, id=body.id) if body.id is not None else answer))
 
     @rest.get("/documents", response_model=DocumentList, summary="De geïndexeerde documenten")
     async def documents() -> JSONResponse:

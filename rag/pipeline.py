@@ -355,6 +355,8 @@ class Pipeline:
             raise EmptyQuestionError(
                 "Stel een vraag met woorden: de invoer is leeg of bevat alleen leestekens of symbolen.")
         notices = []
+        if "\ufffd" in question:  # bytes that were not UTF-8, or a lone surrogate: said, not hidden
+            notices.append("Je vraag bevatte tekens die geen geldige tekst waren; ze zijn vervangen door \ufffd.")
         limit = self.settings.max_question_chars
         if len(question) > limit:
             original = len(question)

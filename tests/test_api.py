@@ -205,6 +205,16 @@ def test_rest_ask_matches_the_cli_json(api: Server, settings: Settings, question
     assert rest == cli
 
 
+def test_rest_ask_gives_the_callers_id_back(api: Server) -> None:
+    """Found by a robustness trial: the answer object has an ``id`` (batch lines carry one), but
+    /api/ask refused an ``id`` ("Onbekend veld 'id'")."""
+    for qid in ("vraag-7", 7):
+        resp = ask(api, Q_INWONERS, id=qid)
+        assert resp.status_code == 200 and resp.json()["id"] == qid
+    assert ask(api, Q_INWONERS).json()["id"] is None
+    assert ask(api, Q_INWONERS, id=[1]).status_code == 422
+
+
 def test_rest_documents_list_and_detail(api: Server) -> None:
     listed = httpx.get(f"{api.url}/api/documents").json()
     docs = api.pipeline.documents()

@@ -86,6 +86,10 @@ def test_fc03_batch_with_bad_lines_reports_them_and_answers_the_rest(settings: S
     assert by_id["null"]["error"] == "regel 4: 'question' is leeg (null)"
     assert by_id["getal"]["error"] == "regel 5: 'question' is geen tekst maar int"
     assert "answer" in by_id["surrogaat"] and "\udcff" not in by_id["surrogaat"]["question"]
+    # found by a robustness trial: the replaced characters were kept without a word
+    replaced = "Je vraag bevatte tekens die geen geldige tekst waren; ze zijn vervangen door \ufffd."
+    assert replaced in by_id["surrogaat"]["notices"] and replaced in rows[1]["notices"]
+    assert replaced not in by_id["goed1"]["notices"]
     assert rows[6]["error"] == "regel 7: JSON-object zonder 'question'"
     assert rows[6]["id"] == "zonder"  # the line's own id, not its number
 
