@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rag.answer import FRAGMENT_NOTE, Answer, answer_to_json, with_meta
-from rag.errors import CorpusError, EmptyQuestionError, RagError, fail, json_error_message
+from rag.errors import CorpusError, EmptyQuestionError, RagError, fail, json_exception_message
 from rag.filters import FilterError, Filters
 from rag.settings import DutchArgumentParser, add_settings_arguments, settings_from_args
 
@@ -121,8 +121,7 @@ def _read_batch(path: Path) -> list[BatchItem]:
             try:
                 obj = json.loads(stripped)
             except (ValueError, RecursionError) as exc:
-                why = json_error_message(exc.msg, exc.pos + 1) if isinstance(exc, json.JSONDecodeError) else str(exc)
-                items.append((n, None, f"regel {n}: ongeldige JSON: {why}", None))
+                items.append((n, None, f"regel {n}: ongeldige JSON: {json_exception_message(exc)}", None))
                 continue
             if not isinstance(obj, dict) or "question" not in obj:
                 items.append((obj.get("id", n) if isinstance(obj, dict) else n, None,

@@ -7,6 +7,7 @@ them into exit codes or chat messages. ``str(error)`` is always the Dutch messag
 from __future__ import annotations
 
 import errno
+import json
 import sys
 
 
@@ -121,6 +122,14 @@ def json_error_message(msg: str, position: int | None = None) -> str:
     aanhalingsteken (bij teken 13)". A message this table lacks is kept as it is."""
     dutch = next((nl for en, nl in _JSON_ERRORS if msg.startswith(en)), msg)
     return f"{dutch} (bij teken {position})" if position is not None else dutch
+
+
+def json_exception_message(exc: Exception) -> str:
+    """Dutch for why ``json.loads`` failed: :func:`json_error_message` of a ``JSONDecodeError``
+    (position 1-based), else the exception's own text (e.g. nesting too deep)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return json_error_message(exc.msg, exc.pos + 1)
+    return str(exc)
 
 
 def fail(exc: BaseException, status: int) -> int:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer, check_quotes
-from rag.errors import json_error_message
+from rag.errors import json_exception_message
 from rag.settings import DutchArgumentParser, Mode, add_source_arguments
 from rag.text import fold
 
@@ -85,8 +85,7 @@ def load_questions(path: Path) -> list[Question]:
         try:
             obj = json.loads(line)
         except ValueError as exc:
-            why = json_error_message(exc.msg, exc.pos + 1) if isinstance(exc, json.JSONDecodeError) else str(exc)
-            raise ValueError(f"{path}:{n}: ongeldige JSON: {why}") from exc
+            raise ValueError(f"{path}:{n}: ongeldige JSON: {json_exception_message(exc)}") from exc
         if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
             raise ValueError(f"{path}:{n}: object met 'question' verwacht")
         qid = str(obj.get("id", f"regel{n}"))

@@ -431,9 +431,9 @@ class Pipeline:
         None without a limit)."""
         from rag.corpus import corpus_fingerprint
 
+        self.load()
+        self.maybe_refresh(build=False)
         index = self.retriever.index
-        if self.maybe_refresh(build=False):
-            index = self.retriever.index
         m = index.manifest
         slots = self.slots
         return {

@@ -73,23 +73,21 @@ def test_aggregate_definitions():
 
 def test_question_file_checks(tmp_path):
     f = tmp_path / "q.jsonl"
-    f.write_text('{"id": "x", "question": "a?", "answerable": true, "gold_passages": ["iets"]}\n'
-                 '{"id": "x", "question": "b?", "answerable": false}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="dubbele id"):
-        load_questions(f)
-    f.write_text('{"id": "x", "question": "a?", "answerable": true, "gold_passages": []}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="zonder gold_passages"):
-        load_questions(f)
-    # found by a robustness trial: a string was read letter by letter and scored 1.000, "ja" taken as true
-    f.write_text('{"id": "x", "question": "a?", "gold_passages": "De Taalunie is"}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="'gold_passages' van 'x' moet een lijst van teksten zijn"):
-        load_questions(f)
-    f.write_text('{"id": "x", "question": "a?", "answerable": "ja", "gold_passages": ["iets"]}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="'answerable' van 'x' moet true of false zijn"):
-        load_questions(f)
-    f.write_text('{"id": "x", "question": "Wat', encoding="utf-8")
-    with pytest.raises(ValueError, match="ongeldige JSON: een tekst zonder afsluitend aanhalingsteken"):
-        load_questions(f)
+    bad_files = [
+        ('{"id": "x", "question": "a?", "answerable": true, "gold_passages": ["iets"]}\n'
+         '{"id": "x", "question": "b?", "answerable": false}\n', "dubbele id"),
+        ('{"id": "x", "question": "a?", "answerable": true, "gold_passages": []}\n', "zonder gold_passages"),
+        # found by a robustness trial: a string was read letter by letter and scored 1.000, "ja" taken as true
+        ('{"id": "x", "question": "a?", "gold_passages": "De Taalunie is"}\n',
+         "'gold_passages' van 'x' moet een lijst van teksten zijn"),
+        ('{"id": "x", "question": "a?", "answerable": "ja", "gold_passages": ["iets"]}\n',
+         "'answerable' van 'x' moet true of false zijn"),
+        ('{"id": "x", "question": "Wat', "ongeldige JSON: een tekst zonder afsluitend aanhalingsteken"),
+    ]
+    for text, message in bad_files:
+        f.write_text(text, encoding="utf-8")
+        with pytest.raises(ValueError, match=message):
+            load_questions(f)
     qs = [q for q in load_questions(ROOT / "eval" / "questions.jsonl")]
     assert len(qs) >= 80 and sum(not q.answerable for q in qs) >= 15
     problems = validate_gold([*qs[:3], type(qs[0])("z", "?", True, ("dit citaat staat nergens",), ())],
