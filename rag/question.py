@@ -442,12 +442,32 @@ def detect_language(question: str) -> str:
     return "en" if en > nl else "nl"
 
 
+#: the modifiers between a question word and the noun it asks about: Dutch inflected adjectives
+#: ("welke *vlaamse* ministers", "welke *concrete* afspraken"; not nouns in "-ie" or "-ee"), numerals
+#: ("welke *vier* projecten") and, in English, any one word ("which *Flemish* ministers"); the
+#: word after them must be a content word ("welke *gemeente* is" keeps its noun)
+_WH_MODIFIERS = re.compile(r"\b(welke|welk)\s+(?:(?:\w+(?<![ie])e|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|\d+)"
+                           r"\s+){1,2}(?=(\w+))|\b(which)\s+\w+\s+(?=(\w+))")
+
+
+def _without_modifiers(folded: str) -> str:
+    def drop(m: re.Match[str]) -> str:
+        head = m.group(2) or m.group(4)
+        return m.group(0) if head in DUTCH_STOPWORDS or head in _ENGLISH_WORDS else (m.group(1) or m.group(3)) + " "
+    return _WH_MODIFIERS.sub(drop, folded)
+
+
 def answer_type(question: str) -> str:
-    """The expected answer type of a (single) question, from :data:`ANSWER_TYPES`; "other" if none."""
+    """The expected answer type of a (single) question, from :data:`ANSWER_TYPES`; "other" if none.
+
+    The table names the noun a question word asks about ("welke ministers"); when no opening
+    matches, the question is read again with the modifiers in between left out ("welke Vlaamse
+    ministers" → "welke ministers")."""
     q = fold(question)
-    for kind, pattern in _TYPE_PATTERNS:
-        if pattern.search(q):
-            return kind
+    for text in dict.fromkeys((q, _without_modifiers(q))):
+        for kind, pattern in _TYPE_PATTERNS:
+            if pattern.search(text):
+                return kind
     return "other"
 
 

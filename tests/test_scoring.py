@@ -46,6 +46,13 @@ def idf(stem: str) -> float:
     ("Wat is UPV?", "definition"),
     ("Klopt het dat Nederland Rusland veroordeelt?", "yes/no"),
     ("Why is the Netherlands a model for Flanders when it comes to local government?", "reason"),
+    # modifiers between the question word and its noun are read past, nouns in "-ie" are not
+    ("Welke Vlaamse ministers namen deel aan de top in Gent?", "person"),
+    ("Which Flemish ministers attended the summit?", "person"),
+    ("Welke vier iconische projecten werden toegelicht?", "list"),
+    ("Welke locatie is gekozen voor de telescoop?", "other"),
+    ("Welke conclusie trokken Bourgeois en Rutte over het Britse vertrek?", "other"),
+    ("In welke provincie ligt de sluis?", "place"),
 ])
 def test_answer_types_from_one_table(question: str, kind: str) -> None:
     assert answer_type(question) == kind
