@@ -24,11 +24,13 @@ from rag.lexicon import Lexicon
 from rag.question import QuestionAnalysis, answer_mentions, holds_type, years_in
 from rag.text import bm25_tokens, fold, introduces_list
 
-PASSAGE_FEATURES: tuple[str, ...] = (
+PASSAGE_BASE_FEATURES: tuple[str, ...] = (
     "fused_rel", "rank_inv", "passage_cos", "best_sentence_cos", "bm25_rel", "cover_exact", "cover_soft",
     "min_match", "missing_idf", "names", "codes", "years", "type_held", "english", "focus_missing",
     "focus_uncovered",
 )
+#: the base features and, for each, the passage's value minus the best among the reranked passages
+PASSAGE_FEATURES: tuple[str, ...] = (*PASSAGE_BASE_FEATURES, *(f"rel_{f}" for f in PASSAGE_BASE_FEATURES))
 #: what :func:`sentence_features` computes for one sentence on its own
 SENTENCE_BASE_FEATURES: tuple[str, ...] = (
     "sentence_cos", "sentence_cos_gap", "passage_cos", "passage_rank_inv", "passage_fused_rel", "bm25_rel",
@@ -142,7 +144,7 @@ def evidence_text(paragraph: str, section_label: str, title: str, date: str | No
 def passage_features(analysis: QuestionAnalysis, *, fused_rel: float, rank: int, passage_cos: float,
                      best_sentence_cos: float, bm25_rel: float, profile: EvidenceProfile,
                      sentences: Sequence[str]) -> np.ndarray:
-    """Feature vector (len(PASSAGE_FEATURES),) of one retrieved passage for the reranker.
+    """Base feature vector (len(PASSAGE_BASE_FEATURES),) of one retrieved passage for the reranker.
 
     ``fused_rel``: fused score / best fused score; ``bm25_rel``: BM25 score / best BM25 score
     (0 when BM25 did not return it); ``profile``: :func:`evidence_profile` of the passage's
@@ -159,12 +161,13 @@ def passage_features(analysis: QuestionAnalysis, *, fused_rel: float, rank: int,
     ], dtype=np.float32)
 
 
-def relative_rows(rows: np.ndarray) -> np.ndarray:
-    """All candidates of one question: base rows float32 (m, len(SENTENCE_BASE_FEATURES)) →
-    (m, len(SENTENCE_FEATURES)), each row followed by its difference from the column maxima."""
+def relative_rows(rows: np.ndarray, width: int = len(SENTENCE_BASE_FEATURES)) -> np.ndarray:
+    """All candidates of one question: base rows float32 (m, width) → (m, 2 * width), each row
+    followed by its difference from the column maxima (width: len(SENTENCE_BASE_FEATURES) for
+    sentences, len(PASSAGE_BASE_FEATURES) for passages)."""
     rows = np.asarray(rows, dtype=np.float32)
     if not len(rows):
-        return np.zeros((0, len(SENTENCE_FEATURES)), np.float32)
+        return np.zeros((0, 2 * width), np.float32)
     return np.hstack([rows, rows - rows.max(axis=0, keepdims=True)])
 
 

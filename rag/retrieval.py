@@ -21,7 +21,14 @@ import numpy as np
 
 from rag.chunking import Passage
 from rag.embedding import Embedder
-from rag.features import EvidenceProfile, evidence_profile, evidence_text, passage_features
+from rag.features import (
+    PASSAGE_BASE_FEATURES,
+    EvidenceProfile,
+    evidence_profile,
+    evidence_text,
+    passage_features,
+    relative_rows,
+)
 from rag.filters import Filters
 from rag.fusion import convex, lookup_bm25_weight, order, ranks, rrf
 from rag.index import SearchIndex
@@ -398,7 +405,7 @@ class HybridRetriever:
                 analysis, fused_rel=fused[i] / top_fused, rank=rank, passage_cos=d_score.get(i, 0.0),
                 best_sentence_cos=float(sc.max()) if sc is not None and len(sc) else d_score.get(i, 0.0),
                 bm25_rel=b_score.get(i, 0.0) / top_bm25, profile=profiles[i], sentences=p.sentences))
-        return np.stack(rows)
+        return relative_rows(np.stack(rows), len(PASSAGE_BASE_FEATURES))
 
     def dense_part(self, hits: Hits, qvec: np.ndarray) -> dict[int, float]:
         """The dense side of convex fusion per candidate: ``dense_weight`` * passage cosine +

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from rag.features import Coverage, coverage
+from rag.features import Coverage, coverage, relative_rows
 from rag.lexicon import Lexicon, centre, lexicon_words
 from rag.question import (
     CONCRETE_TYPES,
@@ -304,3 +304,11 @@ def test_a_place_or_date_already_in_the_question_does_not_answer_it() -> None:
     ("Waar werd het verdrag ondertekend?", "place"), ("Waar komen de ministers samen op 1 april?", "place")])
 def test_waar_with_its_preposition_left_behind_asks_for_a_thing_not_a_place(question: str, kind: str) -> None:
     assert analyze(question, idf).answer_type == kind
+
+
+def test_relative_rows_compare_each_candidate_with_the_best() -> None:
+    rows = np.array([[0.9, 1.0], [0.5, 3.0]], dtype=np.float32)
+    out = relative_rows(rows, 2)
+    assert out.shape == (2, 4)
+    assert np.allclose(out[:, 2:], [[0.0, -2.0], [-0.4, 0.0]])
+    assert relative_rows(np.zeros((0, 2), np.float32), 2).shape == (0, 4)
