@@ -301,13 +301,16 @@ class ExtractiveAnswerer:
         if a.overview:
             # the paragraphs the reranker finds relevant, those of the best one's section (a section
             # of a document is about one topic), and those whose evidence holds the topic: every
-            # term the question's focus asks for
+            # term the question's focus asks for. When some of them hold the topic, only those
+            # are digested: a paragraph beside the topic ("nutriënten" next to "PFAS") is not about it
             top = cands[0].retrieved.passage
             relevant = {r.passage.id for r, p in zip(result.passages, result.rerank_scores or (), strict=False)
                         if p >= self.scorer.passage_threshold} | {top.id} | {
                 r.passage.id for r in result.passages
                 if r.passage.doc_id == top.doc_id and r.passage.section_label == top.section_label} | {
                 c.retrieved.passage.id for c in cands if covers_focus(a, c.coverage)}
+            on_topic = {c.retrieved.passage.id for c in cands if covers_focus(a, c.coverage)}
+            relevant = relevant & on_topic or relevant
             chosen = grouped(pick_overview(cands, relevant))
         else:
             chosen = pick_single(cands, self.settings.max_answer_sentences, self.scorer.sentence_threshold)

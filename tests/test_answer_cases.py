@@ -99,6 +99,15 @@ def test_overview_gathers_every_paragraph_about_its_topic(pipeline: Pipeline) ->
     assert "interne markt" in ans.text and "Mol-Weert" not in ans.text
 
 
+def test_overview_leaves_out_a_paragraph_beside_its_topic(pipeline: Pipeline) -> None:
+    """The PFAS paragraph of 3.c stands next to one on nutrients in the same section; the digest
+    quotes the paragraphs that hold PFAS, not the one beside it."""
+    ans = pipeline.answer("Wat zeggen de documenten over PFAS?")
+    assert not ans.abstained and len(ans.citations) >= 2
+    assert all("pfas" in c.passage.text.lower() for c in ans.citations)
+    assert "nutriënten" not in ans.text
+
+
 def test_ac05_english_question_is_answered_from_dutch_with_a_notice(pipeline: Pipeline) -> None:
     ans = pipeline.answer(CASES["ac05"]["input"])
     assert not ans.abstained
