@@ -91,6 +91,9 @@ def test_two_part_questions_are_split_and_a_bare_part_borrows_the_topic() -> Non
     assert split_parts("Wanneer en waar vindt de zevende regeringstop plaats?") == [
         "Wanneer vindt de zevende regeringstop plaats?", "waar vindt de zevende regeringstop plaats?"]
     assert split_parts("Hoe werken Nederland en Vlaanderen samen?") == ["Hoe werken Nederland en Vlaanderen samen?"]
+    # "hoeveelste" is a question word, also after an article
+    assert split_parts("In welk gebouw kwamen ze samen, en de hoeveelste editie van de top was het?") == [
+        "In welk gebouw kwamen ze samen?", "de hoeveelste editie van de top was het?"]
     a = analyze("Wat is UPV en voor welke producten willen Nederland en Vlaanderen ambitieus beleid?", idf)
     assert len(a.parts) == 2 and a.parts[0].answer_type == "definition"
 
