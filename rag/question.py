@@ -67,7 +67,8 @@ _TYPE_PATTERNS = tuple((t, re.compile(p)) for t, p in ANSWER_TYPES)
 #: answer types a sentence must visibly hold to answer the question
 CONCRETE_TYPES = frozenset({"amount", "count", "date", "place", "person"})
 
-_QUESTION_WORDS = r"(?:wat|wie|waar|wanneer|waarom|hoeveelste|hoeveel|welke|welk|hoe|what|who|where|when|why|how|which|klopt)"
+_QUESTION_WORDS = (r"(?:wat|wie|waar|wanneer|waarom|hoeveelste|hoeveel|welke|welk|hoe|what|who|where|when|why|how|"
+                   r"which|klopt)")
 _PART_SPLIT = re.compile(
     rf"\?\s+(?=\S)|(?:,\s*|\s+)(?:en|and|maar|but)\s+(?=(?:(?:voor|in|op|met|van|over|door|uit|naar|bij|aan|tot|"
     rf"to|for|in|at|by|of)\s+)?(?:(?:de|het|the)\s+)?{_QUESTION_WORDS}\b)", re.IGNORECASE)
