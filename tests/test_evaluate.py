@@ -18,6 +18,7 @@ from rag.evaluate import (
     retrieval_scores,
     validate_gold,
 )
+from rag.text import fold
 from tests.conftest import CORPUS, ROOT
 
 GOLD = ["De gemiddelde Nederlandse gemeente telt"]
@@ -94,6 +95,21 @@ def test_question_file_checks(tmp_path):
                              [p.text for d in __import__("rag.corpus").corpus.load_corpus(CORPUS).documents
                               for p in d.paragraphs])
     assert problems == ["z: gold-citaat niet in het corpus: 'dit citaat staat nergens'"]
+
+
+def test_every_committed_question_file_loads_and_its_gold_is_in_the_corpus() -> None:
+    """Each eval file (the split set and the held-out fresh sets, one per stop) is read by the
+    runner as it stands, and every gold quote and answer fact occurs in the corpus."""
+    from rag.corpus import load_corpus
+    paragraphs = [p.text for d in load_corpus(CORPUS).documents for p in d.paragraphs]
+    folded = " ".join(" ".join(fold(p).split()) for p in paragraphs)
+    files = sorted((ROOT / "eval").glob("*.jsonl"))
+    assert len(files) >= 10
+    for path in files:
+        qs = load_questions(path)
+        assert validate_gold(qs, paragraphs) == [], path.name
+        missing = [(q.id, f) for q in qs for f in q.answer_facts if " ".join(fold(f).split()) not in folded]
+        assert missing == [], path.name
 
 
 @pytest.mark.slow
