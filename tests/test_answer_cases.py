@@ -70,6 +70,15 @@ def test_a_part_the_documents_lack_is_named(pipeline: Pipeline) -> None:
     assert "staat niets in de documenten" in ans.text and "Tour de France" in ans.text
 
 
+def test_a_part_answered_by_the_sentence_of_another_part_is_not_called_missing(pipeline: Pipeline) -> None:
+    """Found by a new-user trial: "GEDAAN te Brussel, op 9 september 1980" was quoted for "wanneer"
+    and the answer then said the documents hold nothing on "waar"."""
+    ans = pipeline.answer("Waar werd het Verdrag inzake de Nederlandse Taalunie ondertekend en wanneer?")
+    assert not ans.abstained
+    assert "Brussel" in ans.text and "1980" in ans.text
+    assert "staat niets in de documenten" not in ans.text
+
+
 def test_ac04_overview_is_a_cited_digest(pipeline: Pipeline) -> None:
     ans = pipeline.answer(CASES["ac04"]["input"])
     assert not ans.abstained
