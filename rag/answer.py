@@ -41,7 +41,7 @@ from rag.features import (
     sentence_features,
 )
 from rag.filters import Filters
-from rag.question import QuestionAnalysis, Term, answer_mentions
+from rag.question import Term
 from rag.retrieval import RetrievalResult, Retrieved
 from rag.scoring import ANSWERABLE_FEATURES, Scorer, load_scorer
 from rag.settings import Settings
@@ -324,7 +324,7 @@ class ExtractiveAnswerer:
         missing: list[str] = []
         reasons = []
         used: list[str] = []
-        refused: list[QuestionAnalysis] = []
+        refused: list[tuple[RetrievalResult, list[Candidate]]] = []
         for pr in parts:
             cands = self.answer_candidates(pr)
             verdict = self.decide(pr, cands)
@@ -340,16 +340,16 @@ class ExtractiveAnswerer:
                 groups.append([])
                 missing.append(pa.text)
                 reasons.append(verdict.reason)
-                refused.append(pa)
-        # a refused part of a concrete type that a sentence shown for another part answers (it names
-        # a new fact of that type: "GEDAAN te Brussel, op 9 september 1980" answers "waar" and
-        # "wanneer") is not said to be missing while its answer is on screen
-        shown_sentences = [c.sentence for g in groups for c in g]
-        answered = [pa for pa in refused if pa.concrete and any(
-            answer_mentions(pa.answer_type, s, pa.folded) for s in shown_sentences)]
-        for pa in answered:
-            k = missing.index(pa.text)
-            del missing[k], reasons[k]
+                refused.append((pr, cands))
+        # a refused part that a sentence shown for another part answers is not said to be missing
+        # while its answer is on screen: the part's own candidates among the shown sentences pass
+        # its own decision ("GEDAAN te Brussel, op 9 september 1980" answers "waar" and "wanneer")
+        shown_sentences = {c.sentence for g in groups for c in g}
+        for pr, cands in refused:
+            on_screen = [c for c in cands if c.sentence in shown_sentences]
+            if on_screen and self.decide(pr, on_screen).answer and pr.analysis is not None:
+                k = missing.index(pr.analysis.text)
+                del missing[k], reasons[k]
         if not any(groups):
             return replace(abstention(a.text, result, "; ".join(dict.fromkeys(reasons))), notices=notices)
         ans = compose_answer(a.text, result, groups, missing)
