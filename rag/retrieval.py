@@ -173,7 +173,8 @@ class HybridRetriever:
         gives a corpus word form ("pfsa" → "pfas": the commonest typing error, too small for a ratio
         to tell), and so does a common Dutch word in a Dutch
         (``language`` "nl") question (:data:`REAL_WORD_ZIPF`): the corpus lacking it does not make it
-        a typo. In an English question the close Dutch form is kept ("region" → "regio")."""
+        a typo. In an English question the close form is taken only when it is a common Dutch word
+        ("region" → "regio"), not an English word of the corpus ("create" stays, not "created")."""
         vocab = self.index.vocabulary
         out = []
         for w in words:
@@ -194,7 +195,11 @@ class HybridRetriever:
             fixed = self._corrections[w]
             # the word list is consulted only for a word that has a close corpus form (loading it costs
             # a cold start about 0.2 s)
-            out.append(w if fixed != w and language == "nl" and dutch_zipf(w) >= REAL_WORD_ZIPF else fixed)
+            if fixed != w and language == "nl" and dutch_zipf(w) >= REAL_WORD_ZIPF:
+                fixed = w  # a real Dutch word
+            elif fixed != w and language != "nl" and dutch_zipf(fixed) < REAL_WORD_ZIPF:
+                fixed = w  # an English word maps only to a Dutch word ("region" → "regio", not "create" → "created")
+            out.append(fixed)
         return out
 
     @functools.cached_property

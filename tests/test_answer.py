@@ -184,6 +184,11 @@ def test_a_real_dutch_word_the_corpus_lacks_is_not_a_typo(pipeline):
     assert r.correct_words(real) == real
     assert r.correct_words(["gouvernuer", "comissaris", "novmber"]) == ["gouverneur", "commissaris", "november"]
     assert r.correct_words(["region"], "en") == ["regio"]
+    # an English word is not "corrected" to an English word of the corpus (found by a new-user
+    # trial: "create" became "created", and the refusal named 'created' as missing)
+    assert r.correct_words(["create"], "en") == ["create"]
+    ans = pipeline.answer("How many jobs will the Einstein Telescope create?")
+    assert not ans.abstained and "1.700" in ans.text
     analysis = pipeline.analyze("Voor welke producten willen Nederland en Vlaanderen ambitieus beleid?")
     terms = [t.word for t in analysis.terms]
     assert "producten" in terms and "productie" not in terms
