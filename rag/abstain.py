@@ -153,7 +153,15 @@ def _phrase_list(phrases: Sequence[str]) -> str:
     """"'Einstein Telescoop', 'Duitse gemeente'": each phrase once, quoted; a phrase inside another
     one ("Telescoop" in "Einstein Telescoop") is not named again."""
     unique = list(dict.fromkeys(phrases))
-    return ", ".join(f"'{p}'" for p in unique if not any(p != q and p in q for q in unique))
+    return ", ".join(f"'{_short(p)}'" for p in unique if not any(p != q and p in q for q in unique))
+
+
+#: longest word or phrase a refusal reason quotes whole (a 1,000-letter "word" is cut, with "…")
+MAX_REASON_PHRASE = 40
+
+
+def _short(phrase: str) -> str:
+    return phrase if len(phrase) <= MAX_REASON_PHRASE else phrase[:MAX_REASON_PHRASE - 1] + "…"
 
 
 def _worst_in_corpus(analysis: QuestionAnalysis, cov: Coverage) -> bool:

@@ -34,6 +34,20 @@ def test_question_prints_answer_and_cited_paragraphs(settings):
     assert "Nederland is voor Vlaanderen een gidsland" in r.stdout  # the full cited paragraph
 
 
+def test_a_source_heading_gives_its_date_once(settings):
+    """Found by a new-user trial: "… in Den Haag (13 juni 2022) (2022-06-13)"."""
+    r = run_ask(["Wanneer kwam het Comité van Ministers van de Taalunie bijeen in Den Haag?"], settings)
+    assert r.returncode == 0, r.stderr
+    assert "(13 juni 2022)" in r.stdout and "(2022-06-13)" not in r.stdout
+
+
+def test_a_refusal_reason_quotes_no_word_of_a_thousand_letters(settings):
+    r = run_ask(["--json", "x" * 3000], settings)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["abstained"] and "…" in out["reason"] and len(out["reason"]) < 120
+
+
 def test_json_output_is_one_object(settings):
     r = run_ask(["--json", "--top-k", "5", "Wat is het recept voor stoofvlees?"], settings)
     assert r.returncode == 0, r.stderr
