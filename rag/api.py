@@ -650,8 +650,8 @@ def reply_markdown(answer: Answer) -> str:
         for c in sorted(answer.citations, key=lambda c: c.n):
             p = c.passage
             head = f"[{c.n}] {markdown_text(p.title)}"
-            if p.date:
-                head += f" ({markdown_text(p.date)})"
+            if p.heading_date:
+                head += f" ({markdown_text(p.heading_date)})"
             head += f", {markdown_text(p.locator)}"
             if p.fragment:
                 head += " (fragment: het corpus bevat maar een deel van dit document)"

@@ -68,8 +68,7 @@ def render(answer: Answer, out: IO[str]) -> None:
         p = c.passage
         head = Text(f"[{c.n}] ", style="bold")
         head.append(f"{p.title}", style="bold")
-        # the date unless the title already gives it ("… in Den Haag (13 juni 2022)")
-        head.append(f" ({p.date})" if p.date and p.date[:4] not in p.title else "")
+        head.append(f" ({p.heading_date})" if p.heading_date else "")
         head.append(f"\n    {p.locator}", style="cyan")
         if p.fragment:
             head.append(f"\n    {FRAGMENT_NOTE}", style="yellow")

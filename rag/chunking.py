@@ -57,6 +57,12 @@ class Passage:
     parts: int = 1
     kind: str | None = None  # the document's kind ("verdrag", "persbericht", …), for filters
 
+    @property
+    def heading_date(self) -> str | None:
+        """The date to show beside the title in a source heading: None when there is none or the
+        title already gives it ("Comité van Ministers Taalunie in Den Haag (13 juni 2022)")."""
+        return self.date if self.date and self.date[:4] not in self.title else None
+
     def index_text(self, with_context: bool = True) -> str:
         """Text given to the embedder and to BM25: context line plus passage text."""
         return f"{self.context}\n{self.text}" if with_context and self.context else self.text
