@@ -24,7 +24,7 @@ import numpy as np
 
 from rag.features import Coverage
 from rag.retrieval import Retrieved
-from rag.text import introduces_list, quote_span, words
+from rag.text import introduces_list, quote_span, refers_back, words
 
 #: a quote of consecutive chosen sentences is at most this long (else the most probable sentence alone)
 MAX_QUOTE_CHARS = 1200
@@ -81,7 +81,8 @@ def pick_single(cands: Sequence[Candidate], max_sentences: int, threshold: float
     (context at no cost: the same citation) and sentences of other passages whose P(answer)
     reaches ``threshold`` (fitted on the training split, see :mod:`rag.train`); no sentence twice,
     at most ``max_sentences``. After the best one, the others follow in the order of the text (by
-    passage, then position), so "Deze transitie …" comes after the sentence it refers to."""
+    passage, then position), so "Deze transitie …" comes after the sentence it refers to; a best
+    sentence that points back (:func:`~rag.text.refers_back`) is preceded by the one before it."""
     ordered = sorted(cands, key=lambda c: -c.prob)
     best_passage = ordered[0].retrieved.passage.id
     chosen = [ordered[0]]
@@ -95,7 +96,15 @@ def pick_single(cands: Sequence[Candidate], max_sentences: int, threshold: float
         chosen.append(c)
     passage_order = {pid: n for n, pid in enumerate(dict.fromkeys(c.retrieved.passage.id for c in chosen))}
     rest = sorted(chosen[1:], key=lambda c: (passage_order[c.retrieved.passage.id], c.position))
-    return _without_repeats([with_list(c) for c in (chosen[0], *rest)])
+    first = [chosen[0]]
+    if refers_back(chosen[0].sentence):
+        # "Deze studie moet …" needs the sentence it refers to, quoted before it
+        before = next((c for c in cands if c.retrieved.passage.id == best_passage
+                       and c.position == chosen[0].position - 1), None)
+        if before is not None:
+            first = [before, chosen[0]]
+            rest = [c for c in rest if c is not before]
+    return _without_repeats([with_list(c) for c in (*first, *rest)])
 
 
 def _without_repeats(chosen: Sequence[Candidate]) -> list[Candidate]:

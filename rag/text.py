@@ -363,6 +363,20 @@ def numbers_in(text: str) -> set[str]:
     return {re.sub(r"[.,\s]", "", m) for m in re.findall(r"\d+(?:[.,]\d{3})*(?:,\d+)?", text)}
 
 
+#: a sentence opening that points back to the sentence before it: a demonstrative or personal
+#: pronoun ("Dat is een van de conclusies", "Deze studie moet …", "Zij krijgen de taak …") or a
+#: pronominal adverb ("Daarom …", "Hiermee …")
+_REFERS_BACK = re.compile(
+    r"^\W*(?:dat|dit|deze|die|zij|ze|hij|daarom|daardoor|daarmee|daarbij|daarnaast|daarvoor|hiermee|hierdoor|"
+    r"hiervoor|hierbij|hiertoe|daartoe)\b", re.IGNORECASE)
+
+
+def refers_back(sentence: str) -> bool:
+    """True when ``sentence`` opens with a word that points back to the sentence before it, so a
+    quote of it alone leaves the reader without its referent."""
+    return bool(_REFERS_BACK.match(sentence))
+
+
 def introduces_list(text: str) -> bool:
     """True when ``text`` ends in ":" (trailing space aside): "Deelnemers aan de top zijn:" introduces the
     list that follows. The one rule for a list intro, used by the corpus, the chunker and the answer stage."""

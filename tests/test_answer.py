@@ -10,6 +10,7 @@ import pytest
 from rag.answer import QuoteCheckError, answer_to_json, check_quotes, strip_instructions, verify_answer
 from rag.errors import EmptyQuestionError
 from rag.pipeline import is_follow_up, retrieval_query
+from rag.text import refers_back
 from tests.conftest import SEED_ID
 
 LEARNED_LIMIT = ("the learned sentence model of rag.train ranks the answering sentence low for this question; "
@@ -411,3 +412,17 @@ def test_a_question_in_capitals_or_pasted_with_a_quote_mark_is_answered(pipeline
         ans = pipeline.answer(question)
         assert not ans.abstained and ans.text.startswith("De Taalunie is de Vlaams-Nederlandse beleidsorganisatie"), (
             question, ans.text[:80])
+
+
+def test_a_best_sentence_that_points_back_is_quoted_after_its_referent(pipeline):
+    """Found by hand grading: answers opened with "Deze studie moet …", "Daarvoor zal …", "Zij krijgen
+    de taak …", leaving the reader without what they refer to. The sentence before it comes first."""
+    assert refers_back("Daarvoor zal in 2023 de bestaande ondersteuning worden versterkt.")
+    assert refers_back("Deze studie moet oplossingen aanreiken.")
+    assert not refers_back("De Nederlandse en Vlaamse regering hebben afgesproken.")
+    ans = pipeline.answer("Wat komt er in 2023 om de grensstreek beter te verbinden met de hoofdsteden?")
+    assert not ans.abstained
+    first = ans.text.split(" [")[0]
+    assert not refers_back(first)
+    assert "Daarvoor zal in 2023" in ans.text and ans.text.index("samenwerking te versterken") < ans.text.index(
+        "Daarvoor zal in 2023")
