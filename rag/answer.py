@@ -304,12 +304,11 @@ class ExtractiveAnswerer:
             # term the question's focus asks for. When some of them hold the topic, only those
             # are digested: a paragraph beside the topic ("nutriënten" next to "PFAS") is not about it
             top = cands[0].retrieved.passage
+            on_topic = {c.retrieved.passage.id for c in cands if covers_focus(a, c.coverage)}
             relevant = {r.passage.id for r, p in zip(result.passages, result.rerank_scores or (), strict=False)
                         if p >= self.scorer.passage_threshold} | {top.id} | {
                 r.passage.id for r in result.passages
-                if r.passage.doc_id == top.doc_id and r.passage.section_label == top.section_label} | {
-                c.retrieved.passage.id for c in cands if covers_focus(a, c.coverage)}
-            on_topic = {c.retrieved.passage.id for c in cands if covers_focus(a, c.coverage)}
+                if r.passage.doc_id == top.doc_id and r.passage.section_label == top.section_label} | on_topic
             relevant = relevant & on_topic or relevant
             chosen = grouped(pick_overview(cands, relevant))
         else:

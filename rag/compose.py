@@ -80,9 +80,10 @@ def pick_single(cands: Sequence[Candidate], max_sentences: int, threshold: float
     """The best candidate first, then, best first, the other sentences of its passage
     (context at no cost: the same citation) and sentences of other passages whose P(answer)
     reaches ``threshold`` (fitted on the training split, see :mod:`rag.train`); no sentence twice,
-    at most ``max_sentences``. After the best one, the others follow in the order of the text (by
-    passage, then position), so "Deze transitie …" comes after the sentence it refers to; a best
-    sentence that points back (:func:`~rag.text.refers_back`) is preceded by the one before it."""
+    at most ``max_sentences`` (one more when the best one needs the sentence before it). After the
+    best one, the others follow in the order of the text (by passage, then position), so "Deze
+    transitie …" comes after the sentence it refers to; a best sentence that points back
+    (:func:`~rag.text.refers_back`) is preceded by the one before it."""
     ordered = sorted(cands, key=lambda c: -c.prob)
     best_passage = ordered[0].retrieved.passage.id
     chosen = [ordered[0]]
