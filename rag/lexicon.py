@@ -58,17 +58,8 @@ def _parts(word: str) -> frozenset[str]:
 
 
 def _has_part(word: str, words: frozenset[str]) -> bool:
-    """Does ``words`` hold both parts of the compound ``word``: its head (its last part, 5+ letters)
-    and the part before it (4+ letters, with or without a linking "s", "e" or "en")? The text then
-    says what the compound says in two words ("ministers van Onderwijs" for "onderwijsministers").
-    One part alone does not: "energie" is not "kernenergie", "water" not "waterstof"."""
-    for i in range(_MIN_COMPOUND_HALF, len(word) - MIN_COMPOUND_PART + 1):
-        head = word[i:]
-        if head in words and any(word[:i].endswith(link) and len(word) - i >= MIN_COMPOUND_PART
-                                 and word[:i - len(link) or None] in words and i - len(link) >= _MIN_COMPOUND_HALF
-                                 for link in _LINKS):
-            return True
-    return False
+    """Is some word of ``words`` (5+ letters) a part of ``word`` other than ``word`` itself?"""
+    return not _parts(word).isdisjoint(words)
 
 
 def centre(vectors: Vectors, mean: Vectors) -> Vectors:
