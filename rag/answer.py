@@ -299,17 +299,16 @@ class ExtractiveAnswerer:
             return replace(refusal, notices=notices, related=self.related(result) if verdict.on_topic
                            else refusal.related)
         if a.overview:
-            # the paragraphs the reranker finds relevant, those of the best one's section (a section
-            # of a document is about one topic), and those whose evidence holds the topic: every
-            # term the question's focus asks for. When some of them hold the topic, only those
-            # are digested: a paragraph beside the topic ("nutriënten" next to "PFAS") is not about it
+            # the paragraphs whose evidence holds the topic (every term the question's focus asks
+            # for): a paragraph beside it ("nutriënten" next to "PFAS") is not about it. When none
+            # does, those the reranker finds relevant and those of the best one's section (a
+            # section of a document is about one topic)
             top = cands[0].retrieved.passage
-            on_topic = {c.retrieved.passage.id for c in cands if covers_focus(a, c.coverage)}
-            relevant = {r.passage.id for r, p in zip(result.passages, result.rerank_scores or (), strict=False)
-                        if p >= self.scorer.passage_threshold} | {top.id} | {
+            relevant = {c.retrieved.passage.id for c in cands if covers_focus(a, c.coverage)} or {
+                r.passage.id for r, p in zip(result.passages, result.rerank_scores or (), strict=False)
+                if p >= self.scorer.passage_threshold} | {top.id} | {
                 r.passage.id for r in result.passages
-                if r.passage.doc_id == top.doc_id and r.passage.section_label == top.section_label} | on_topic
-            relevant = relevant & on_topic or relevant
+                if r.passage.doc_id == top.doc_id and r.passage.section_label == top.section_label}
             chosen = grouped(pick_overview(cands, relevant))
         else:
             chosen = pick_single(cands, self.settings.max_answer_sentences, self.scorer.sentence_threshold)
@@ -323,7 +322,7 @@ class ExtractiveAnswerer:
         missing: list[str] = []
         reasons = []
         used: list[str] = []
-        refused: list[tuple[RetrievalResult, list[Candidate]]] = []
+        refused: list[tuple[RetrievalResult, list[Candidate], str, str]] = []
         for pr in parts:
             cands = self.answer_candidates(pr)
             verdict = self.decide(pr, cands)
@@ -337,18 +336,16 @@ class ExtractiveAnswerer:
                 used.extend(c.sentence for c in picked)
             else:
                 groups.append([])
-                missing.append(pa.text)
-                reasons.append(verdict.reason)
-                refused.append((pr, cands))
+                refused.append((pr, cands, pa.text, verdict.reason))
         # a refused part that a sentence shown for another part answers is not said to be missing
         # while its answer is on screen: the part's own candidates among the shown sentences pass
         # its own decision ("GEDAAN te Brussel, op 9 september 1980" answers "waar" and "wanneer")
-        shown_sentences = {c.sentence for g in groups for c in g}
-        for pr, cands in refused:
-            on_screen = [c for c in cands if c.sentence in shown_sentences]
-            if on_screen and self.decide(pr, on_screen).answer and pr.analysis is not None:
-                k = missing.index(pr.analysis.text)
-                del missing[k], reasons[k]
+        shown = set(used)
+        for pr, cands, text, reason in refused:
+            on_screen = [c for c in cands if c.sentence in shown]
+            if not (on_screen and self.decide(pr, on_screen).answer):
+                missing.append(text)
+                reasons.append(reason)
         if not any(groups):
             return replace(abstention(a.text, result, "; ".join(dict.fromkeys(reasons))), notices=notices)
         ans = compose_answer(a.text, result, groups, missing)

@@ -465,10 +465,13 @@ def answer_type(question: str) -> str:
     matches, the question is read again with the modifiers in between left out ("welke Vlaamse
     ministers" → "welke ministers")."""
     q = fold(question)
-    for text in dict.fromkeys((q, _without_modifiers(q))):
-        for kind, pattern in _TYPE_PATTERNS:
-            if pattern.search(text):
-                return kind
+    for kind, pattern in _TYPE_PATTERNS:
+        if pattern.search(q):
+            return kind
+    bare = _without_modifiers(q)
+    for kind, pattern in _TYPE_PATTERNS if bare != q else ():
+        if pattern.search(bare):
+            return kind
     return "other"
 
 
