@@ -46,7 +46,15 @@ from rag.question import QuestionAnalysis, analyze, subject_names
 from rag.retrieval import CrossEncoderReranker, HybridRetriever, RetrievalResult
 from rag.scoring import Scorer
 from rag.settings import Mode, Settings
-from rag.text import DEFAULT_STEMMER, bm25_tokens, has_letters_or_digits, normalize, truncate
+from rag.text import (
+    DEFAULT_STEMMER,
+    POINTING_BACK_WORDS,
+    PRONOMINAL_ADVERBS,
+    bm25_tokens,
+    has_letters_or_digits,
+    normalize,
+    truncate,
+)
 
 if TYPE_CHECKING:
     from rag.chunking import Passage
@@ -59,9 +67,7 @@ _TURN_OPENING = r"^\W*(?:en|maar|ook|dus|and|but|what about|hoe zit het)\b"
 #: "het" closing the question, alone or before a verb particle ("Hoe vaak vergadert het?", "Hoeveel banen
 #: levert het op?": there "het" can only be a pronoun)
 _REFERRING = re.compile(
-    _TURN_OPENING + r"|\b(dat|dit|die|deze|daar|toen|hij|zij|ze|hun|hem|"
-    r"haar|it|that|they|them|there)\b|\b(?:daar|hier|er)(?:aan|achter|bij|binnen|boven|buiten|door|in|langs|mee|"
-    r"na|naar|naast|om|onder|op|over|tegen|toe|tussen|uit|van|voor)\b|"
+    _TURN_OPENING + rf"|\b({POINTING_BACK_WORDS}|it|that|they|them|there)\b|\b{PRONOMINAL_ADVERBS}\b|"
     r"\bhet(?:\s+(?:aan|af|in|mee|om|op|toe|uit|voor))?\s*[?!.]*\s*$",
     re.IGNORECASE,
 )

@@ -363,12 +363,15 @@ def numbers_in(text: str) -> set[str]:
     return {re.sub(r"[.,\s]", "", m) for m in re.findall(r"\d+(?:[.,]\d{3})*(?:,\d+)?", text)}
 
 
-#: a sentence opening that points back to the sentence before it: a demonstrative or personal
-#: pronoun ("Dat is een van de conclusies", "Deze studie moet …", "Zij krijgen de taak …") or a
-#: pronominal adverb ("Daarom …", "Hiermee …")
-_REFERS_BACK = re.compile(
-    r"^\W*(?:dat|dit|deze|die|zij|ze|hij|daarom|daardoor|daarmee|daarbij|daarnaast|daarvoor|hiermee|hierdoor|"
-    r"hiervoor|hierbij|hiertoe|daartoe)\b", re.IGNORECASE)
+#: Dutch words that point back to what was said before: demonstratives and personal pronouns, and
+#: pronominal adverbs (daar/hier/er + preposition: "daaraan", "hiervoor", "ermee"). One lexicon for
+#: a follow-up question (:mod:`rag.pipeline`) and for a sentence quoted without its referent
+POINTING_BACK_WORDS = r"dat|dit|die|deze|daar|toen|hij|zij|ze|hun|hem|haar"
+PRONOMINAL_ADVERBS = (r"(?:daar|hier|er)(?:aan|achter|bij|binnen|boven|buiten|door|in|langs|mee|na|naar|naast|om|"
+                      r"onder|op|over|tegen|toe|tussen|uit|van|voor)")
+#: a sentence opening that points back to the sentence before it ("Dat is een van de conclusies",
+#: "Deze studie moet …", "Zij krijgen de taak …", "Daarom …", "Hiermee …")
+_REFERS_BACK = re.compile(rf"^\W*(?:{POINTING_BACK_WORDS}|{PRONOMINAL_ADVERBS})\b", re.IGNORECASE)
 
 
 def refers_back(sentence: str) -> bool:
