@@ -25,7 +25,7 @@ import numpy as np
 from rag.features import SENTENCE_FEATURES, Coverage
 from rag.lexicon import Lexicon, heads_a_name
 from rag.question import QuestionAnalysis, Term, other_forms
-from rag.scoring import ANSWERABLE_FEATURES, LogisticModel
+from rag.scoring import ANSWERABLE_FEATURES, LogisticModel, log_odds
 from rag.text import bm25_tokens, fold
 
 _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
@@ -68,10 +68,12 @@ class Decision:
 def answerable_features(analysis: QuestionAnalysis, best: np.ndarray, best_prob: float, second_prob: float,
                         best_passage_prob: float, known_terms: float) -> np.ndarray:
     """Feature row (len(ANSWERABLE_FEATURES),): the best candidate's sentence features ``best``
-    (see :data:`~rag.features.SENTENCE_FEATURES`), its probability and margin, the reranker's best
-    passage probability and the share of question terms known to the corpus."""
+    (see :data:`~rag.features.SENTENCE_FEATURES`), the log-odds of its probability and its margin,
+    the log-odds of the reranker's best passage probability and the share of question terms known
+    to the corpus."""
     return np.array([
-        best_prob, best_prob - second_prob, best_passage_prob, best[_S["sentence_cos"]], best[_S["passage_cos"]],
+        log_odds(best_prob), best_prob - second_prob, log_odds(best_passage_prob), best[_S["sentence_cos"]],
+        best[_S["passage_cos"]],
         best[_S["evidence_cover_exact"]], best[_S["evidence_cover_soft"]], best[_S["min_match"]],
         best[_S["missing_idf"]], best[_S["names"]], best[_S["codes"]], best[_S["years"]],
         best[_S["type_missing"]], known_terms, best[_S["focus_missing"]], best[_S["focus_uncovered"]],

@@ -280,7 +280,7 @@ class ExtractiveAnswerer:
         m = self.scorer.answerable
         second = cands[1].prob if len(cands) > 1 else 0.0
         passage_prob = (max(result.rerank_scores[: self.evidence_passages]) if result.rerank_scores
-                        else float(m.mean[ANSWERABLE_FEATURES.index("best_passage_prob")]))
+                        else float(1.0 / (1.0 + np.exp(-m.mean[ANSWERABLE_FEATURES.index("passage_log_odds")]))))
         return answerable_features(a, cands[0].features, cands[0].prob, second, passage_prob,
                                    result.known_term_share)
 

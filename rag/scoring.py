@@ -39,10 +39,21 @@ DEFAULT_SCORER = Path(__file__).parent / "models" / "scorer.json"
 #: language and length are left out: fitted freely, they learned the writers' style (English questions
 #: of the training set were nearly all answerable, near-misses were shorter), not the evidence
 ANSWERABLE_FEATURES: tuple[str, ...] = (
-    "best_prob", "prob_margin", "best_passage_prob", "sentence_cos", "passage_cos", "evidence_cover_exact",
+    "best_log_odds", "prob_margin", "passage_log_odds", "sentence_cos", "passage_cos", "evidence_cover_exact",
     "evidence_cover_soft", "min_match", "missing_idf", "names", "codes", "years", "type_missing",
     "known_terms", "focus_missing", "focus_uncovered",
 )
+
+
+#: probabilities are clipped to [LOG_ODDS_EPS, 1 - LOG_ODDS_EPS] before their log-odds are taken
+LOG_ODDS_EPS = 1e-4
+
+
+def log_odds(p: float) -> float:
+    """log(p / (1 - p)) of a probability ``p``, clipped (:data:`LOG_ODDS_EPS`): the scale on which a
+    logistic model stacked on other models' probabilities is linear (0.01 and 0.14 lie far apart)."""
+    q = min(max(float(p), LOG_ODDS_EPS), 1.0 - LOG_ODDS_EPS)
+    return math.log(q / (1.0 - q))
 
 
 class ScorerError(RagError):

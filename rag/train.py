@@ -88,8 +88,8 @@ def placeholder_model(features: Sequence[str]) -> LogisticModel:
 FEATURE_SIGNS: dict[str, int] = {
     **dict.fromkeys(("sentence_cos", "passage_cos", "best_sentence_cos", "cover_exact", "cover_soft",
                      "sentence_cover_exact", "sentence_cover_soft", "evidence_cover_exact", "evidence_cover_soft",
-                     "min_match", "names", "codes", "years", "type_held", "type_rarity", "best_prob",
-                     "best_passage_prob", "passage_prob", "fused_rel", "rank_inv", "passage_rank_inv",
+                     "min_match", "names", "codes", "years", "type_held", "type_rarity", "best_log_odds",
+                     "passage_log_odds", "passage_prob", "fused_rel", "rank_inv", "passage_rank_inv",
                      "passage_fused_rel", "bm25_rel", "known_terms", "in_corpus", "name", "number", "prob_margin"), 1),
     **dict.fromkeys(("missing_idf", "focus_missing", "focus_uncovered", "sentence_focus_uncovered", "type_missing",
                      "dangling"), -1),

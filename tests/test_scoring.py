@@ -22,7 +22,7 @@ from rag.question import (
     term_rows,
     unit_of,
 )
-from rag.scoring import LogisticModel, ScorerError, load_scorer
+from rag.scoring import LOG_ODDS_EPS, LogisticModel, ScorerError, load_scorer, log_odds
 from rag.text import adjective_forms
 from rag.train import FEATURE_SIGNS, choose_threshold, fit_logistic, is_gold_sentence
 from tests.conftest import ROOT
@@ -158,6 +158,16 @@ def test_logistic_model_applies_standardisation_and_refuses_other_features() -> 
     assert LogisticModel.from_json(m.to_json(), ("a", "b")).coef.tolist() == [1.0, -1.0]
     with pytest.raises(ScorerError):
         LogisticModel.from_json(m.to_json(), ("a", "c"))
+
+
+def test_log_odds_spread_small_probabilities_and_stay_finite() -> None:
+    # the answerable model is stacked on the sentence model's and the reranker's probabilities: on
+    # the log-odds scale 0.01 and 0.14 lie nearly as far apart as 0.5 and 0.95, not 0.13 as probabilities
+    assert log_odds(0.5) == 0.0
+    assert log_odds(0.9) == pytest.approx(-log_odds(0.1))
+    assert log_odds(0.14) - log_odds(0.01) > 2.5
+    assert log_odds(0.0) == log_odds(LOG_ODDS_EPS) and log_odds(1.0) == pytest.approx(-log_odds(0.0))
+    assert np.isfinite(log_odds(0.0))
 
 
 def test_fitted_signs_follow_the_constraints() -> None:
