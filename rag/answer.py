@@ -43,7 +43,7 @@ from rag.features import (
 from rag.filters import Filters
 from rag.question import Term
 from rag.retrieval import RetrievalResult, Retrieved
-from rag.scoring import ANSWERABLE_FEATURES, Scorer, load_scorer
+from rag.scoring import ANSWERABLE_FEATURES, Scorer, from_log_odds, load_scorer
 from rag.settings import Settings
 from rag.text import contains_folded
 
@@ -280,7 +280,7 @@ class ExtractiveAnswerer:
         m = self.scorer.answerable
         second = cands[1].prob if len(cands) > 1 else 0.0
         passage_prob = (max(result.rerank_scores[: self.evidence_passages]) if result.rerank_scores
-                        else float(1.0 / (1.0 + np.exp(-m.mean[ANSWERABLE_FEATURES.index("passage_log_odds")]))))
+                        else from_log_odds(float(m.mean[ANSWERABLE_FEATURES.index("passage_log_odds")])))
         return answerable_features(a, cands[0].features, cands[0].prob, second, passage_prob,
                                    result.known_term_share)
 

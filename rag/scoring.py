@@ -56,6 +56,11 @@ def log_odds(p: float) -> float:
     return math.log(q / (1.0 - q))
 
 
+def from_log_odds(z: float) -> float:
+    """The probability whose :func:`log_odds` is ``z``: 1 / (1 + exp(-z))."""
+    return 1.0 / (1.0 + math.exp(-z))
+
+
 class ScorerError(RagError):
     """The fitted scorer file is missing, unreadable or does not fit this code's features."""
 

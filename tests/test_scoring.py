@@ -22,7 +22,7 @@ from rag.question import (
     term_rows,
     unit_of,
 )
-from rag.scoring import LOG_ODDS_EPS, LogisticModel, ScorerError, load_scorer, log_odds
+from rag.scoring import LOG_ODDS_EPS, LogisticModel, ScorerError, from_log_odds, load_scorer, log_odds
 from rag.text import adjective_forms
 from rag.train import FEATURE_SIGNS, choose_threshold, fit_logistic, is_gold_sentence
 from tests.conftest import ROOT
@@ -168,6 +168,7 @@ def test_log_odds_spread_small_probabilities_and_stay_finite() -> None:
     assert log_odds(0.14) - log_odds(0.01) > 2.5
     assert log_odds(0.0) == log_odds(LOG_ODDS_EPS) and log_odds(1.0) == pytest.approx(-log_odds(0.0))
     assert np.isfinite(log_odds(0.0))
+    assert from_log_odds(log_odds(0.14)) == pytest.approx(0.14)
 
 
 def test_fitted_signs_follow_the_constraints() -> None:
