@@ -38,7 +38,9 @@ from rag.scoring import LogisticModel
 from rag.settings import Mode, Settings
 from rag.text import DUTCH_STOPWORDS, bm25_tokens, dutch_zipf, words
 
-#: typo correction: terms this short are never corrected; a correction is at least this similar (difflib)
+#: typo correction: terms this short are corrected only for two swapped neighbouring letters; from this
+#: length one swapped or one replaced letter counts too, and so does a corpus form at least
+#: ``TYPO_CUTOFF`` similar (difflib)
 MIN_CORRECTED_CHARS = 5
 #: a shorter word (of at least this many letters) is corrected only for two swapped neighbouring letters
 MIN_TRANSPOSED_CHARS = 4
@@ -183,12 +185,14 @@ class HybridRetriever:
                 out.append(w)
                 continue
             if w not in self._corrections:  # the analysis and the search both ask: decide once
-                if len(w) < MIN_CORRECTED_CHARS:
-                    swapped = (w[:i] + w[i + 1] + w[i] + w[i + 2:] for i in range(len(w) - 1))
-                    close = [s for s in swapped if s in self.lexicon][:1]
-                else:
+                # one swapped pair of neighbouring letters, the commonest typing error, at any length;
+                # the similarity ratio cannot see it, nor one wrong letter, in a word of n <= 7
+                # letters: both give (n - 1) / n < TYPO_CUTOFF ("brexti" → "brexit")
+                swapped = (w[:i] + w[i + 1] + w[i] + w[i + 2:] for i in range(len(w) - 1))
+                close = [s for s in swapped if s in self.lexicon][:1]
+                if not close and len(w) >= MIN_CORRECTED_CHARS:
                     close = difflib.get_close_matches(w, self._vocab_by_initial.get(w[0], ()), n=1,
-                                                      cutoff=TYPO_CUTOFF)
+                                                      cutoff=TYPO_CUTOFF) or self._one_letter_off(w)
                 if len(self._corrections) > _MAX_CORRECTIONS:
                     self._corrections.clear()
                 self._corrections[w] = close[0] if close else w
@@ -201,6 +205,14 @@ class HybridRetriever:
                 fixed = w  # an English word maps only to a Dutch word ("region" → "regio", not "create" → "created")
             out.append(fixed)
         return out
+
+    def _one_letter_off(self, word: str) -> list[str]:
+        """The corpus word forms with the same first letter and length as ``word`` that differ from it in
+        exactly one other letter ("gemeende" → "gemeente"), when there is exactly one: with two
+        ("kaars" → "kaart" or "kaas"?) the typo cannot be read."""
+        found = [v for v in self._vocab_by_initial.get(word[:1], ())
+                 if len(v) == len(word) and sum(a != b for a, b in zip(v, word, strict=True)) == 1]
+        return found if len(found) == 1 else []
 
     @functools.cached_property
     def _vocab_by_initial(self) -> dict[str, list[str]]:

@@ -426,3 +426,16 @@ def test_a_best_sentence_that_points_back_is_quoted_after_its_referent(pipeline)
     assert not refers_back(first)
     assert "Daarvoor zal in 2023" in ans.text and ans.text.index("samenwerking te versterken") < ans.text.index(
         "Daarvoor zal in 2023")
+
+
+def test_one_swapped_or_wrong_letter_in_a_mid_length_word_is_a_typo(pipeline) -> None:
+    """Found on a held-out set: "Brexti" was refused ("de documenten noemen geen 'Brexti'"). One
+    swapped pair or one wrong letter in a word of n letters gives a similarity ratio of (n - 1) / n,
+    under the cutoff up to seven letters; both are read as that corpus word now. A word with two
+    corpus forms one letter off stays as typed, and so does a real Dutch word."""
+    r = pipeline.retriever
+    assert r.correct_words(["brexti", "brexut", "stiksotf", "havne"]) == ["brexit", "brexit", "stikstof", "haven"]
+    assert r.correct_words(["kaars", "heten", "leger"]) == ["kaars", "heten", "leger"]
+    ans = pipeline.answer("Wat willen Nederland en Vlaanderen in verband met de Brexti?")
+    assert not ans.abstained, ans.reason
+    assert "'brexti' → 'brexit'" in " ".join(ans.notices)
