@@ -38,9 +38,9 @@ from rag.scoring import LogisticModel
 from rag.settings import Mode, Settings
 from rag.text import DUTCH_STOPWORDS, bm25_tokens, dutch_zipf, words
 
-#: typo correction: terms this short are corrected only for two swapped neighbouring letters; from this
-#: length one swapped or one replaced letter counts too, and so does a corpus form at least
-#: ``TYPO_CUTOFF`` similar (difflib)
+#: typo correction: a shorter term is corrected only for two swapped neighbouring letters; from this
+#: length one replaced letter counts too, and so does a corpus form at least ``TYPO_CUTOFF`` similar
+#: (difflib)
 MIN_CORRECTED_CHARS = 5
 #: a shorter word (of at least this many letters) is corrected only for two swapped neighbouring letters
 MIN_TRANSPOSED_CHARS = 4
@@ -208,8 +208,8 @@ class HybridRetriever:
 
     def _one_letter_off(self, word: str) -> list[str]:
         """The corpus word forms with the same first letter and length as ``word`` that differ from it in
-        exactly one other letter ("gemeende" → "gemeente"), when there is exactly one: with two
-        ("kaars" → "kaart" or "kaas"?) the typo cannot be read."""
+        exactly one other letter ("kosteb" → "kosten"), when there is exactly one: with two ("sluia"
+        → "sluis" or "sluit"?) the typo cannot be read."""
         found = [v for v in self._vocab_by_initial.get(word[:1], ())
                  if len(v) == len(word) and sum(a != b for a, b in zip(v, word, strict=True)) == 1]
         return found if len(found) == 1 else []
