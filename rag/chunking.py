@@ -14,14 +14,14 @@ word boundaries, and every piece is an exact substring of the paragraph.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from rag.corpus import Document
 from rag.text import ends_sentence, introduces_list, is_navigation, is_page_chrome, split_sentences
 
 #: Bump when chunking rules change (recorded in the manifest).
-CHUNKING_VERSION = "chunk-11"
+CHUNKING_VERSION = "chunk-12"
 #: a web page's chrome (breadcrumb, "U bevindt zich op: …") sits in its first paragraphs, above the heading
 CHROME_PARAGRAPHS = 3
 #: a list intro longer than this is a paragraph of its own, not context for the list after it
@@ -86,6 +86,26 @@ class Passage:
         return cls(**data)  # type: ignore[arg-type]
 
 
+def sentences_overlapping(piece: str, paragraph: str, sentences: Sequence[str]) -> tuple[str, ...]:
+    """The ``sentences`` of ``paragraph`` (in text order, each an exact substring of it) that
+    ``piece``, a substring of ``paragraph`` (its first occurrence), holds all or part of, whole:
+    a sentence the splitter cut is quoted as the paragraph writes it, never as a fragment. () when
+    ``sentences`` is empty or ``piece`` is not in ``paragraph``."""
+    start = paragraph.find(piece)
+    if start < 0 or not sentences:
+        return ()
+    end = start + len(piece)
+    out, cursor = [], 0
+    for sent in sentences:
+        at = paragraph.find(sent, cursor)
+        if at < 0:
+            continue
+        cursor = at + len(sent)
+        if at < end and cursor > start:
+            out.append(sent)
+    return tuple(out)
+
+
 class Chunker:
     """Split documents into passages that fit ``max_tokens`` (context and prefix included).
 
@@ -118,12 +138,16 @@ class Chunker:
                     context = f"{context} — {para.caption}" if context else ""
                 # a table is one passage (split between rows only beyond the model's limit)
                 pieces = self._split(para.text, context)
+                # a long paragraph is cut into pieces wherever the splitter finds room, often inside a
+                # sentence ("… (Stcrt." | "23 maart 2012, …)"): a piece's sentences are the paragraph's
+                # own whole sentences that it holds part of, not the piece split on its own
+                whole = split_sentences(para.text) if len(pieces) > 1 and not table else ()
                 # a fragment stops where the copy stopped, often inside a sentence ("… in het leven ger"):
                 # that last sentence is shown with its paragraph but never quoted as an answer
                 cut_off = doc.fragment and k == len(doc.paragraphs) - 1 and not table
                 for i, piece in enumerate(pieces, start=1):
                     sentences = (tuple(r for r in piece.split("\n") if re.search(r"[^\W_]", r)) if table
-                                 else split_sentences(piece))
+                                 else sentences_overlapping(piece, para.text, whole) or split_sentences(piece))
                     if cut_off and i == len(pieces) and len(sentences) > 1 and not ends_sentence(sentences[-1]):
                         sentences = sentences[:-1]
                     # a heading caught inside a paragraph ("Bijlage", "Algemeen") states nothing to quote

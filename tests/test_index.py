@@ -48,6 +48,22 @@ def test_long_paragraph_is_split_with_its_paragraph_id(e5, corpus_load):
         assert p.locator == next(x.locator for x in doc.paragraphs if x.id == p.paragraph_id)
 
 
+def test_a_split_paragraph_quotes_only_its_own_whole_sentences(pipeline):
+    """Found by a new-user trial: an answer quoted "23 maart 2012, 5848, en BS 3 april 2012)." as a
+    sentence, because the splitter had cut a long treaty paragraph after "(Stcrt." and the piece was
+    split into sentences on its own. A piece's sentences are now the paragraph's whole sentences that
+    it holds part of."""
+    from rag.text import split_sentences
+
+    split = [p for p in pipeline.retriever.index.passages if p.parts > 1 and " | " not in p.paragraph_text]
+    assert len({p.paragraph_id for p in split}) >= 3
+    for p in split:
+        whole = set(split_sentences(p.paragraph_text))
+        assert all(s in whole for s in p.sentences), p.id
+    quoted = [s for p in pipeline.retriever.index.passages for s in p.sentences if "5848" in s]
+    assert quoted and all(s.startswith("Het Verdrag geeft uitvoering") for s in quoted)
+
+
 def test_overlong_text_is_refused_not_cut(e5):
     with pytest.raises(TextTooLongError):
         e5.embed_passages(["Nederland en Vlaanderen werken samen. " * 200])
