@@ -8,7 +8,8 @@ A passage keeps its paragraph's id, locator and full text; ``context`` (document
 section, and the introducing line of a list: "Deelnemers aan de top zijn:") is added for
 embedding only, never shown. A paragraph longer than the
 embedding model's limit is split with langchain-text-splitters at line, sentence, clause or
-word boundaries, and every piece is an exact substring of the paragraph.
+word boundaries, and every piece is an exact substring of the paragraph; its sentences are the
+paragraph's own whole sentences, never a piece of one.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ class Passage:
 
     ``text`` is display text (an exact substring of ``paragraph_text``); ``context`` is
     "document title — section label", used only to embed and index; ``sentences`` are exact
-    substrings of ``text`` in order.
+    substrings of ``paragraph_text`` in order: the sentences of ``text``, and for a piece of a split
+    paragraph the paragraph's whole sentences that the piece holds part of (one may reach past
+    ``text``; see :func:`sentences_overlapping`).
     """
 
     id: str
