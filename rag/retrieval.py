@@ -167,13 +167,14 @@ class HybridRetriever:
 
     def correct_words(self, words: Sequence[str], language: str = "nl") -> list[str]:
         """Replace each folded word that the corpus knows neither as a word form nor by its BM25 stem
-        by the one corpus word form very close to it (``difflib``, ratio >= ``TYPO_CUTOFF``, same first
-        letter): "terneuzn" → "terneuzen", "inwonres" → "inwoners", "gemideld" → "gemiddeld". Word
+        by the one corpus word form very close to it: first a swap of two neighbouring letters, at any
+        length ("pfsa" → "pfas", "brexti" → "brexit": the commonest typing error, which a ratio cannot
+        tell in a short word); then, from ``MIN_CORRECTED_CHARS`` letters, ``difflib`` (ratio >=
+        ``TYPO_CUTOFF``, same first letter: "terneuzn" → "terneuzen", "inwonres" → "inwoners") and
+        else the one corpus form one letter off (:meth:`_one_letter_off`: "kosteb" → "kosten"). Word
         forms, not stems, are compared: a stemmer cuts a misspelt word where it cuts no real one
         ("terneuzen" → "terneus", "terneuzn" → "terneuzn"). Numbers, stop words and words of under
-        ``MIN_CORRECTED_CHARS`` letters stay as they are, unless swapping two neighbouring letters
-        gives a corpus word form ("pfsa" → "pfas": the commonest typing error, too small for a ratio
-        to tell), and so does a common Dutch word in a Dutch
+        ``MIN_TRANSPOSED_CHARS`` letters stay as they are, and so does a common Dutch word in a Dutch
         (``language`` "nl") question (:data:`REAL_WORD_ZIPF`): the corpus lacking it does not make it
         a typo. In an English question the close form is taken only when it is a common Dutch word
         ("region" → "regio"), not an English word of the corpus ("create" stays, not "created")."""
