@@ -57,8 +57,9 @@ def log_odds(p: float) -> float:
 
 
 def from_log_odds(z: float) -> float:
-    """The probability whose :func:`log_odds` is ``z``: 1 / (1 + exp(-z))."""
-    return 1.0 / (1.0 + math.exp(-z))
+    """The probability whose :func:`log_odds` is ``z``: 1 / (1 + exp(-z)), with ``z`` clipped to
+    [-40, 40] as :class:`LogisticModel` does (no OverflowError for a huge ``z``)."""
+    return 1.0 / (1.0 + math.exp(-min(40.0, max(-40.0, z))))
 
 
 class ScorerError(RagError):

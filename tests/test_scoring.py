@@ -169,6 +169,7 @@ def test_log_odds_spread_small_probabilities_and_stay_finite() -> None:
     assert log_odds(0.0) == log_odds(LOG_ODDS_EPS) and log_odds(1.0) == pytest.approx(-log_odds(0.0))
     assert np.isfinite(log_odds(0.0))
     assert from_log_odds(log_odds(0.14)) == pytest.approx(0.14)
+    assert 0.0 < from_log_odds(-1e6) < 1e-17 and from_log_odds(1e6) == pytest.approx(1.0)
 
 
 def test_fitted_signs_follow_the_constraints() -> None:
