@@ -117,6 +117,18 @@ def test_overview_leaves_out_a_paragraph_beside_its_topic(pipeline: Pipeline) ->
     assert "nutriënten" not in ans.text
 
 
+def test_a_list_intro_in_an_overview_digest_brings_its_items(pipeline: Pipeline) -> None:
+    """A digest sentence that introduces a list ("Tot de doelstellingen van de Taalunie behoren:")
+    is quoted with its items, as in a single answer: the intro alone says nothing. Before, the
+    digest quoted the bare intro."""
+    ans = pipeline.answer("Wat staat er in het Taalunieverdrag over de doelstellingen van de Taalunie?")
+    assert not ans.abstained
+    quotes = [q for c in ans.citations for q in c.spans]
+    assert not [q for q in quotes if q.rstrip().endswith(":")]
+    assert "a) de gemeenschappelijke ontwikkeling van de Nederlandse taal;" in ans.text
+    assert check_quotes(ans) == []
+
+
 def test_ac05_english_question_is_answered_from_dutch_with_a_notice(pipeline: Pipeline) -> None:
     ans = pipeline.answer(CASES["ac05"]["input"])
     assert not ans.abstained
