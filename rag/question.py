@@ -458,6 +458,18 @@ def _without_modifiers(folded: str) -> str:
     return _WH_MODIFIERS.sub(drop, folded)
 
 
+#: Dutch inflectional endings: a verb's -t, -en, -de, -te, the plural's -s, -en, an adjective's -e
+#: ("zetelt" is a form of "zetel"; the Snowball stemmer keeps the -t of a verb made from a noun)
+INFLECTION_ENDINGS = ("t", "e", "s", "en", "de", "te", "den", "ten")
+
+
+def is_inflection_of(word: str, base: str) -> bool:
+    """True when ``word`` is ``base`` with a Dutch inflectional ending (:data:`INFLECTION_ENDINGS`):
+    "zetelt" of "zetel", "besturen" of "bestuur" does not count (a vowel change). Reading such a
+    word as the corpus form is matching a word form, not correcting a typo, so it gets no notice."""
+    return len(word) > len(base) and word.startswith(base) and word[len(base):] in INFLECTION_ENDINGS
+
+
 def answer_type(question: str) -> str:
     """The expected answer type of a (single) question, from :data:`ANSWER_TYPES`; "other" if none.
 
@@ -553,7 +565,7 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
             w = EXONYMS[w]
         if correct is not None:
             typed, w = w, correct(w, language)
-            if w != typed and language == "nl" and not exonym:
+            if w != typed and language == "nl" and not exonym and not is_inflection_of(typed, w):
                 corrections[typed] = w
         stems = bm25_tokens(w)
         if not stems or stems[0] in seen:

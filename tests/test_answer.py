@@ -440,3 +440,19 @@ def test_one_swapped_or_wrong_letter_in_a_mid_length_word_is_a_typo(pipeline) ->
     ans = pipeline.answer("Wat willen Nederland en Vlaanderen in verband met de Brexti?")
     assert not ans.abstained, ans.reason
     assert "'brexti' → 'brexit'" in " ".join(ans.notices)
+
+
+def test_an_inflected_form_of_a_corpus_word_is_matched_without_a_spelling_notice(pipeline) -> None:
+    """Found by a new-user trial: "Waar zetelt …" said "Gezocht met verbeterde spelling: 'zetelt' →
+    'zetel'", calling a correct Dutch verb a typo. A corpus form plus an inflectional ending is a word
+    form: it is still searched as the corpus form, but with no notice; a real typo keeps its notice."""
+    from rag.question import is_inflection_of
+
+    assert pipeline.retriever.correct_words(["zetelt"]) == ["zetel"]
+    assert is_inflection_of("zetelt", "zetel") and is_inflection_of("grensknelpunten", "grensknelpunt")
+    assert not is_inflection_of("kosteb", "kosten") and not is_inflection_of("brexti", "brexit")
+    a = pipeline.analyze("Waar zetelt het Algemeen Secretariaat van de Taalunie?")
+    assert "zetel" in a.stems and a.corrections == ()
+    assert not [n for n in pipeline.answer("Waar zetelt het Algemeen Secretariaat van de Taalunie?").notices
+                if "spelling" in n]
+    assert pipeline.analyze("Hoeveel kosteb de werkzaamheden?").corrections == (("kosteb", "kosten"),)
