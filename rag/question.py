@@ -312,12 +312,13 @@ class Term:
 
 
 def other_forms(term: Term, language: str) -> tuple[str, ...]:
-    """Other Dutch word forms (folded) of a name ``term``: the other inflection of a name in a Dutch
-    question (:func:`~rag.text.adjective_forms`: "culturele" for "Cultureel"), and for the Dutch
-    name an English one was translated to, its adjective in both inflections ("the Netherlands" →
-    "nederlands", "nederlandse", :data:`DEMONYMS`). () for words that are no name and for other
-    English words ("Telescope" is no Dutch word)."""
-    if term.exonym and term.word in DEMONYMS:
+    """Other Dutch word forms (folded) of a name ``term``: for a place of :data:`DEMONYMS`, typed in a
+    Dutch question or translated from an English one, its adjective in both inflections
+    ("Vlaanderen" and "Flanders" → "vlaams", "vlaamse": the 1995 treaty names "de Vlaamse
+    Gemeenschap", never "Vlaanderen"); else the other inflection of a name in a Dutch question
+    (:func:`~rag.text.adjective_forms`: "culturele" for "Cultureel"). () for words that are no name
+    and for other English words ("Telescope" is no Dutch word)."""
+    if term.word in DEMONYMS and (term.exonym or language == "nl"):
         adjective = DEMONYMS[term.word]
         return (adjective, *adjective_forms(adjective))
     return adjective_forms(term.word) if language == "nl" and term.name else ()

@@ -456,3 +456,14 @@ def test_an_inflected_form_of_a_corpus_word_is_matched_without_a_spelling_notice
     assert not [n for n in pipeline.answer("Waar zetelt het Algemeen Secretariaat van de Taalunie?").notices
                 if "spelling" in n]
     assert pipeline.analyze("Hoeveel kosteb de werkzaamheden?").corrections == (("kosteb", "kosten"),)
+
+
+def test_a_dutch_place_name_is_held_by_its_adjective_in_the_cited_document(pipeline) -> None:
+    """The 1995 cultural treaty is between the Netherlands and "de Vlaamse Gemeenschap"; a question
+    naming "Vlaanderen" is about it, so its document does not lack that name (before: refused with
+    "de documenten over 'Vlaanderen' noemen geen aantal")."""
+    q = "Hoe lang na de opzegging door Nederland of Vlaanderen eindigt het cultureel verdrag van 1995?"
+    res = pipeline.retriever(q, top_k=10, mode="hybrid", analysis=pipeline.analyze(q, split=False))
+    doc = "1995-cultureel-verdrag-nederland-vlaamse-gemeenschap"
+    assert doc in res.documents and "vlaanderen" not in res.documents[doc].lower()
+    assert pipeline.answerer._uncovered_in(res, doc) == []
