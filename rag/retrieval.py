@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,7 @@ from rag.lexicon import Lexicon
 from rag.question import QuestionAnalysis, detect_language
 from rag.scoring import LogisticModel
 from rag.settings import Mode, Settings
-from rag.text import DUTCH_STOPWORDS, bm25_tokens, dutch_zipf, words
+from rag.text import DUTCH_STOPWORDS, bm25_tokens, dutch_zipf, fold, words
 
 #: typo correction: a shorter term is corrected only for two swapped neighbouring letters; from this
 #: length one replaced letter counts too, and so does a corpus form at least ``TYPO_CUTOFF`` similar
@@ -48,6 +49,8 @@ TYPO_CUTOFF = 0.86
 #: a word of a Dutch question at least this common in Dutch (wordfreq Zipf; 3 = once per million words)
 #: is a word, not a typo: "heten" is not "heen", "leger" not "leer", "gemeten" not "gemeenten"
 REAL_WORD_ZIPF = 3.0
+#: a run of letters: a word of the question as typed, for :meth:`HybridRetriever.corrected_query`
+_LETTERS = re.compile(r"[^\W\d_]+")
 #: corrections remembered at most (the memo is emptied past this)
 _MAX_CORRECTIONS = 50_000
 #: filter masks remembered at most (emptied past this)
@@ -207,6 +210,24 @@ class HybridRetriever:
             out.append(fixed)
         return out
 
+    def corrected_query(self, query: str) -> str:
+        """``query`` with each word that :meth:`correct_words` reads as another corpus word written
+        as that word, with the capital as typed ("Wat is de Einstien Telescoop?" → "Wat is de
+        Einstein Telescoop?"), the rest as typed. The dense side embeds this text, so a typo changes
+        the question's vector no more than its BM25 terms: before, BM25 searched "einstein" while the
+        embedding saw "Einstien"."""
+        found = dict(zip(words(query), self.correct_words(words(query), detect_language(query)), strict=True))
+        fixes = {w: c for w, c in found.items() if w != c}
+        if not fixes:
+            return query
+
+        def fixed(m: re.Match[str]) -> str:
+            typed = m.group(0)
+            word = fixes.get(fold(typed), typed)
+            return word[:1].upper() + word[1:] if typed[:1].isupper() else word
+
+        return _LETTERS.sub(fixed, query)
+
     def _one_letter_off(self, word: str) -> list[str]:
         """The corpus word forms with the same first letter and length as ``word`` that differ from it in
         exactly one other letter ("kosteb" → "kosten"), when there is exactly one: with two ("sluia"
@@ -316,7 +337,8 @@ class HybridRetriever:
         mode = mode or s.mode
         top_k = top_k or s.top_k
         terms, known = self.query_terms(query)
-        qvec = query_vector if query_vector is not None else self.embedder.embed_queries([query])[0]
+        qvec = (query_vector if query_vector is not None
+                else self.embedder.embed_queries([self.corrected_query(query)])[0])
         # a long list asked for (--top-k 100) needs more candidates than fusion usually sees: twice
         # top_k from each retriever, as later pieces of one paragraph are dropped
         hits = self.search(qvec, terms, mode, self.allowed(filters), depth=max(s.candidates, 2 * top_k))

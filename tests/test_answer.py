@@ -467,3 +467,18 @@ def test_a_dutch_place_name_is_held_by_its_adjective_in_the_cited_document(pipel
     doc = "1995-cultureel-verdrag-nederland-vlaamse-gemeenschap"
     assert doc in res.documents and "vlaanderen" not in res.documents[doc].lower()
     assert pipeline.answerer._uncovered_in(res, doc) == []
+
+
+def test_a_typo_is_corrected_for_the_embedding_as_for_bm25(pipeline) -> None:
+    """Found by a new-user trial: "Wat is de Einstien Telescoop?" searched BM25 with "einstein" but
+    embedded the question as typed, and quoted other sentences than for "Einstein". The dense side
+    now embeds the corrected question, so both spellings give the same passages and the same answer."""
+    r = pipeline.retriever
+    assert r.corrected_query("Wat is de Einstien Telescoop?") == "Wat is de Einstein Telescoop?"
+    assert r.corrected_query("Wat zegt de slotverklaring over stikstof?") == "Wat zegt de slotverklaring over stikstof?"
+    typo = r("Wat is de Einstien Telescoop?", top_k=5, mode="dense")
+    right = r("Wat is de Einstein Telescoop?", top_k=5, mode="dense")
+    assert [x.passage.id for x in typo.passages] == [x.passage.id for x in right.passages]
+    assert typo.query_vector == pytest.approx(right.query_vector)
+    ans = pipeline.answer("Wat is de Einstien Telescoop?")
+    assert "observatorium voor zwaartekrachtsgolven" in ans.text
