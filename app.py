@@ -494,13 +494,14 @@ class ChatService:
 
     def respond(self, message: str | None, history: Sequence[Any] | None,
                 filters: Filters | None = None) -> Iterator[tuple[str, list[Message]]]:
-        """One chat turn, answered under ``filters`` (None: the whole corpus). Empty input leaves
-        everything unchanged; errors become a Dutch chat message (an :class:`EmptyQuestionError` or
-        :class:`FilterError` its own message, with the question kept in the text box to ask again)."""
+        """One chat turn, answered under ``filters`` (None: the whole corpus). Empty input gets the
+        Dutch hint "Stel een vraag: de invoer is leeg." as a reply (no question bubble); errors become a
+        Dutch chat message (an :class:`EmptyQuestionError` or :class:`FilterError` its own message,
+        with the question kept in the text box to ask again)."""
         question = (message or "").strip()
         chat = _plain_history(history)
-        if not question:
-            yield "", chat
+        if not question:  # said, not ignored: a click on "Vraag" with an empty box gets a Dutch hint
+            yield "", [*chat, {"role": "assistant", "content": error_html(str(EmptyQuestionError()))}]
             return
         earlier = previous_questions(chat)
         chat = [*chat, {"role": "user", "content": question_html(question)}]

@@ -314,7 +314,10 @@ def test_client_history_is_rendered_again(pipeline: Pipeline) -> None:
 
 def test_empty_and_symbol_only_input(pipeline: Pipeline) -> None:
     service = ChatService(pipeline)
-    assert list(service.respond("   ", [])) == [("", [])]
+    # found by a new-user trial: an empty box did nothing at all, while "?!…" got a reply
+    box, final = list(service.respond("   ", []))[-1]
+    assert box == "" and [m["role"] for m in final] == ["assistant"]
+    assert "Stel een vraag: de invoer is leeg." in visible_text(final[0]["content"])
     box, final = list(service.respond("?!…", []))[-1]
     assert box == "?!…"  # kept, to be corrected
     assert [m["role"] for m in final] == ["user", "assistant"]
