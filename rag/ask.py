@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,7 +60,14 @@ def render(answer: Answer, out: IO[str]) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
-    console = Console(file=out, highlight=False, soft_wrap=False, emoji=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits with status 1 here; the reader only stopped early (`| head -1`), so hand
+            # the BrokenPipeError to main, which ends with 0
+            self.quiet = True
+            raise BrokenPipeError
+
+    console = _Console(file=out, highlight=False, soft_wrap=False, emoji=False)
     for notice in answer.notices:
         console.print(Text(f"Let op: {notice}", style="yellow"))
     title = "Geen antwoord" if answer.abstained else f"Antwoord ({answer.mode})"
@@ -249,6 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RagError as exc:
         return _failed(str(exc), 1, args, question or None) if question else fail(exc, 1)
     except BrokenPipeError:
+        # the reader stopped early (`| head -1`): stdout goes to /dev/null, so the flush at exit
+        # cannot fail again and turn a finished answer into exit 1 (Python's documented remedy)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 0
     except Exception as exc:
         print(f"interne fout: {type(exc).__name__}: {exc}", file=sys.stderr)

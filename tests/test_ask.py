@@ -203,3 +203,17 @@ def test_plain_text_batch_lines_are_numbered_so_answers_match_questions(settings
     lines = [json.loads(x) for x in r.stdout.splitlines()]
     assert [x["id"] for x in lines] == [1, 3]
     assert "22.000" in lines[1]["answer"]
+
+
+def test_a_reader_that_stops_early_is_no_error(settings):
+    """Found by a new-user trial: `rag.ask "…" | head -1` exited 1 with nothing on stderr (rich ends
+    a broken pipe with status 1). A reader that stops early is a finished answer: exit 0, no error."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")
+    cmd = [sys.executable, "-m", "rag.ask", "--corpus", str(CORPUS), "--index", str(settings.index_dir), "--no-build",
+           "Wat is de Taalunie?"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # as `head -1` does once it has its line; here before the answer is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "fout" not in err
