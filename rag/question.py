@@ -123,6 +123,10 @@ DEMONYMS: dict[str, str] = {
     "limburg": "limburgs", "luxemburg": "luxemburgs", "oekraine": "oekraiens", "rusland": "russisch",
     "brittannie": "brits", "westfalen": "westfaals",
 }
+#: Dutch ordinal numbers: like a year, an ordinal names one thing of a series ("de vierde top",
+#: "de zevende editie"); another one is another thing, never a paraphrase
+DUTCH_ORDINALS = frozenset({"eerste", "tweede", "derde", "vierde", "vijfde", "zesde", "zevende", "achtste", "negende",
+                            "tiende", "elfde", "twaalfde", "dertiende", "veertiende", "vijftiende", "twintigste"})
 #: an English word at least this common (wordfreq's Zipf scale: 4 = once per 100,000 words) is a
 #: translated concept ("Language Union", "Committee"), not a name that the documents spell the same
 ENGLISH_COMMON_ZIPF = 4.0
@@ -420,15 +424,17 @@ class QuestionAnalysis:
 
     @property
     def entities(self) -> tuple[Term, ...]:
-        """Terms that name something and must be in the evidence as written: names, codes and
-        years. In an English question a name counts when it is a known English name of a Dutch
+        """Terms that name something and must be in the evidence as written: names, codes, years and,
+        in a Dutch question, ordinals (:data:`DUTCH_ORDINALS`: "de vierde top" is not "de vijfde").
+        In an English question a name counts when it is a known English name of a Dutch
         one (:data:`EXONYMS`, already translated) or when it is not a common English word ("Rutte",
         "Ajax"). A capitalised common word is a translated concept even when some English phrase of
         the corpus holds it too: "North Rhine-Westphalia" is "Noordrijn-Westfalen" in the evidence,
         though "North Sea Port" puts "north" in the corpus."""
         codes = {fold(c) for c in self.codes}
         return tuple(t for t in self.terms if t.word in codes or (t.word.isdigit() and t.word in self.years) or (
-            t.name and (self.language == "nl" or t.exonym or not is_english_common(t.word))))
+            t.name and (self.language == "nl" or t.exonym or not is_english_common(t.word)))
+            or (self.language == "nl" and t.word in DUTCH_ORDINALS))
 
     @property
     def overview(self) -> bool:

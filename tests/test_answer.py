@@ -482,3 +482,17 @@ def test_a_typo_is_corrected_for_the_embedding_as_for_bm25(pipeline) -> None:
     assert typo.query_vector == pytest.approx(right.query_vector)
     ans = pipeline.answer("Wat is de Einstien Telescoop?")
     assert "observatorium voor zwaartekrachtsgolven" in ans.text
+
+
+def test_an_ordinal_is_held_as_written_like_a_year(pipeline) -> None:
+    """Found by a new-user trial: "Wanneer vond de vierde Vlaams-Nederlandse top plaats?" was answered
+    with "Op 4 november vond de vijfde … Top plaats": "vierde" soft-matched "vijfde". An ordinal names
+    one thing of a series, so it is matched as written, and the answer comes from a document that
+    holds it; a summit no document numbers is refused."""
+    a = pipeline.analyze("Wanneer vond de vierde Vlaams-Nederlandse top plaats?")
+    assert "vierde" in {t.word for t in a.entities}
+    ans = pipeline.answer("Wanneer vond de vierde Vlaams-Nederlandse top plaats?")
+    assert not ans.abstained and "vierde" in ans.text and "vijfde" not in ans.text
+    assert ans.citations[0].passage.doc_id.startswith("2018-")
+    refused = pipeline.answer("Waar vond de negende Vlaams-Nederlandse top plaats?")
+    assert refused.abstained and refused.citations == () and "negende" in refused.reason

@@ -333,3 +333,15 @@ def test_relative_rows_compare_each_candidate_with_the_best() -> None:
     assert out.shape == (2, 4)
     assert np.allclose(out[:, 2:], [[0.0, -2.0], [-0.4, 0.0]])
     assert relative_rows(np.zeros((0, 2), np.float32), 2).shape == (0, 4)
+
+
+def test_an_ordinal_gets_no_soft_match_from_another_ordinal(pipeline) -> None:
+    """"vierde" and "vijfde" lie close in the word embeddings; as coverage, "de vijfde top" does not
+    half-hold "de vierde top" (a content word keeps its soft match)."""
+    from rag.features import coverage
+
+    a = pipeline.analyze("Wanneer vond de vierde top plaats?")
+    lex = pipeline.retriever.lexicon
+    k = [t.word for t in a.terms].index("vierde")
+    assert coverage(a, "Op 4 november vond de vijfde top plaats.", lex).match[k] == 0.0
+    assert coverage(a, "Gisteren had de vierde top plaats in Middelburg.", lex).match[k] == 1.0
