@@ -98,14 +98,21 @@ def pick_single(cands: Sequence[Candidate], max_sentences: int, threshold: float
     passage_order = {pid: n for n, pid in enumerate(dict.fromkeys(c.retrieved.passage.id for c in chosen))}
     rest = sorted(chosen[1:], key=lambda c: (passage_order[c.retrieved.passage.id], c.position))
     first = [chosen[0]]
-    if refers_back(chosen[0].sentence):
+    before = referent(chosen[0], cands)
+    if before is not None:
         # "Deze studie moet …" needs the sentence it refers to, quoted before it
-        before = next((c for c in cands if c.retrieved.passage.id == best_passage
-                       and c.position == chosen[0].position - 1), None)
-        if before is not None:
-            first = [before, chosen[0]]
-            rest = [c for c in rest if c is not before]
+        first = [before, chosen[0]]
+        rest = [c for c in rest if c is not before]
     return _without_repeats([with_list(c) for c in (*first, *rest)])
+
+
+def referent(c: Candidate, cands: Sequence[Candidate]) -> Candidate | None:
+    """The sentence before ``c`` in its passage, among ``cands``, when ``c`` points back to it
+    (:func:`~rag.text.refers_back`: "Dat wordt de ontsluiting van de haven genoemd."); else None."""
+    if not refers_back(c.sentence):
+        return None
+    return next((x for x in cands if x.retrieved.passage.id == c.retrieved.passage.id
+                 and x.position == c.position - 1), None)
 
 
 def _without_repeats(chosen: Sequence[Candidate]) -> list[Candidate]:
@@ -132,8 +139,9 @@ def pick_overview(cands: Sequence[Candidate], relevant: set[str], k: int = 8) ->
     which was often off the topic ("Ook is gesproken over … Mol-Weert" in a digest about the brexit);
     on dev and the fresh sets 1–3 the round robin found as many facts or more.
 
-    A chosen sentence that introduces a list brings its items along (:func:`with_list`), as in a
-    single answer: "De organen van de Taalunie zijn:" alone quotes nothing."""
+    As in a single answer, a chosen sentence that introduces a list brings its items along
+    (:func:`with_list`: "De organen van de Taalunie zijn:" alone quotes nothing), and one that points
+    back brings the sentence before it (:func:`referent`), so a digest may hold a few more than ``k``."""
     pool = [c for c in cands if c.retrieved.passage.id in relevant]
     by_paragraph: dict[str, list[Candidate]] = {}
     for c in sorted(pool, key=lambda c: -c.prob):
@@ -147,7 +155,14 @@ def pick_overview(cands: Sequence[Candidate], relevant: set[str], k: int = 8) ->
             if turn < len(group) and len(chosen) < k and not repeats(group[turn].sentence,
                                                                       [x.sentence for x in chosen]):
                 chosen.append(group[turn])
-    return _without_repeats([with_list(c) for c in chosen])
+    # a sentence that points back brings the one it points to (the digest is shown in text order)
+    with_referents: list[Candidate] = []
+    for c in chosen:
+        before = referent(c, cands)
+        if before is not None and before not in chosen and before not in with_referents:
+            with_referents.append(before)
+        with_referents.append(c)
+    return _without_repeats([with_list(c) for c in with_referents])
 
 
 def grouped(chosen: Sequence[Candidate]) -> list[Candidate]:

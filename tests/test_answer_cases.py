@@ -129,6 +129,22 @@ def test_a_list_intro_in_an_overview_digest_brings_its_items(pipeline: Pipeline)
     assert check_quotes(ans) == []
 
 
+def test_a_digest_sentence_that_points_back_brings_its_referent(pipeline: Pipeline) -> None:
+    """Found by a new-user trial: the estuaire-vaart digest quoted "Dat wordt de ontsluiting van de
+    haven genoemd." without the sentence it points back to. As in a single answer, the sentence
+    before it comes along, in one quote."""
+    from rag.text import refers_back
+
+    ans = pipeline.answer("Wat staat er over estuaire vaart?")
+    assert not ans.abstained
+    spans = [q for c in ans.citations for q in c.spans]
+    pointing = [q for q in spans if "Dat wordt de ontsluiting van de haven genoemd." in q]
+    assert pointing and all("alle vervoermodi" in q for q in pointing)
+    # a span may still open with such a word only when it is its paragraph's first sentence
+    assert all(c.passage.text.lstrip().startswith(q[:40]) for c in ans.citations for q in c.spans if refers_back(q))
+    assert check_quotes(ans) == []
+
+
 def test_ac05_english_question_is_answered_from_dutch_with_a_notice(pipeline: Pipeline) -> None:
     ans = pipeline.answer(CASES["ac05"]["input"])
     assert not ans.abstained
