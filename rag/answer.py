@@ -202,19 +202,11 @@ class ExtractiveAnswerer:
         return relative_rows(np.stack(rows)), meta
 
     def answer_candidates(self, result: RetrievalResult, depth: int | None = None) -> list[Candidate]:
-        """:meth:`candidates`, restricted to the documents that hold every name, code, year and
-        ordinal of the question when some candidate's document does (:meth:`_uncovered_in`), and to
-        sentences that hold the asked answer type when the question asks for a concrete fact
-        (amount, count, date, place, person): evidence covers a question only when it holds what
-        is asked. Empty when no sentence holds the asked type."""
+        """:meth:`candidates`, restricted to sentences that hold the asked answer type when the
+        question asks for a concrete fact (amount, count, date, place, person): evidence covers a
+        question only when it holds what is asked. Empty when no sentence holds it."""
         cands = self.candidates(result, depth)
         a = result.analysis
-        if a is not None and a.entities and cands:
-            # evidence covers a question only in a document that holds its names, codes, years and
-            # ordinals: the best sentence of such a document, when one has candidates, comes first
-            holds = {d: not self._uncovered_in(result, d) for d in {c.retrieved.passage.doc_id for c in cands}}
-            covered = [c for c in cands if holds[c.retrieved.passage.doc_id]]
-            cands = covered or cands
         if a is None or not a.concrete:
             return cands
         return [c for c in cands if c.features[_HELD] > 0]

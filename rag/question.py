@@ -562,6 +562,7 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
     seen: set[str] = set()
     terms = []
     corrections: dict[str, str] = {}
+    read_as: dict[str, str] = {}  # every word read as another corpus word, notices or not
     for k, w in enumerate(all_words):
         if (w in DUTCH_STOPWORDS or w in FRAME_WORDS or (len(w) < 2 and not w.isdigit())
                 or (language == "en" and w in ENGLISH_STOPWORDS)):
@@ -572,6 +573,10 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
             w = EXONYMS[w]
         if correct is not None:
             typed, w = w, correct(w, language)
+            if w != typed:
+                read_as[typed] = w
+                if typed in name_words:  # "Einstien" is the name "Einstein" misspelt
+                    name_words.add(w)
             if w != typed and language == "nl" and not exonym and not is_inflection_of(typed, w):
                 corrections[typed] = w
         stems = bm25_tokens(w)
@@ -592,10 +597,22 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
             parts = tuple(analyze(p, idf, split=False, in_corpus=in_corpus, focus=focus, correct=correct)
                           for p in pieces)
     return QuestionAnalysis(
-        text=text, language=language, terms=tuple(terms), names=tuple(sorted(names)),
-        codes=tuple(sorted(codes_in(text))), numbers=tuple(sorted(quantities_in(text))),
+        text=text, language=language, terms=tuple(terms),
+        names=tuple(sorted({_read_as(n, read_as) for n in names})),
+        codes=tuple(sorted({_read_as(c, read_as) for c in codes_in(text)})), numbers=tuple(sorted(quantities_in(text))),
         years=tuple(sorted(set(_YEAR.findall(text)))), answer_type=answer_type(text), parts=parts,
         unit=unit_of(text), corrections=tuple(corrections.items()))
+
+
+def _read_as(name: str, read_as: dict[str, str]) -> str:
+    """A name or code of the question as the corrected words read it ("PFSA" → "PFAS", "Einstien" →
+    "Einstein", each hyphen part on its own), in the capitals it was typed in; as typed otherwise."""
+    def one(part: str) -> str:
+        fixed = read_as.get(fold(part))
+        if fixed is None:
+            return part
+        return fixed.upper() if part.isupper() else fixed[:1].upper() + fixed[1:] if part[:1].isupper() else fixed
+    return "-".join(one(p) for p in name.split("-"))
 
 
 def years_in(text: str) -> set[str]:
