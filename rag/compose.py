@@ -45,13 +45,15 @@ class Candidate:
 
 
 def with_list(c: Candidate, limit: int = 600) -> Candidate:
-    """A sentence ending in ":" brings the list lines after it; one item of a short list brings the
-    whole list, from its first to its last quotable sentence (a fragment's cut-off end, "… op deze
-    website raadp", is not one). The result is still one exact span of the passage text."""
+    """A sentence ending in ":" brings the list lines after it; one item of a short list
+    (:func:`is_list`) brings the whole list, from its first to its last quotable sentence (a
+    fragment's cut-off end, "… op deze website raadp", is not one). The result is still one exact
+    span of the passage text."""
     text = c.retrieved.passage.text
     lines = [ln for ln in text.split("\n") if ln.strip()]
     sents = c.retrieved.passage.sentences
-    if len(lines) >= 3 and c.sentence in lines and len(text) <= MAX_QUOTE_CHARS and sents:
+    if (len(lines) >= 3 and c.sentence in lines and len(text) <= MAX_QUOTE_CHARS and sents
+            and is_list(lines)):
         return replace(c, sentence=quote_span(text, sents[0], sents[-1], MAX_QUOTE_CHARS) or c.sentence)
     if not introduces_list(c.sentence):
         return c
@@ -66,6 +68,16 @@ def with_list(c: Candidate, limit: int = 600) -> Candidate:
     if start < 0 or end <= start + len(c.sentence):
         return c
     return replace(c, sentence=text[start:end])
+
+
+def is_list(lines: Sequence[str]) -> bool:
+    """Are the lines of a paragraph a list: the first introduces it ("Nederland:", "De organen van
+    de Taalunie zijn:") or every other line starts with an item marker ("a)", "•", "1.")? Not a title
+    block ("32 851 Grensoverschrijdende samenwerking" / "Nr. 72 BRIEF …" / "Den Haag, 30 april 2021"),
+    nor a name left over from a list above a heading and its paragraph ("Folkert de Vriend
+    (secretaris)" / "Vergaderingen" / "De Raad vergadert vier keer per jaar."), nor a table, whose
+    row that holds the answer is quoted on its own."""
+    return bool(lines) and (introduces_list(lines[0]) or all(_ITEM_NUMBER.match(ln) for ln in lines[1:]))
 
 
 def repeats(sentence: str, chosen: Sequence[str]) -> bool:
@@ -179,11 +191,21 @@ def shown(sentence: str) -> str:
     return _ITEM_NUMBER.sub("", sentence, count=1) or sentence
 
 
+def _adjacent(text: str, first: str, second: str) -> bool:
+    """Does ``second`` follow ``first`` in ``text`` with only white space between them? A line that is
+    no sentence (a heading such as "Vergaderingen" between two sentences) keeps them two quotes."""
+    start = text.find(first)
+    end = start + len(first)
+    nxt = text.find(second, end) if start >= 0 else -1
+    return nxt >= 0 and not text[end:nxt].strip()
+
+
 def citation_spans(chosen: Sequence[Candidate]) -> dict[str, tuple[int, Candidate, str, float, tuple[str, ...]]]:
     """Per passage id: (citation number in order of first use, first candidate, quote, best prob,
     quotes). ``quotes`` are all the passage's chosen sentences in text order, consecutive ones
     joined into one span of at most 1200 characters (a span never holds a sentence that was not
-    chosen). ``quote`` is that one span when there is just one, else the most probable sentence."""
+    chosen, nor a line between them that is no sentence, such as a heading). ``quote`` is that one
+    span when there is just one, else the most probable sentence."""
     groups: dict[str, list[Candidate]] = {}
     for c in chosen:
         groups.setdefault(c.retrieved.passage.id, []).append(c)
@@ -193,7 +215,7 @@ def citation_spans(chosen: Sequence[Candidate]) -> dict[str, tuple[int, Candidat
         text = group[0].retrieved.passage.text
         runs: list[list[Candidate]] = []
         for c in group:
-            if runs and c.position == runs[-1][-1].position + 1:
+            if runs and c.position == runs[-1][-1].position + 1 and _adjacent(text, runs[-1][-1].sentence, c.sentence):
                 runs[-1].append(c)
             else:
                 runs.append([c])

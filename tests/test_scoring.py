@@ -258,6 +258,27 @@ def test_two_items_of_one_list_bring_the_list_once() -> None:
     assert [c.sentence for c in chosen] == [text]
 
 
+def test_is_list_needs_an_intro_or_item_markers() -> None:
+    """Lines are a list when the first introduces it or every other line has an item marker; a title
+    block, a table, or a leftover name above a heading and its paragraph are no list (found on
+    fresh12: "Folkert de Vriend (secretaris) / Vergaderingen / De Raad vergadert …" was quoted whole)."""
+    from rag.compose import is_list
+
+    assert is_list(["Nederland:", "Minister Harbers van Infrastructuur", "Minister Jetten voor Klimaat"])
+    assert is_list(["De organen zijn", "a) het Comité;", "b) de Raad;"])
+    assert is_list(["Leden", "• Jordi Casteleyn", "• Bregje Hofstede"])
+    assert not is_list(["Folkert de Vriend (secretaris)", "Vergaderingen", "De Raad vergadert vier keer per jaar."])
+    assert not is_list(["32 851 Grensoverschrijdende samenwerking", "Nr. 72 BRIEF VAN DE STAATSSECRETARIS",
+                        "Den Haag, 30 april 2021"])
+    assert not is_list(["| Jaar | Bijdrage |", "| 2017 | 19,770 miljoen euro |", "| 2018 | 31,779 miljoen euro |"])
+
+
+def test_a_sentence_of_a_paragraph_that_is_no_list_is_quoted_alone(pipeline) -> None:
+    ans = pipeline.answer("Hoe vaak per jaar vergadert de Raad voor de Nederlandse Taal en Letteren?")
+    assert not ans.abstained and "vier keer per jaar" in ans.text
+    assert not [q for c in ans.citations for q in c.spans if "Vergaderingen" in q and "vier keer" in q]
+
+
 def test_retrieval_hands_the_answer_stage_the_evidence_profiles_of_its_passages(pipeline) -> None:
     # the reranker's evidence profiles travel with the result, one per passage it scored, and equal
     # what the answer stage would compute itself (so reusing them changes no answer)
