@@ -171,7 +171,8 @@ def pick_overview(cands: Sequence[Candidate], relevant: set[str], k: int = 8) ->
     with_referents: list[Candidate] = []
     for c in chosen:
         before = referent(c, cands)
-        if before is not None and before not in chosen and before not in with_referents:
+        # by identity: a Candidate holds numpy arrays, so == between two of them is not a bool
+        if before is not None and not any(before is x for x in (*chosen, *with_referents)):
             with_referents.append(before)
         with_referents.append(c)
     return _without_repeats([with_list(c) for c in with_referents])
