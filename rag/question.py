@@ -611,7 +611,9 @@ def _read_as(name: str, read_as: dict[str, str]) -> str:
         fixed = read_as.get(fold(part))
         if fixed is None:
             return part
-        return fixed.upper() if part.isupper() else fixed[:1].upper() + fixed[1:] if part[:1].isupper() else fixed
+        if part.isupper():
+            return fixed.upper()
+        return fixed[:1].upper() + fixed[1:] if part[:1].isupper() else fixed
     return "-".join(one(p) for p in name.split("-"))
 
 
