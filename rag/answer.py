@@ -296,8 +296,13 @@ class ExtractiveAnswerer:
         verdict = self.decide(result, cands)
         if not verdict.answer:
             refusal = abstention(a.text, result, verdict.reason)
-            return replace(refusal, notices=notices, related=self.related(result) if verdict.on_topic
-                           else refusal.related)
+            related = self.related(result) if verdict.on_topic else refusal.related
+            if verdict.probability > 0 and cands and not self._uncovered_in(result, cands[0].retrieved.passage.doc_id):
+                # the model weighed this evidence and found it short: its best sentence's passage is
+                # what a reader checks first (a refusal near the threshold listed nothing before)
+                best = cands[0].retrieved
+                related = (best, *(r for r in related if r.passage.id != best.passage.id))[:3]
+            return replace(refusal, notices=notices, related=related)
         if a.overview:
             # the paragraphs whose evidence holds the topic (every term the question's focus asks
             # for): a paragraph beside it ("nutriënten" next to "PFAS") is not about it. When none

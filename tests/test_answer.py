@@ -457,6 +457,19 @@ def test_one_swapped_or_wrong_letter_in_a_mid_length_word_is_a_typo(pipeline) ->
     assert "'brexti' → 'brexit'" in " ".join(ans.notices)
 
 
+def test_a_refusal_by_the_model_lists_the_passage_it_weighed(pipeline) -> None:
+    """Found by a new-user trial: a question refused just under the threshold listed no passage to
+    read, though the passage that answers it was the model's best candidate. A refusal that the
+    answerable model decides lists its best sentence's passage first (never as a citation)."""
+    ans = pipeline.answer("Vanaf wanneer moeten beleidsmakers in Nederland de gevolgen van nieuwe regels voor de "
+                          "grensstreek verplicht nagaan?")
+    assert ans.abstained and ans.citations == ()
+    assert ans.related and ans.related[0].passage.doc_id == "kcbr-beleidskompas-kwaliteitseis-grenseffecten-fragment"
+    assert "Sinds 2021" in ans.related[0].passage.text
+    off = pipeline.answer("Wie won het WK voetbal in 2022?")
+    assert off.abstained and off.related == ()
+
+
 def test_an_inflected_form_of_a_corpus_word_is_matched_without_a_spelling_notice(pipeline) -> None:
     """Found by a new-user trial: "Waar zetelt …" said "Gezocht met verbeterde spelling: 'zetelt' →
     'zetel'", calling a correct Dutch verb a typo. A corpus form plus an inflectional ending is a word
