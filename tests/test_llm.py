@@ -232,10 +232,16 @@ def assert_verified(ans: Answer) -> None:
         assert any(s in c.quote for s in c.passage.sentences)
 
 
+COVID_CLAIM = "De vorige Vlaams-Nederlandse Top in 2020 vond vanwege COVID-19 grotendeels digitaal plaats"
+DIGITAL_CLAIM = "De top van 4 november werd digitaal georganiseerd vanwege Covid-19"
+
+
 def online_reply(body: dict[str, Any]) -> str:
+    """Two supported claims, the one whose passage the prompt numbers later cited first (whatever the
+    retrieval order), so that the answer's citations must be renumbered."""
     a, b = number_of(body, COVID_SENTENCE), number_of(body, DIGITAL_SENTENCE)
-    return (f"De vorige Vlaams-Nederlandse Top in 2020 vond vanwege COVID-19 grotendeels digitaal plaats [{a}]. "
-            f"De top van 4 november werd digitaal georganiseerd vanwege Covid-19 [{b}].")
+    covid, digital = f"{COVID_CLAIM} [{a}].", f"{DIGITAL_CLAIM} [{b}]."
+    return f"{covid} {digital}" if a > b else f"{digital} {covid}"
 
 
 # --- correct answers -----------------------------------------------------------------------------
@@ -247,13 +253,14 @@ def test_correct_answer_has_verified_renumbered_citations(server: FakeLLM, llm_p
     assert len(server.requests) == 1
     body = server.requests[0]
     a, b = number_of(body, COVID_SENTENCE), number_of(body, DIGITAL_SENTENCE)
-    assert a > b, "the script must cite a later passage first to test renumbering"
+    assert a != b and max(a, b) > 1, "the two claims must cite two passages, a later one first"
+    first, second = (COVID_SENTENCE, DIGITAL_SENTENCE) if a > b else (DIGITAL_SENTENCE, COVID_SENTENCE)
     assert ans.mode == "llm" and not ans.abstained
     assert_verified(ans)
     assert markers(ans.text) == [1, 2]  # renumbered in order of first use
-    assert COVID_SENTENCE in ans.citations[0].quote
-    assert DIGITAL_SENTENCE in ans.citations[1].quote
-    assert ans.text.startswith("De vorige Vlaams-Nederlandse Top in 2020")
+    assert first in ans.citations[0].quote
+    assert second in ans.citations[1].quote
+    assert ans.text.startswith(COVID_CLAIM if a > b else DIGITAL_CLAIM)
     assert not any("weggelaten" in n for n in ans.notices)
 
     # the request: model, key, no streaming, Dutch prompt with the passages as delimited data
@@ -412,7 +419,8 @@ def test_cli_json_shows_verified_llm_citations(server: FakeLLM, settings: Settin
     assert [c["n"] for c in out["citations"]] == [1, 2]
     for c in out["citations"]:
         assert c["quote"] and c["quote"] in c["text"]
-    assert COVID_SENTENCE in out["citations"][0]["quote"]
+    a, b = number_of(server.requests[0], COVID_SENTENCE), number_of(server.requests[0], DIGITAL_SENTENCE)
+    assert (COVID_SENTENCE if a > b else DIGITAL_SENTENCE) in out["citations"][0]["quote"]  # cited first
     assert "api_key" not in json.dumps(out)
 
 
