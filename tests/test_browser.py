@@ -151,6 +151,19 @@ def test_example_then_follow_up_and_abstention(chat_url: str, browser_page: Any)
     assert not watch.dialogs and not watch.errors and not watch.foreign
 
 
+def test_an_empty_question_gets_a_dutch_hint_in_the_browser(chat_url: str, browser_page: Any) -> None:
+    """Found by a new-user trial: pressing Enter in an empty box did nothing at all."""
+    page = browser_page
+    watch = open_chat(page, chat_url)
+    box = page.locator("#rag-question textarea")
+    box.fill("")
+    box.press("Enter")
+    page.wait_for_selector(".rag-error", timeout=TIMEOUT_MS)
+    assert "Stel een vraag: de invoer is leeg." in page.locator(".rag-error").last.inner_text()
+    assert page.locator(".rag-question").count() == 0  # no question bubble for nothing
+    assert not watch.dialogs and not watch.errors and not watch.foreign
+
+
 @pytest.fixture(scope="module")
 def hostile_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A corpus copy with a hostile document, built into a real index with IndexBuilder, served."""
