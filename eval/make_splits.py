@@ -1,7 +1,9 @@
 """Merge question files and assign each question a train/dev/test split by document section.
 
 Usage: python eval/make_splits.py OUT.jsonl IN.jsonl [IN.jsonl ...] [--seed 13] [--keep splits.json]
-       python eval/make_splits.py eval/questions.jsonl eval/questions.jsonl   (reproduces the splits)
+       python eval/make_splits.py eval/questions.jsonl eval/questions.jsonl --keep eval/splits.json
+           (reproduces the committed files byte for byte; without --keep every section is shuffled
+           anew, which gives other splits once questions were added with --keep)
        python eval/make_splits.py eval/questions.jsonl eval/questions.jsonl NEW.jsonl --keep eval/splits.json
            (adds NEW.jsonl: questions on known sections take that section's split, so no test or dev
            section ever moves into fitting; only new sections and off-topic questions are shuffled)
