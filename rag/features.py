@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.lexicon import Lexicon
-from rag.question import DUTCH_ORDINALS, QuestionAnalysis, answer_mentions, holds_type, years_in
+from rag.question import QuestionAnalysis, answer_mentions, holds_type, years_in
 from rag.text import bm25_tokens, fold, introduces_list
 
 PASSAGE_BASE_FEATURES: tuple[str, ...] = (
@@ -80,8 +80,8 @@ def coverage(analysis: QuestionAnalysis, text: str, lexicon: Lexicon) -> Coverag
     if not terms:
         return Coverage(np.zeros(0, np.float32), 1.0, 1.0, 1.0, 0.0)
     m = lexicon.match(terms, text)
-    ordinal = np.array([t.word in DUTCH_ORDINALS for t in analysis.terms]) & (m < 1.0)
-    if analysis.language == "nl" and ordinal.any():  # "vierde" is not half-held by "vijfde"
+    ordinal = analysis.term_ordinal & (m < 1.0)
+    if ordinal.any():  # "vierde" is not half-held by "vijfde"
         m = m.copy()
         m[ordinal] = 0.0
     forms = analysis.form_pairs

@@ -417,6 +417,14 @@ class QuestionAnalysis:
         out.flags.writeable = False
         return out
 
+    @functools.cached_property
+    def term_ordinal(self) -> np.ndarray:
+        """Which content terms are Dutch ordinals (:data:`DUTCH_ORDINALS`), bool (len(terms),), all
+        False in an English question: coverage matches them as written only (read-only)."""
+        out = np.array([self.language == "nl" and t.word in DUTCH_ORDINALS for t in self.terms], dtype=bool)
+        out.flags.writeable = False
+        return out
+
     @property
     def concrete(self) -> bool:
         """True when the answer must visibly hold a fact of :attr:`answer_type` (amount, date...)."""

@@ -210,14 +210,14 @@ class HybridRetriever:
             out.append(fixed)
         return out
 
-    def corrected_query(self, query: str) -> str:
+    def corrected_query(self, query: str, read: tuple[list[str], list[str]] | None = None) -> str:
         """``query`` with each word that :meth:`correct_words` reads as another corpus word written
         as that word, with the capital as typed ("Wat is de Einstien Telescoop?" → "Wat is de
         Einstein Telescoop?"), the rest as typed. The dense side embeds this text, so a typo changes
         the question's vector no more than its BM25 terms: before, BM25 searched "einstein" while the
-        embedding saw "Einstien"."""
-        found = dict(zip(words(query), self.correct_words(words(query), detect_language(query)), strict=True))
-        fixes = {w: c for w, c in found.items() if w != c}
+        embedding saw "Einstien". ``read``: :meth:`read_words` of ``query``, when already made."""
+        typed, corrected = read or self.read_words(query)
+        fixes = {w: c for w, c in zip(typed, corrected, strict=True) if w != c}
         if not fixes:
             return query
 
@@ -287,11 +287,18 @@ class HybridRetriever:
         docs, scores = self.index.bm25.retrieve([terms], k=k, show_progress=False, weight_mask=mask)
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
-    def query_terms(self, query: str) -> tuple[list[str], float]:
+    def read_words(self, query: str) -> tuple[list[str], list[str]]:
+        """The query's folded words as typed and as :meth:`correct_words` reads them (same length, in
+        the query's language): the one reading that BM25 (:meth:`query_terms`) and the dense query
+        (:meth:`corrected_query`) share."""
+        typed = words(query)
+        return typed, self.correct_words(typed, detect_language(query))
+
+    def query_terms(self, query: str, read: tuple[list[str], list[str]] | None = None) -> tuple[list[str], float]:
         """Step 1, typo correction: the query's BM25 terms after unknown words are corrected
         (:meth:`correct_words`, in the query's language), and the share (0–1) of distinct terms in
-        the corpus vocabulary."""
-        corrected = self.correct_words(words(query), detect_language(query))
+        the corpus vocabulary. ``read``: :meth:`read_words` of ``query``, when already made."""
+        _, corrected = read or self.read_words(query)
         terms = bm25_tokens(" ".join(corrected), stemmer=self.settings.stemmer)
         vocab = self.index.vocabulary
         known = sum(1 for t in set(terms) if t in vocab) / len(set(terms)) if terms else 0.0
@@ -336,9 +343,10 @@ class HybridRetriever:
         s = self.settings
         mode = mode or s.mode
         top_k = top_k or s.top_k
-        terms, known = self.query_terms(query)
+        read = self.read_words(query)
+        terms, known = self.query_terms(query, read)
         qvec = (query_vector if query_vector is not None
-                else self.embedder.embed_queries([self.corrected_query(query)])[0])
+                else self.embedder.embed_queries([self.corrected_query(query, read)])[0])
         # a long list asked for (--top-k 100) needs more candidates than fusion usually sees: twice
         # top_k from each retriever, as later pieces of one paragraph are dropped
         hits = self.search(qvec, terms, mode, self.allowed(filters), depth=max(s.candidates, 2 * top_k))
