@@ -297,9 +297,10 @@ class ExtractiveAnswerer:
         if not verdict.answer:
             refusal = abstention(a.text, result, verdict.reason)
             related = self.related(result) if verdict.on_topic else refusal.related
-            if verdict.probability > 0 and cands and not self._uncovered_in(result, cands[0].retrieved.passage.doc_id):
-                # the model weighed this evidence and found it short: its best sentence's passage is
-                # what a reader checks first (a refusal near the threshold listed nothing before)
+            if verdict.probability > 0 and cands:
+                # the model weighed this evidence and found it short (the checks before it refuse
+                # with probability 0, so the best sentence's document holds the question's names):
+                # its passage is what a reader checks first (a refusal near the threshold listed nothing)
                 best = cands[0].retrieved
                 related = (best, *(r for r in related if r.passage.id != best.passage.id))[:3]
             return replace(refusal, notices=notices, related=related)
