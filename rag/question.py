@@ -34,6 +34,9 @@ ANSWER_TYPES: tuple[tuple[str, str], ...] = (
                  r"\bgeef (me |mij )?(een )?(overzicht|samenvatting)\b|\boverzicht van\b|\bsamenvatting\b|"
                  r"\bwhat (does|do|did) .* (say|state|agree|mention)\b|\bwhat are the (main|key)\b|\boverview\b|"
                  r"\bsummar(y|ise|ize)\b|\bwat weten we over\b|\bwat wordt er (gezegd|afgesproken) over\b"),
+    ("duration", r"\bhoelang\b(?! geleden)|\bhow long\b(?! ago)|\bhoe lang (duurt|duurde|duren|duurden|geldt|gold|"
+                 r"gelden|loopt|liep|lopen|blijft|bleef|blijven)\b|\bvoor (welke|hoeveel) (periode|termijn|tijd|jaar|"
+                 r"jaren|maanden|weken)\b|\b(welke|wat is de) (looptijd|duur|termijn)\b|\bfor how long\b"),
     ("amount", r"\bhoeveel (geld|euro|budget|middelen)\b|\bwelk (bedrag|budget)\b|"
                r"\b(wat|hoeveel) (kost|kostte|kosten|kostten|bedraagt|bedroeg|bedragen|bedroegen)\b|"
                r"\bhow much (money|funding|does|did|is|was|will)\b|\bhoe duur\b|\bwhat (does|did) .* cost\b|"
@@ -41,8 +44,8 @@ ANSWER_TYPES: tuple[tuple[str, str], ...] = (
     ("count", r"\bhoeveel\b|\bhoe ?veel\b|\bhow (many|much)\b|\bwelk (aantal|percentage)\b|\bhoe (groot|hoog|lang|"
               r"breed|diep|ver)\b|\bwhat (percentage|share|number)\b"),
     ("date", r"\bwanneer\b|\b(op|vanaf|tot) welke datum\b|\bin welk jaar\b|\bwelk jaar\b|\bsinds wanneer\b|"
-             r"\bhoe lang geleden\b|^\W*(?:and |en )?when\b|\bsince when\b|\bwhat year\b|\bwhich year\b|"
-             r"\bin welke (maand|periode)\b|\bhoelang\b"),
+             r"\bhoe ?lang geleden\b|^\W*(?:and |en )?when\b|\bsince when\b|\bwhat year\b|\bwhich year\b|"
+             r"\bin welke (maand|periode)\b|\bhow long ago\b"),
     ("place", r"^\W*(en |and )?(waar|where)\b(?!om|over|mee|in|op|door|aan|voor|bij|naar|van|uit)"
               # not "waar … naar" with the preposition left behind ("Waar gaat het over?", "Waar verwijst
               # de notitie naar voor …?"): that asks for a thing, as "waarnaar" does
@@ -65,7 +68,7 @@ ANSWER_TYPES: tuple[tuple[str, str], ...] = (
 _TYPE_PATTERNS = tuple((t, re.compile(p)) for t, p in ANSWER_TYPES)
 
 #: answer types a sentence must visibly hold to answer the question
-CONCRETE_TYPES = frozenset({"amount", "count", "date", "place", "person"})
+CONCRETE_TYPES = frozenset({"amount", "count", "date", "duration", "place", "person"})
 
 _QUESTION_WORDS = (r"(?:wat|wie|waar|wanneer|waarom|hoeveelste|hoeveel|welke|welk|hoe|what|who|where|when|why|how|"
                    r"which|klopt)")
@@ -148,6 +151,15 @@ _DATE_IN_TEXT = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({_MONTHS})\b|\b(jaar|jar
                            r"decennium|kwartaal|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag)\b", re.I)
 _DATE_EXPR = re.compile(rf"\b\d{{1,2}}\s+({_MONTHS})\.?(\s+\d{{4}})?|\b(1[89]\d\d|20\d\d)(-(1[89]\d\d|20\d\d))?\b",
                         re.I)
+#: a span of time: a number (or "enkele", "een aantal") and a unit of time ("dertig jaar", "zes weken",
+#: "2,5 jaar"), or a range of years ("2020-2024"). It answers "hoelang", not "wanneer": "een periode
+#: van dertig jaar" says how long, not when
+_DURATION = re.compile(
+    r"\b(\d+(?:[.,]\d+)?|een|één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|vijftien|twintig|dertig|"
+    r"veertig|vijftig|honderd|enkele|een aantal|een paar|meerdere|verscheidene|anderhalf|anderhalve|halve|half)\s+"
+    r"(jaar|jaren|maand|maanden|week|weken|dag|dagen|werkdagen|uur|uren|eeuw|eeuwen|decennium|decennia|kwartaal|"
+    r"kwartalen|years?|months?|weeks?|days?|hours?|decades?)\b|\b(1[89]\d\d|20\d\d)\s*[-–]\s*(1[89]\d\d|20\d\d)\b",
+    re.I)
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _REFERENCE_NUMBER = re.compile(r"\b(artikel|artikelen|art|lid|leden|punt|hoofdstuk|bijlage|nr|nummer|paragraaf|"
                                r"fase|spoor|stap|kamerstuk)\.?\s+\d+[a-z]?\b|^\s*(\d{1,2}|[a-z])[.)]\s", re.I)
@@ -229,7 +241,7 @@ def holds_type(answer_type: str, sentence: str, asked: str = "", unit: str = "")
     if answer_type == "person":
         return any(fold(n.split()[-1]) not in asked for n in _person_names(sentence)) or any(
             fold(w) not in asked for w in _proper_words(sentence))
-    if answer_type in ("place", "date") and asked:
+    if answer_type in ("place", "date", "duration") and asked:
         return bool(answer_mentions(answer_type, sentence, asked))
     return _holds(answer_type, sentence)
 
@@ -240,7 +252,7 @@ def answer_mentions(answer_type: str, sentence: str, asked: str = "") -> tuple[s
     ``asked`` does not already hold, folded: place names ("noordbrabants museum"), dates, person
     names and other proper words, quantities. () for the other types."""
     asked_words = _word_set(asked)
-    if answer_type in ("place", "date"):
+    if answer_type in ("place", "date", "duration"):
         found = [" ".join(sorted(m)) for m in _type_mentions(answer_type, sentence) if not m <= asked_words]
     elif answer_type == "person":
         found = [fold(n) for n in (*_person_names(sentence), *_proper_words(sentence))
@@ -263,9 +275,18 @@ def _type_mentions(answer_type: str, sentence: str) -> tuple[frozenset[str], ...
     ("4 november", "2018") of a sentence."""
     if answer_type == "place":
         found = [re.sub(r"^\S+\s+((de|het)\s+)?", "", m.group(0)) for m in _PLACE.finditer(sentence)]
+    elif answer_type == "duration":
+        found = [m.group(0) for m in _DURATION.finditer(sentence)]
     else:
-        found = [m.group(0) for m in _DATE_IN_TEXT.finditer(sentence)]
+        found = [m.group(0) for m in _DATE_IN_TEXT.finditer(_points_in_time(sentence))]
     return tuple(_word_set(fold(m)) for m in found)
+
+
+def _points_in_time(sentence: str) -> str:
+    """``sentence`` without its spans of time (:data:`_DURATION`) that name no year: what is left
+    can say *when* ("in 2012", "volgend jaar", "op 4 november"); "binnen zes weken" says how long.
+    A range of years ("2020-2024") stays: it says when too."""
+    return _DURATION.sub(lambda m: m.group(0) if m.group(4) else " ", sentence)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -285,7 +306,9 @@ def _holds(answer_type: str, sentence: str) -> bool:
     if answer_type == "count":
         return bool(quantities_in(sentence))
     if answer_type == "date":
-        return bool(_DATE_IN_TEXT.search(sentence))
+        return bool(_DATE_IN_TEXT.search(_points_in_time(sentence)))
+    if answer_type == "duration":
+        return bool(_DURATION.search(sentence))
     if answer_type == "place":
         return bool(_PLACE.search(sentence))
     if answer_type == "reason":

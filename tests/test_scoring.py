@@ -366,3 +366,32 @@ def test_an_ordinal_gets_no_soft_match_from_another_ordinal(pipeline) -> None:
     k = [t.word for t in a.terms].index("vierde")
     assert coverage(a, "Op 4 november vond de vijfde top plaats.", lex).match[k] == 0.0
     assert coverage(a, "Gisteren had de vierde top plaats in Middelburg.", lex).match[k] == 1.0
+
+
+# --- a span of time answers "hoelang", not "wanneer" -----------------------------------------
+
+_TREATY_PERIOD = ("3. Dit Verdrag voorziet in de verrekening van de kosten van het infrastructureel beheer en "
+                  "onderhoud van de nieuwe sluis voor een periode van dertig jaar vanaf de datum van ingebruikname "
+                  "van de nieuwe sluis")
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("Hoelang duurt de verrekening van de onderhoudskosten?", "duration"),
+    ("Voor welke periode worden de kosten van de nieuwe sluis verrekend?", "duration"),
+    ("How long does the cost settlement for the new lock run?", "duration"),
+    ("Op welke datum is de Nieuwe Sluis Terneuzen in gebruik genomen?", "date"),
+    ("Hoe lang is de nieuwe sluis?", "count"),  # a length, not a span of time
+])
+def test_duration_is_its_own_answer_type(question: str, kind: str) -> None:
+    assert answer_type(question) == kind
+
+
+def test_a_span_of_time_holds_a_duration_not_a_date() -> None:
+    # the sluice treaty's sentence says how long (thirty years), not when the lock opened
+    assert holds_type("duration", _TREATY_PERIOD)
+    assert not holds_type("date", _TREATY_PERIOD)
+    assert not holds_type("date", "De declaraties worden betaald binnen zes weken na ontvangst.")
+    # a point in time still is one, a range of years says when too
+    assert holds_type("date", "In het traject werd in 2012 een politiek akkoord gesloten.")
+    assert holds_type("date", "Op de agenda stond de goedkeuring van het Meerjarenbeleidsplan 2020-2024.")
+    assert not holds_type("duration", "In het traject werd in 2012 een politiek akkoord gesloten.")
