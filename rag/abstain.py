@@ -46,7 +46,7 @@ _NAME_PARTICLES = frozenset({"de", "van", "der", "den", "ter", "ten", "te", "het
 
 def missing_fact(answer_type: str) -> str:
     """The Dutch words for "no <asked fact> that answers this question" of a concrete answer type:
-    "bedrag dat deze vraag beantwoordt", "datum of periode die deze vraag beantwoordt"."""
+    "bedrag dat deze vraag beantwoordt", "duur of periode die deze vraag beantwoordt"."""
     noun = TYPE_NOUN[answer_type]
     return f"{noun} {'dat' if noun in _NEUTER else 'die'} deze vraag beantwoordt"
 

@@ -203,7 +203,7 @@ class ExtractiveAnswerer:
 
     def answer_candidates(self, result: RetrievalResult, depth: int | None = None) -> list[Candidate]:
         """:meth:`candidates`, restricted to sentences that hold the asked answer type when the
-        question asks for a concrete fact (amount, count, date, place, person): evidence covers a
+        question asks for a concrete fact (amount, count, date, duration, place, person): evidence covers a
         question only when it holds what is asked. Empty when no sentence holds it."""
         cands = self.candidates(result, depth)
         a = result.analysis
