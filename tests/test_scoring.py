@@ -112,7 +112,7 @@ def test_answer_type_held_by_a_sentence() -> None:
     assert holds_type("count", "30% van de overheidsmiddelen wordt lokaal beheerd.", unit="procent")
     assert holds_type("count", "Een traject van 15km.", unit="kilometer")
     assert not holds_type("count", "Er zijn 30 gemeenten.", unit="procent")
-    assert {"amount", "count", "date", "place", "person"} == CONCRETE_TYPES
+    assert {"amount", "count", "date", "duration", "place", "person"} == CONCRETE_TYPES
 
 
 def toy_lexicon() -> Lexicon:
