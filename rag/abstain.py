@@ -32,8 +32,7 @@ _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 
 #: Dutch name of each concrete answer type, for reasons ("…noemen geen datum…")
 TYPE_NOUN = {"amount": "bedrag", "count": "aantal", "date": "datum of tijdstip", "duration": "duur of periode",
-             "place": "plaats",
-              "person": "persoon of organisatie"}
+             "place": "plaats", "person": "persoon of organisatie"}
 _NEUTER = frozenset({"bedrag", "aantal"})  # het-words: "een bedrag dat …", "een datum die …"
 #: a term whose focus probability reaches this is one the evidence should hold (the focus model's
 #: decision point, P = 0.5)

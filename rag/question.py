@@ -151,23 +151,23 @@ _DATE_IN_TEXT = re.compile(rf"\b(1[89]\d\d|20\d\d)\b|\b({_MONTHS})\b|\b(jaar|jar
                            r"decennium|kwartaal|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag)\b", re.I)
 _DATE_EXPR = re.compile(rf"\b\d{{1,2}}\s+({_MONTHS})\.?(\s+\d{{4}})?|\b(1[89]\d\d|20\d\d)(-(1[89]\d\d|20\d\d))?\b",
                         re.I)
-#: a span of time: a number (or "enkele", "een aantal") and a unit of time ("dertig jaar", "zes weken",
-#: "2,5 jaar"), or a range of years ("2020-2024"). It answers "hoelang", not "wanneer": "een periode
-#: van dertig jaar" says how long, not when
-_DURATION = re.compile(
-    r"\b(\d+(?:[.,]\d+)?|een|één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|vijftien|twintig|dertig|"
-    r"veertig|vijftig|honderd|enkele|een aantal|een paar|meerdere|verscheidene|anderhalf|anderhalve|halve|half)\s+"
-    r"(jaar|jaren|maand|maanden|week|weken|dag|dagen|werkdagen|uur|uren|eeuw|eeuwen|decennium|decennia|kwartaal|"
-    r"kwartalen|years?|months?|weeks?|days?|hours?|decades?)\b|\b(1[89]\d\d|20\d\d)\s*[-–]\s*(1[89]\d\d|20\d\d)\b",
-    re.I)
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _REFERENCE_NUMBER = re.compile(r"\b(artikel|artikelen|art|lid|leden|punt|hoofdstuk|bijlage|nr|nummer|paragraaf|"
                                r"fase|spoor|stap|kamerstuk)\.?\s+\d+[a-z]?\b|^\s*(\d{1,2}|[a-z])[.)]\s", re.I)
-_NUMBER_WORDS = re.compile(
-    r"\b(twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien|vijftien|twintig|dertig|"
-    r"veertig|vijftig|zestig|zeventig|tachtig|negentig|honderd|duizend|miljoen|miljard|dozijn|tiental|"
-    r"tientallen|honderden|duizenden|half|halve|helft|kwart|dubbel|verdubbeld|two|three|four|five|"
-    r"hundred|thousand|million|billion)\b", re.I)
+_NUMBER_WORD_LIST = (r"twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien|vijftien|twintig|"
+                     r"dertig|veertig|vijftig|zestig|zeventig|tachtig|negentig|honderd|duizend|miljoen|miljard|dozijn|"
+                     r"tiental|tientallen|honderden|duizenden|half|halve|helft|kwart|dubbel|verdubbeld|two|three|four|"
+                     r"five|hundred|thousand|million|billion")
+_NUMBER_WORDS = re.compile(rf"\b({_NUMBER_WORD_LIST})\b", re.I)
+_YEAR_RANGE = r"\b(1[89]\d\d|20\d\d)\s*[-–]\s*(1[89]\d\d|20\d\d)\b"
+#: a span of time: a number (or "een", "enkele", "een aantal") and a unit of time ("dertig jaar", "zes
+#: weken", "2,5 jaar"), or a range of years (group ``years``: "2020-2024"). It answers "hoelang", not
+#: "wanneer": "een periode van dertig jaar" says how long, not when
+_DURATION = re.compile(
+    rf"\b(\d+(?:[.,]\d+)?|een|één|enkele|een aantal|een paar|meerdere|verscheidene|anderhalf|anderhalve|"
+    rf"{_NUMBER_WORD_LIST})\s+(jaar|jaren|maand|maanden|week|weken|dag|dagen|werkdagen|uur|uren|eeuw|eeuwen|"
+    rf"decennium|decennia|kwartaal|kwartalen|years?|months?|weeks?|days?|hours?|decades?)\b|(?P<years>{_YEAR_RANGE})",
+    re.I)
 _MONEY = re.compile(r"€|\beuro\b|\bmiljoen\b|\bmiljard\b|\bEUR\b|\bbudget\w*|\bmiddelen\b|\bfinanci\w+", re.I)
 #: an adjective of nationality ("Vlaamse", "Nederlandse", "Belgische"): no place, person or organisation
 _NATIONALITY = r"[A-Z]\w*(?:se|sche)\b"
@@ -286,7 +286,7 @@ def _points_in_time(sentence: str) -> str:
     """``sentence`` without its spans of time (:data:`_DURATION`) that name no year: what is left
     can say *when* ("in 2012", "volgend jaar", "op 4 november"); "binnen zes weken" says how long.
     A range of years ("2020-2024") stays: it says when too."""
-    return _DURATION.sub(lambda m: m.group(0) if m.group(4) else " ", sentence)
+    return _DURATION.sub(lambda m: m.group(0) if m.group("years") else " ", sentence)
 
 
 @functools.lru_cache(maxsize=65536)
