@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
 
 import numpy as np
 
@@ -80,12 +81,29 @@ def is_list(lines: Sequence[str]) -> bool:
     return bool(lines) and (introduces_list(lines[0]) or all(_ITEM_NUMBER.match(ln) for ln in lines[1:]))
 
 
+#: share of the shorter sentence's words that, in order, the other holds for the two to count as
+#: one statement (:func:`repeats`)
+NEAR_REPEAT = 0.9
+
+
 def repeats(sentence: str, chosen: Sequence[str]) -> bool:
-    """Does ``sentence`` say what one of ``chosen`` already says: its words (folded, punctuation
-    and hyphens aside) are a run of the other's words, or the other way round? The same sentence in
-    two documents ("Benelux-NRW regio" in one, "Benelux-NRW-regio" in the other) is shown once."""
-    own = " ".join(words(sentence))
-    return any(own in other or other in own for other in (" ".join(words(x)) for x in chosen))
+    """Does ``sentence`` say what one of ``chosen`` already says: at least :data:`NEAR_REPEAT` of
+    the shorter one's words (folded, punctuation and hyphens aside) occur in the other in the same
+    order (difflib's matching blocks)? The same sentence in two documents is shown once, also when
+    one writes "Benelux-NRW regio", "hebbende" or "Fiets Roadmap" where the other writes
+    "Benelux-NRW-regio", "hebben de" or "FietsRoadmap", or leaves out a clause. Never when the
+    shorter one holds a number the other lacks: two documents that give other figures are both shown."""
+    own = words(sentence)
+    for other in (words(x) for x in chosen):
+        short, long_ = (own, other) if len(own) <= len(other) else (other, own)
+        if not short:
+            continue
+        if not {w for w in short if any(ch.isdigit() for ch in w)} <= set(long_):
+            continue  # another figure or date ("920 miljoen" against "995 miljoen") is news, not a repeat
+        blocks = SequenceMatcher(None, short, long_, autojunk=False).get_matching_blocks()
+        if sum(b.size for b in blocks) >= NEAR_REPEAT * len(short):
+            return True
+    return False
 
 
 def pick_single(cands: Sequence[Candidate], max_sentences: int, threshold: float) -> list[Candidate]:
