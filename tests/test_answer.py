@@ -370,7 +370,7 @@ def test_repeats_ignores_punctuation_and_hyphens_but_not_words() -> None:
 
 def test_repeats_sees_the_same_statement_written_twice_but_keeps_other_figures() -> None:
     """Two documents that give one statement with a typo ("hebbende") or a clause fewer are one
-    quote; the same sentence with another amount is news and stays."""
+    quote; the same sentence with another date or ordinal is news and stays."""
     from rag.compose import repeats
 
     first = ("Op 28 november 2022 hebben de Benelux-landen en Noordrijn-Westfalen (NRW) een gezamenlijke "
@@ -381,6 +381,9 @@ def test_repeats_sees_the_same_statement_written_twice_but_keeps_other_figures()
                    "FietsRoadmap gelanceerd met daarin initiatieven om het fietsgebruik te stimuleren.", [first])
     other_date = first.replace("28 november", "29 november")
     assert not repeats(other_date, [first])
+    assert not repeats("Het is de zevende editie van de top, die over en weer in Nederland en Vlaanderen wordt "
+                       "gehouden.", ["Het is de zesde editie van de top, die over en weer in Nederland en "
+                                     "Vlaanderen wordt gehouden."])
     # a list item that shares its frame with another is not a repeat
     assert not repeats("Minister Keijzer van Volkshuisvesting en Ruimtelijke Ordening",
                        ["Minister Hermans van Klimaat en Groene Groei"])
