@@ -315,7 +315,7 @@ class ExtractiveAnswerer:
                 if p >= self.scorer.passage_threshold} | {top.id} | {
                 r.passage.id for r in result.passages
                 if r.passage.doc_id == top.doc_id and r.passage.section_label == top.section_label}
-            chosen = grouped(pick_overview(cands, relevant))
+            chosen = grouped(pick_overview(cands, relevant, discount=self.scorer.digest_discount))
         else:
             chosen = pick_single(cands, self.settings.max_answer_sentences, self.scorer.sentence_threshold)
         return replace(compose_answer(a.text, result, [chosen]), notices=notices)

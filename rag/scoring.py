@@ -117,6 +117,9 @@ class Scorer:
     sentence_threshold: float = 0.5
     #: P(relevant) from which a paragraph joins an overview digest (fitted on train for F1)
     passage_threshold: float = 0.5
+    #: weight of a paragraph's next sentence in an overview digest, per sentence already taken from
+    #: it (:func:`~rag.compose.pick_overview`; fitted on the train split's overview questions)
+    digest_discount: float = 0.75
 
 
 @functools.lru_cache(maxsize=4)
@@ -137,7 +140,8 @@ def load_scorer(path: Path = DEFAULT_SCORER) -> Scorer:
             float(data["threshold"]), dict(data.get("info", {})),
             focus=LogisticModel.from_json(data["focus"], TERM_FEATURES) if "focus" in data else None,
             sentence_threshold=float(data.get("sentence_threshold", 0.5)),
-            passage_threshold=float(data.get("passage_threshold", 0.5)))
+            passage_threshold=float(data.get("passage_threshold", 0.5)),
+            digest_discount=float(data.get("digest_discount", 0.75)))
     except ScorerError:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -145,4 +149,6 @@ def load_scorer(path: Path = DEFAULT_SCORER) -> Scorer:
                           "maak het opnieuw met python -m rag.train.") from exc
     if not 0.0 <= scorer.threshold <= 1.0 or math.isnan(scorer.threshold):
         raise ScorerError(f"scorerbestand {path}: drempel {scorer.threshold} ligt niet tussen 0 en 1")
+    if not 0.0 <= scorer.digest_discount <= 1.0 or math.isnan(scorer.digest_discount):
+        raise ScorerError(f"scorerbestand {path}: digest_discount {scorer.digest_discount} ligt niet tussen 0 en 1")
     return scorer

@@ -29,6 +29,10 @@ split for fitting and the ``dev`` split for the abstention threshold; ``test`` i
    0.05, the issue's bound) of the answerable dev questions are refused: the stated target is a
    95 % answer rate on answerable questions, and within it as many near-misses refused as the
    model can tell apart.
+5. **Digest discount** — the overview digest's weight per sentence already taken from a paragraph
+   (:func:`~rag.compose.pick_overview`) is the value of :data:`DIGEST_DISCOUNTS` whose answers to
+   the train split's overview questions hold the most answer facts, end to end with the models
+   above.
 
 All four are scikit-learn ``LogisticRegression`` models on standardised features
 (``StandardScaler``); the file stores their coefficients, so the answer path needs only numpy.
@@ -60,6 +64,9 @@ RERANK_DEPTH = 20
 #: inverse regularisation strength of the answerable model: its features are correlated and its
 #: training set small (about 200 questions); C=0.3 had the best dev AUC of 0.05, 0.3 and 1.0
 ANSWERABLE_C = 0.3
+#: candidate values of the overview digest's discount (:func:`choose_discount`): 0 spreads a digest
+#: over as many paragraphs as it can, 1 takes the most probable sentences wherever they are
+DIGEST_DISCOUNTS = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
 
 
 def _norm(text: str) -> str:
@@ -174,6 +181,25 @@ def choose_threshold(probs: np.ndarray, answerable: np.ndarray, max_false_absten
         "dev_false_abstain": float((~answered & answerable).sum() / n_ans),
     }
     return t, figures
+
+
+def choose_discount(answerer: Any, scorer: Scorer, overview: Sequence[tuple[Any, Any]],
+                    grid: Sequence[float] = DIGEST_DISCOUNTS) -> tuple[float, dict[str, int]]:
+    """The digest discount of :func:`~rag.compose.pick_overview` from ``grid`` under which the
+    answers to ``overview`` ((item, retrieval result) pairs of the train split's answerable overview
+    questions) hold the most answer facts (:func:`~rag.evaluate.fact_hits`); a tie goes to the
+    smaller discount, the wider spread. Returns (discount, facts found per grid value as a string)."""
+    from rag.evaluate import fact_hits
+
+    found: dict[str, int] = {}
+    try:
+        for d in grid:
+            answerer.scorer = replace(scorer, digest_discount=d)
+            found[str(d)] = sum(fact_hits(answerer(res).text, it.q.answer_facts) for it, res in overview)
+    finally:
+        answerer.scorer = scorer
+    best = max(grid, key=lambda d: (found[str(d)], -d))
+    return float(best), found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -334,6 +360,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     probs = np.concatenate([answerable(Xd), np.full(len(refused), -1.0)])
     labels = np.array([it.q.answerable for it in [*dev_kept, *refused]], dtype=bool)
     threshold, figures = choose_threshold(probs, labels, args.max_false_abstention)
+    # 5: the digest discount, end to end on the train split's overview questions
+    fitted = Scorer(reranker, sentence, answerable, threshold, {}, focus=focus,
+                    sentence_threshold=sentence_threshold, passage_threshold=passage_threshold)
+    overview = [(it, reranked(it, reranker)) for it in train if it.q.kind == "overview" and it.q.answerable]
+    discount, digest_facts = choose_discount(answerer, fitted, overview)
 
     import sklearn
 
@@ -348,17 +379,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "max_false_abstention": args.max_false_abstention, **figures,
         "scikit_learn": sklearn.__version__, "embedder": retriever.index.manifest.get("embedder"),
     }
-    info.update({"focus_rows": len(yt), "focus_positive": int(yt.sum())})
+    info.update({"focus_rows": len(yt), "focus_positive": int(yt.sum()),
+                 "digest_questions": len(overview), "digest_facts_found": digest_facts})
     data = {"format": SCORER_FORMAT, "focus": focus.to_json(), "reranker": reranker.to_json(),
             "sentence": sentence.to_json(),
             "answerable": answerable.to_json(), "threshold": threshold,
-            "sentence_threshold": sentence_threshold, "passage_threshold": passage_threshold, "info": info}
+            "sentence_threshold": sentence_threshold, "passage_threshold": passage_threshold,
+            "digest_discount": discount, "info": info}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     tmp.replace(args.out)
     print(json.dumps({"threshold": round(threshold, 4), "sentence_threshold": round(sentence_threshold, 4),
-                      "passage_threshold": round(passage_threshold, 4),
+                      "passage_threshold": round(passage_threshold, 4), "digest_discount": discount,
                       **{k: v for k, v in info.items() if k != "embedder"}},
                      indent=1))
     return 0

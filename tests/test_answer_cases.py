@@ -280,3 +280,17 @@ def test_each_part_of_a_hyphenated_name_must_be_held(pipeline: Pipeline) -> None
     assert ans.abstained and ans.citations == () and "'West-Vlaanderen'" in ans.reason, ans.reason
     ans = pipeline.answer("Welke rol heeft de gouverneur van Oost-Vlaanderen voor de grensregio?")
     assert not ans.abstained and "Oost-Vlaanderen" in ans.text
+
+
+def test_a_digest_quotes_more_of_the_paragraph_about_its_topic(pipeline: Pipeline) -> None:
+    """Found by a new-user trial: "onderwijs" is in the label of section 1.b (Onderwijs, cultuur en
+    wetenschap), so all its paragraphs were relevant and each gave one sentence: one of the paragraph
+    on education, then heritage and the telescope. With the fitted discount the most probable
+    sentences count, spread over paragraphs: the education paragraph gives several, first."""
+    ans = pipeline.answer("Wat staat er over onderwijs in de slotverklaring?")
+    assert not ans.abstained
+    first = ans.citations[0]
+    assert first.passage.locator == "1.b Onderwijs, cultuur en wetenschap vol toekomst, alinea 5"
+    assert "onderwijstop van 23 januari 2023" in ans.text
+    assert ans.text.count("[1]") >= 3
+    assert "cultuurhistorische waarden" not in ans.text

@@ -395,3 +395,73 @@ def test_a_span_of_time_holds_a_duration_not_a_date() -> None:
     assert holds_type("date", "In het traject werd in 2012 een politiek akkoord gesloten.")
     assert holds_type("date", "Op de agenda stond de goedkeuring van het Meerjarenbeleidsplan 2020-2024.")
     assert not holds_type("duration", "In het traject werd in 2012 een politiek akkoord gesloten.")
+
+
+def _digest_candidates() -> list:
+    """Hand-made candidates: paragraph A with three sentences of high probability, B and C with one
+    weak sentence each (the shape of an overview where one paragraph is about the topic and two
+    merely share its section)."""
+    from rag.compose import Candidate
+    from rag.features import SENTENCE_FEATURES
+
+    @dataclass(frozen=True)
+    class P:
+        id: str
+        paragraph_id: str
+        text: str
+        sentences: tuple[str, ...]
+
+    @dataclass(frozen=True)
+    class R:
+        passage: P
+
+    cov = Coverage(np.zeros(0), 1.0, 1.0, 1.0, 0.0)
+    feats = np.zeros(len(SENTENCE_FEATURES))
+    rows = [("A", ("Onderwijs eerst.", "Leraren tweede.", "Digitaal derde."), (0.5, 0.4, 0.3)),
+            ("B", ("Erfgoed telt.",), (0.2,)), ("C", ("Telescoop komt.",), (0.1,))]
+    out = []
+    for pid, sents, probs in rows:
+        r = R(P(pid, pid, " ".join(sents), sents))
+        out.extend(Candidate(r, s, i, feats, p, cov) for i, (s, p) in enumerate(zip(sents, probs, strict=True)))  # type: ignore[arg-type]
+    return out
+
+
+def test_digest_discount_sets_how_far_a_digest_spreads_over_paragraphs() -> None:
+    """Discount 0 takes every paragraph's best sentence before any second one; 1 takes the most
+    probable sentences; 0.75 takes A's second sentence (0.4 × 0.75 = 0.30) before B's (0.2) and
+    A's third (0.3 × 0.56 = 0.17) after B's but before C's (0.1)."""
+    from rag.compose import pick_overview
+
+    cands = _digest_candidates()
+    every = {"A", "B", "C"}
+
+    def picked(d: float, k: int) -> list[str]:
+        return [c.sentence for c in pick_overview(cands, every, k=k, discount=d)]
+
+    assert picked(0.0, 3) == ["Onderwijs eerst.", "Erfgoed telt.", "Telescoop komt."]
+    assert picked(1.0, 3) == ["Onderwijs eerst.", "Leraren tweede.", "Digitaal derde."]
+    assert picked(0.75, 4) == ["Onderwijs eerst.", "Leraren tweede.", "Erfgoed telt.", "Digitaal derde."]
+    assert picked(0.75, 8) == picked(0.75, 5) and len(picked(0.75, 8)) == 5
+    assert [c.sentence for c in pick_overview(cands, {"B", "C"}, k=8, discount=0.75)] == [
+        "Erfgoed telt.", "Telescoop komt."]
+    with pytest.raises(ValueError, match="outside"):
+        pick_overview(cands, every, discount=1.5)
+
+
+def test_the_fitted_digest_discount_is_one_of_the_grid_and_read_from_the_scorer_file(tmp_path) -> None:
+    """``python -m rag.train`` writes ``digest_discount``; the loader reads it and refuses a value
+    outside [0, 1] with a Dutch message."""
+    import json as _json
+
+    from rag.scoring import DEFAULT_SCORER, ScorerError, load_scorer
+    from rag.train import DIGEST_DISCOUNTS
+
+    data = _json.loads(DEFAULT_SCORER.read_text(encoding="utf-8"))
+    assert data["digest_discount"] in DIGEST_DISCOUNTS
+    assert set(data["info"]["digest_facts_found"]) == {str(d) for d in DIGEST_DISCOUNTS}
+    assert load_scorer(DEFAULT_SCORER).digest_discount == data["digest_discount"]
+    data["digest_discount"] = 2.0
+    bad = tmp_path / "scorer.json"
+    bad.write_text(_json.dumps(data), encoding="utf-8")
+    with pytest.raises(ScorerError, match="ligt niet tussen 0 en 1"):
+        load_scorer(bad)
