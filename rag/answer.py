@@ -361,17 +361,19 @@ class ExtractiveAnswerer:
 def compose_answer(question: str, result: RetrievalResult, groups: Sequence[Sequence[Candidate]],
                    missing: Sequence[str] = ()) -> Answer:
     """Answer text with ``[n]`` markers from groups of chosen sentences (one group per question
-    part, in the order given), one citation per passage; ``missing`` parts get a line saying they
-    are not in the documents. The quotes are verified (:func:`verify_answer`)."""
+    part, in the order given, each on its own line), one citation per passage; ``missing`` parts get
+    a line saying they are not in the documents. The quotes are verified (:func:`verify_answer`)."""
     flat = [c for g in groups for c in g]
     spans = citation_spans(flat)
     parts: list[str] = []
     for g in groups:
-        parts.extend(f"{shown(c.sentence)} [{spans[c.retrieved.passage.id][0]}]" for c in g)
+        if g:
+            parts.append(" ".join(f"{shown(c.sentence)} [{spans[c.retrieved.passage.id][0]}]" for c in g))
     parts.extend(f"Over de vraag \"{m.rstrip('?')}\" staat niets in de documenten." for m in missing)
     citations = tuple(Citation(n, c.retrieved.passage, quote, round(prob, 4), quotes)
                       for n, c, quote, prob, quotes in spans.values())
-    answer = Answer(question=question, text=" ".join(parts), abstained=False, citations=citations,
+    # a multi-part answer gives each part its own line (the chat shows it as a line break)
+    answer = Answer(question=question, text="\n".join(parts), abstained=False, citations=citations,
                     retrieved=result.passages)
     return verify_answer(answer)
 

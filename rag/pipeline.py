@@ -53,6 +53,8 @@ from rag.text import (
     bm25_tokens,
     has_letters_or_digits,
     normalize,
+    question_part,
+    split_sentences,
     truncate,
 )
 
@@ -120,6 +122,26 @@ def needs_context(question: str, stemmer: str = DEFAULT_STEMMER) -> bool:
     """True for a question that cannot stand alone: it points back ("En waar?", "Wanneer was dat?")
     or names at most one thing ("Wanneer?", "Hoeveel?")."""
     return len(bm25_tokens(question, stemmer=stemmer)) <= 1 or bool(_REFERRING.search(question))
+
+
+def asked_part(text: str, stemmer: str = DEFAULT_STEMMER) -> str:
+    """The question sentences of an input that also holds statements ("Ik ben journalist bij De
+    Standaard. Wanneer vond de top in Den Bosch plaats? Alvast bedankt."): from the first sentence
+    that ends in "?" to the last one. The statements before and after it are left out when that first
+    question stands on its own (not :func:`is_follow_up`): their words are not what is asked, and a
+    word such as "journalist" that no document holds made the answer a refusal. A question that
+    needs them ("Over de nieuwe sluis in Terneuzen. Hoeveel kost hij?") keeps its whole input, as
+    does an input without a question mark. Returns ``text`` itself when nothing is left out."""
+    sentences = split_sentences(text)
+    asks = [i for i, s in enumerate(sentences) if s.rstrip(" \"'’”)»").endswith("?")]
+    if not asks or (asks[0] == 0 and asks[-1] == len(sentences) - 1):
+        return text
+    first, last = sentences[asks[0]], sentences[asks[-1]]
+    if is_follow_up(first, stemmer):
+        return text
+    start = text.find(first)
+    end = text.find(last, start) + len(last)
+    return text[start:end].strip() if start >= 0 and end > start else text
 
 
 def retrieval_query(question: str, history: Sequence[str], depth: int = 3, stemmer: str = DEFAULT_STEMMER,
@@ -366,9 +388,10 @@ class Pipeline:
         limit = self.settings.max_question_chars
         if len(question) > limit:
             original = len(question)
-            question, _ = truncate(question, limit)
-            notices.append(f"Je vraag was erg lang ({original:,} tekens); alleen de eerste {len(question):,} "
-                           "tekens zijn gebruikt.".replace(",", "."))
+            question, _, from_start = question_part(question, limit)
+            used = (f"alleen de eerste {len(question):,} tekens zijn gebruikt" if from_start else
+                    f"alleen het laatste deel tot en met de vraag ({len(question):,} tekens) is gebruikt")
+            notices.append(f"Je vraag was erg lang ({original:,} tekens); {used}.".replace(",", "."))
         return question, notices
 
     def answer(self, raw_question: str, history: Sequence[str] = (), *, top_k: int | None = None,
@@ -471,6 +494,10 @@ class Pipeline:
                              timings_ms={"retrieve": 0.0, "answer": 0.0, "total": (time.perf_counter() - t0) * 1000})
         if had_instruction:
             notices.append("Instructies in de vraag zijn genegeerd; alleen de vraag zelf is gezocht.")
+        asked = asked_part(query_text, self.settings.stemmer)
+        if asked != query_text:
+            notices.append(f"Alleen je vraag is gebruikt, niet de tekst eromheen: “{asked}”")
+            query_text = asked
         query = self._fit_query(retrieval_query(query_text, history, stemmer=self.settings.stemmer), notices)
         self.load()
         self.maybe_refresh()

@@ -74,7 +74,8 @@ _QUESTION_WORDS = (r"(?:wat|wie|waar|wanneer|waarom|hoeveelste|hoeveel|welke|wel
                    r"which|klopt)")
 _PART_SPLIT = re.compile(
     rf"\?\s+(?=\S)|(?:,\s*|\s+)(?:en|and|maar|but)\s+(?=(?:(?:voor|in|op|met|van|over|door|uit|naar|bij|aan|tot|"
-    rf"to|for|in|at|by|of)\s+)?(?:(?:de|het|the)\s+)?{_QUESTION_WORDS}\b)", re.IGNORECASE)
+    rf"sinds|vanaf|tijdens|na|tegen|onder|via|per|to|for|in|at|by|of|since|from|during|after|until|with|on)\s+)?"
+    rf"(?:(?:de|het|the)\s+)?{_QUESTION_WORDS}\b)", re.IGNORECASE)
 
 _ENGLISH_WORDS = frozenset("""
 the a an of and or to is are was were what which who whom when where why how does did do in on for

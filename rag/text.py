@@ -309,6 +309,31 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
     return cut.rstrip(), True
 
 
+_SENTENCE_START = re.compile(r"(?<=[.!?:;])\s+|\n+")
+
+
+def question_part(text: str, limit: int) -> tuple[str, bool, bool]:
+    """The part of an over-long input that holds its question, at most ``limit`` characters; returns
+    (text, cut?, from the start?). A journalist pastes a preamble or an article and asks at the end:
+    the last sentence that ends in "?" is kept, with as many whole sentences before it as fit. Text
+    after that question mark (padding, a signature) goes. Without a question mark, or when the
+    question alone is longer than ``limit``, the start is kept (:func:`truncate`), cut at a word."""
+    if len(text) <= limit:
+        return text, False, True
+    end = text.rfind("?") + 1
+    if end <= 0:
+        return truncate(text, limit)[0], True, True
+    start = max(0, end - limit)
+    if start > 0:
+        # begin at a sentence start, so the kept part does not open in the middle of a word
+        boundary = _SENTENCE_START.search(text, start, end)
+        if boundary is None:
+            return truncate(text, limit)[0], True, True
+        start = boundary.end()
+    kept = text[start:end].strip()
+    return kept, True, start == 0
+
+
 _LINK_NOTE = re.compile(
     r"\s?\((?:[^()]{0,40}\b)?(?:opent in (?:een )?nieuw(?:e)? (?:venster|tabblad)|opens in (?:a )?new (?:window|tab)"
     r"|externe link|external link)\)", re.IGNORECASE)

@@ -294,3 +294,19 @@ def test_a_digest_quotes_more_of_the_paragraph_about_its_topic(pipeline: Pipelin
     assert "onderwijstop van 23 januari 2023" in ans.text
     assert ans.text.count("[1]") >= 3
     assert "cultuurhistorische waarden" not in ans.text
+
+
+@pytest.mark.parametrize(("question", "facts"), [
+    ("In welk jaar kondigden de havenbesturen van Gent en Zeeland Seaports hun fusie aan, en vanaf welke datum "
+     "is die een feit?", ("2016", "1 januari 2018")),
+    ("Wanneer kwam het Comité van Ministers van de Taalunie in 2022 in Den Haag bijeen, en sinds welk jaar is "
+     "Suriname geassocieerd lid?", ("13 juni", "2003")),
+])
+def test_a_second_part_that_opens_with_a_preposition_is_answered_too(pipeline: Pipeline, question: str,
+                                                                       facts: tuple[str, str]) -> None:
+    """Found by a fresh tester (fresh15): "…, en sinds welk jaar …?" was read as one question, so the
+    answer held the Suriname year and not the meeting date. A second part may open with any
+    preposition before its question word ("sinds", "vanaf", "tijdens"), as it could with "in" or "tot"."""
+    ans = pipeline.answer(question)
+    assert not ans.abstained
+    assert all(f in ans.text for f in facts)

@@ -461,3 +461,56 @@ def test_eval_reports_hold_hostile_text_only_as_plain_text(hostile: Hostile, tmp
     assert "ROOD" in answers["ansi"]["answer"]
     assert answers["planted"]["answer"].strip() != "JA"
     assert report["metrics"]["hybrid"]["quote_check_pass"] == 1.0
+
+
+def test_a_long_preamble_keeps_the_question_at_its_end(pipeline: Pipeline) -> None:
+    """Found by a new-user trial: a journalist pasted 3,500 characters of background and asked at the
+    end; the first 1,000 characters were kept, the question was lost, and a stikstof paragraph was
+    quoted. The question sentence is what is asked (:func:`~rag.pipeline.asked_part`), and the notice
+    says that the text around it was left out."""
+    preamble = ("Ik schrijf een achtergrondartikel over de stikstofcrisis en de boeren in de grensstreek. "
+                "De provincies zoeken naar oplossingen voor natuurherstel en vergunningen. ") * 20
+    ans = pipeline.answer(preamble + "Mijn vraag: wat is er afgesproken over de Einstein Telescoop?")
+    assert ans.question.endswith("Mijn vraag: wat is er afgesproken over de Einstein Telescoop?")
+    assert len(ans.question) <= pipeline.settings.max_question_chars
+    assert "Alleen je vraag is gebruikt, niet de tekst eromheen: “Mijn vraag: wat is er afgesproken over de " \
+        "Einstein Telescoop?”" in ans.notices, ans.notices
+    assert not ans.abstained and "Einstein" in ans.text
+    assert "stikstof" not in ans.text.lower()
+
+
+@pytest.mark.parametrize(("raw", "asked"), [
+    ("Ik ben journalist bij De Standaard. Wanneer vond de top in Den Bosch plaats?",
+     "Wanneer vond de top in Den Bosch plaats?"),
+    ("Wanneer vond de top in Den Bosch plaats? Alvast bedankt!", "Wanneer vond de top in Den Bosch plaats?"),
+])
+def test_a_statement_around_a_question_is_not_what_is_asked(pipeline: Pipeline, raw: str, asked: str) -> None:
+    """Before, "Ik ben journalist bij De Standaard. Wanneer …?" was refused: "de documenten noemen geen
+    'journalist'". The words around a question that stands on its own are left out, with a notice."""
+    ans = pipeline.answer(raw)
+    assert not ans.abstained and "31 januari 2023" in ans.text
+    assert f"Alleen je vraag is gebruikt, niet de tekst eromheen: “{asked}”" in ans.notices
+
+
+def test_a_question_that_needs_the_sentence_before_it_keeps_it() -> None:
+    from rag.pipeline import asked_part
+
+    text = "Over de nieuwe sluis in Terneuzen. Hoeveel kost hij?"
+    assert asked_part(text) == text
+    assert asked_part("Geef de datum van de top. Graag kort.") == "Geef de datum van de top. Graag kort."
+    assert asked_part("Wat staat er over stikstof? En over water?") == "Wat staat er over stikstof? En over water?"
+    assert asked_part("Dag! Wanneer vond de top in Den Bosch plaats? En waar? Dank je.") == (
+        "Wanneer vond de top in Den Bosch plaats? En waar?")
+    # a short question may lean on what comes before it, so its input is kept whole
+    assert asked_part("Dag! Wat staat er over stikstof?") == "Dag! Wat staat er over stikstof?"
+
+
+def test_question_part_keeps_the_start_without_a_question_mark() -> None:
+    from rag.text import question_part
+
+    assert question_part("kort?", 100) == ("kort?", False, True)
+    text = "Een zin zonder vraagteken. " * 10
+    kept, cut, from_start = question_part(text, 60)
+    assert cut and from_start and len(kept) <= 60 and text.startswith(kept)
+    kept, cut, from_start = question_part("Achtergrond. " * 10 + "Wat is UPV? en dan nog wat", 40)
+    assert kept.endswith("Wat is UPV?") and not from_start and len(kept) <= 40

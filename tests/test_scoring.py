@@ -94,6 +94,16 @@ def test_two_part_questions_are_split_and_a_bare_part_borrows_the_topic() -> Non
     # "hoeveelste" is a question word, also after an article
     assert split_parts("In welk gebouw kwamen ze samen, en de hoeveelste editie van de top was het?") == [
         "In welk gebouw kwamen ze samen?", "de hoeveelste editie van de top was het?"]
+    # any preposition may stand before the second question word (a fresh tester's "en sinds welk jaar …"
+    # was answered as one question, and its first part was lost)
+    assert split_parts("Wanneer kwam het Comité in 2022 bijeen, en sinds welk jaar is Suriname geassocieerd lid?") == [
+        "Wanneer kwam het Comité in 2022 bijeen?", "sinds welk jaar is Suriname geassocieerd lid?"]
+    assert split_parts("When was the treaty signed and since when is it in force?") == [
+        "When was the treaty signed?", "since when is it in force?"]
+    assert split_parts("Wanneer vond de top plaats en tijdens welke week?") == [
+        "Wanneer vond de top plaats?", "tijdens welke week?"]
+    assert split_parts("Wat doen Nederland en Vlaanderen sinds de top van 2016?") == [
+        "Wat doen Nederland en Vlaanderen sinds de top van 2016?"]
     a = analyze("Wat is UPV en voor welke producten willen Nederland en Vlaanderen ambitieus beleid?", idf)
     assert len(a.parts) == 2 and a.parts[0].answer_type == "definition"
 
