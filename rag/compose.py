@@ -203,12 +203,23 @@ def pick_overview(cands: Sequence[Candidate], relevant: set[str], k: int = 8,
 
 
 def grouped(chosen: Sequence[Candidate]) -> list[Candidate]:
-    """Overview order: by document (first appearance), then section and position in the text."""
+    """Overview order: by document, then by section, each in the order of its first (most probable)
+    sentence in ``chosen``, then paragraph and position in the text. A digest on stikstof opens with
+    the stikstof section, not with the water section before it that mentions nitrogen once."""
     doc_order: dict[str, int] = {}
+    section_order: dict[tuple[str, str], int] = {}
     for c in chosen:
-        doc_order.setdefault(c.retrieved.passage.doc_id, len(doc_order))
-    return sorted(chosen, key=lambda c: (doc_order[c.retrieved.passage.doc_id], c.retrieved.passage.id,
-                                         c.position))
+        p = c.retrieved.passage
+        doc_order.setdefault(p.doc_id, len(doc_order))
+        section_order.setdefault((p.doc_id, p.section_label), len(section_order))
+    return sorted(chosen, key=lambda c: (doc_order[c.retrieved.passage.doc_id],
+                                         section_order[(c.retrieved.passage.doc_id, c.retrieved.passage.section_label)],
+                                         _natural(c.retrieved.passage.id), c.position))
+
+
+def _natural(key: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that reads the numbers in a passage id as numbers ("…/p2" before "…/p10")."""
+    return tuple((0, int(x)) if x.isdigit() else (1, x) for x in re.findall(r"\d+|\D+", key))
 
 
 def shown(sentence: str) -> str:

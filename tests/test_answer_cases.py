@@ -310,3 +310,17 @@ def test_a_second_part_that_opens_with_a_preposition_is_answered_too(pipeline: P
     ans = pipeline.answer(question)
     assert not ans.abstained
     assert all(f in ans.text for f in facts)
+
+
+def test_a_digest_opens_with_the_section_about_its_topic(pipeline: Pipeline) -> None:
+    """Found by a new-user trial: the stikstof digest opened with a sentence of 3.c (water quality),
+    which comes before 3.d in the declaration. Sections follow the digest's relevance (their most
+    probable sentence), paragraphs within a section the text."""
+    ans = pipeline.answer("Wat staat er in de slotverklaring over stikstof?")
+    assert not ans.abstained
+    locators = [c.passage.locator for c in ans.citations]
+    assert locators[0] == "3.d Samenwerking op het gebied van stikstof, alinea 1"
+    sections = [loc.split(",")[0] for loc in locators]
+    assert sections == sorted(sections, key=sections.index)  # each section's paragraphs together
+    stikstof = [loc for loc in locators if loc.startswith("3.d")]
+    assert stikstof == sorted(stikstof)
