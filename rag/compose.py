@@ -48,7 +48,8 @@ class Candidate:
 
 def with_list(c: Candidate, limit: int = 600) -> Candidate:
     """A sentence ending in ":" brings the list lines after it; one item of a short list
-    (:func:`is_list`) brings the whole list, from its first to its last quotable sentence (a
+    (:func:`is_list`) brings the whole list, from its intro line ("Nederland:", also when it is too
+    short to be quoted as a sentence) or first quotable sentence to its last quotable sentence (a
     fragment's cut-off end, "… op deze website raadp", is not one). The result is still one exact
     span of the passage text."""
     text = c.retrieved.passage.text
@@ -56,7 +57,11 @@ def with_list(c: Candidate, limit: int = 600) -> Candidate:
     sents = c.retrieved.passage.sentences
     if (len(lines) >= 3 and c.sentence in lines and len(text) <= MAX_QUOTE_CHARS and sents
             and is_list(lines)):
-        return replace(c, sentence=quote_span(text, sents[0], sents[-1], MAX_QUOTE_CHARS) or c.sentence)
+        # the list's own label comes along even when it is too short to be a sentence of its own
+        # ("Nederland:" above the Dutch ministers says whose list it is)
+        first = lines[0].strip() if introduces_list(lines[0]) else sents[0]
+        return replace(c, sentence=quote_span(text, first, sents[-1], MAX_QUOTE_CHARS)
+                       or quote_span(text, sents[0], sents[-1], MAX_QUOTE_CHARS) or c.sentence)
     if not introduces_list(c.sentence):
         return c
     sents = c.retrieved.passage.sentences

@@ -324,3 +324,15 @@ def test_a_digest_opens_with_the_section_about_its_topic(pipeline: Pipeline) -> 
     assert sections == sorted(sections, key=sections.index)  # each section's paragraphs together
     stikstof = [loc for loc in locators if loc.startswith("3.d")]
     assert stikstof == sorted(stikstof)
+
+
+def test_a_list_is_quoted_with_its_label(pipeline: Pipeline) -> None:
+    """Found by a fresh tester (fresh15-39) and a new-user trial: the 2023 and 2025 announcements list
+    the participants under "Nederland:" and then "Vlaanderen:" (a fragment: the Flemish list is cut
+    off). The label is too short to be a sentence, so the quote began at "Minister Hermans …" and
+    nothing said whose ministers they were; asked for the Flemish ones, the answer looked complete.
+    A list is now quoted from its label on."""
+    ans = pipeline.answer("Welke Nederlandse ministers namen deel aan de regeringstop in Gent in 2025?")
+    assert not ans.abstained
+    assert "Nederland:\nMinister Hermans van Klimaat en Groene Groei" in ans.text
+    assert check_quotes(ans) == []
