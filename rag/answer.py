@@ -45,7 +45,7 @@ from rag.question import Term
 from rag.retrieval import RetrievalResult, Retrieved
 from rag.scoring import ANSWERABLE_FEATURES, Scorer, from_log_odds, load_scorer
 from rag.settings import Settings
-from rag.text import contains_folded
+from rag.text import contains_folded, deictic_note
 
 #: every abstention text starts with this (then the reason, in Dutch)
 ABSTAIN_PREFIX = "Dat staat niet in de documenten"
@@ -358,6 +358,13 @@ class ExtractiveAnswerer:
         return replace(ans, notices=notices, reason="; ".join(dict.fromkeys(reasons)))
 
 
+def _quoted(c: Candidate, n: int) -> str:
+    """One quoted sentence of an answer text with its marker, and a note that dates its "vandaag" or
+    "gisteren" by its document (:func:`~rag.text.deictic_note`), outside the quote."""
+    note = deictic_note(c.sentence, c.retrieved.passage.date)
+    return f"{shown(c.sentence)} [{n}]" + (f" ({note})" if note else "")
+
+
 def compose_answer(question: str, result: RetrievalResult, groups: Sequence[Sequence[Candidate]],
                    missing: Sequence[str] = ()) -> Answer:
     """Answer text with ``[n]`` markers from groups of chosen sentences (one group per question
@@ -368,7 +375,7 @@ def compose_answer(question: str, result: RetrievalResult, groups: Sequence[Sequ
     parts: list[str] = []
     for g in groups:
         if g:
-            parts.append(" ".join(f"{shown(c.sentence)} [{spans[c.retrieved.passage.id][0]}]" for c in g))
+            parts.append(" ".join(_quoted(c, spans[c.retrieved.passage.id][0]) for c in g))
     parts.extend(f"Over de vraag \"{m.rstrip('?')}\" staat niets in de documenten." for m in missing)
     citations = tuple(Citation(n, c.retrieved.passage, quote, round(prob, 4), quotes)
                       for n, c, quote, prob, quotes in spans.values())

@@ -23,27 +23,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from rag.text import DUTCH_MONTHS
+from rag.text import dutch_date
 
-_MONTHS = DUTCH_MONTHS
+__all__ = ["dutch_date"]
 FRAGMENT_MD = "fragment: het corpus bevat maar een deel van dit document"
 _INLINE = re.compile(r"([\\`*_<>])")
 _LINE_START = re.compile(r"^(\s*)(>|[#+*\-](?=\s)|\d+[.)](?=\s))")
-
-
-def dutch_date(date: str | None) -> str:
-    """``2023-01-31`` → ``31 januari 2023``; ``2023-01`` → ``januari 2023``; ``2023`` → ``2023``;
-    None or anything else → as given (None → "")."""
-    if not date:
-        return ""
-    m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", date.strip())
-    if not m:
-        return date
-    year, month, day = m.group(1), m.group(2), m.group(3)
-    if month and 1 <= int(month) <= len(_MONTHS):
-        name = _MONTHS[int(month) - 1]
-        return f"{int(day)} {name} {year}" if day else f"{name} {year}"
-    return year
 
 
 def md_text(text: str | None, *, line_start: bool = False) -> str:

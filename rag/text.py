@@ -17,6 +17,7 @@ Nothing here touches files or models.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import re
 import unicodedata
@@ -296,6 +297,45 @@ def shown_name(name: str) -> str:
     """
     return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
                    for ch in name)
+
+
+def dutch_date(date: str | None) -> str:
+    """``2023-01-31`` → ``31 januari 2023``; ``2023-01`` → ``januari 2023``; ``2023`` → ``2023``;
+    None or anything else → as given (None → "")."""
+    if not date:
+        return ""
+    m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", date.strip())
+    if not m:
+        return date
+    year, month, day = m.group(1), m.group(2), m.group(3)
+    if month and 1 <= int(month) <= len(DUTCH_MONTHS):
+        name = DUTCH_MONTHS[int(month) - 1]
+        return f"{int(day)} {name} {year}" if day else f"{name} {year}"
+    return year
+
+
+#: words of a press release that point at its own date ("Vandaag vond in Middelburg overleg plaats"),
+#: with the days they lie from it
+_DEICTIC = re.compile(r"\b(vandaag|vanmiddag|vanavond|vanochtend|vanmorgen|vannacht|gisteren)\b", re.IGNORECASE)
+
+
+def deictic_note(sentence: str, document_date: str | None) -> str:
+    """A note that dates a sentence's "vandaag" or "gisteren" by the date of its document ("vandaag:
+    5 november 2018, de datum van het document"); "" when the sentence has none of these words or
+    the document has no full date (``YYYY-MM-DD``). A quote of a press release says "Vandaag vond
+    … plaats"; pasted into an article, it needs the day it was written."""
+    m = _DEICTIC.search(sentence)
+    if not m or not document_date or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", document_date):
+        return ""
+    word = m.group(1).lower()
+    try:
+        day = datetime.date.fromisoformat(document_date)
+    except ValueError:
+        return ""
+    if word == "gisteren":
+        before = dutch_date((day - datetime.timedelta(days=1)).isoformat())
+        return f"gisteren: {before}, de dag voor de datum van het document"
+    return f"{word}: {dutch_date(document_date)}, de datum van het document"
 
 
 def truncate(text: str, limit: int) -> tuple[str, bool]:

@@ -336,3 +336,29 @@ def test_a_list_is_quoted_with_its_label(pipeline: Pipeline) -> None:
     assert not ans.abstained
     assert "Nederland:\nMinister Hermans van Klimaat en Groene Groei" in ans.text
     assert check_quotes(ans) == []
+
+
+def test_vandaag_in_a_quote_is_dated_by_its_document(pipeline: Pipeline) -> None:
+    """Found by a fresh tester (fresh15-23): "Wanneer vond de regeringstop in Middelburg plaats?" was
+    answered with "Vandaag vond in Middelburg overleg plaats …", which says nothing once pasted into
+    an article. The document's date is part of the evidence: the note dates it, outside the quote."""
+    ans = pipeline.answer("Wanneer vond de regeringstop in Middelburg plaats en waar verwelkomde Rutte de "
+                          "Vlaamse delegatie?")
+    assert not ans.abstained
+    assert "5 november 2018" in ans.text
+    assert "Abdij van Middelburg" in ans.text
+    assert check_quotes(ans) == []
+
+
+def test_deictic_note_dates_vandaag_and_gisteren() -> None:
+    from rag.text import deictic_note
+
+    assert deictic_note("Vandaag vond in Middelburg overleg plaats.", "2018-11-05") == (
+        "vandaag: 5 november 2018, de datum van het document")
+    assert deictic_note("Gisteren had de vierde top plaats in Middelburg.", "2018-11-06") == (
+        "gisteren: 5 november 2018, de dag voor de datum van het document")
+    assert deictic_note("Gisteren had de top plaats.", "2018-03-01").startswith("gisteren: 28 februari 2018")
+    assert deictic_note("Vandaag vond de top plaats.", "2018-11") == ""  # no full date: no note
+    assert deictic_note("Vandaag vond de top plaats.", None) == ""
+    assert deictic_note("De top vond plaats op 5 november.", "2018-11-05") == ""
+    assert deictic_note("Het vandaagse overleg", "2018-11-05") == ""  # a word, not a part of one
