@@ -244,23 +244,28 @@ def test_eval_split_is_by_section_and_test_sections_are_never_fitted() -> None:
     assert all(q["gold_sentences"] for q in qs if q["answerable"])
 
 
+@dataclass(frozen=True)
+class _Passage:
+    """The fields of :class:`rag.chunking.Passage` that composition reads, for hand-made candidates."""
+
+    id: str
+    text: str
+    sentences: tuple[str, ...]
+    paragraph_id: str = ""
+
+
+@dataclass(frozen=True)
+class _Retrieved:
+    passage: _Passage
+
+
 def test_two_items_of_one_list_bring_the_list_once() -> None:
     from rag.compose import Candidate, pick_single
     from rag.features import SENTENCE_FEATURES
 
-    @dataclass(frozen=True)
-    class P:
-        id: str
-        text: str
-        sentences: tuple[str, ...]
-
-    @dataclass(frozen=True)
-    class R:
-        passage: P
-
     text = "De organen zijn:\na) het Comité;\nb) de Raad;\nc) het Secretariaat."
     lines = tuple(text.split("\n"))
-    r = R(P("p1", text, lines))
+    r = _Retrieved(_Passage("p1", text, lines))
     cov = Coverage(np.zeros(0), 1.0, 1.0, 1.0, 0.0)
     feats = np.zeros(len(SENTENCE_FEATURES))
     cands = [Candidate(r, lines[1], 1, feats, 0.9, cov), Candidate(r, lines[2], 2, feats, 0.8, cov)]  # type: ignore[arg-type]
@@ -414,24 +419,13 @@ def _digest_candidates() -> list:
     from rag.compose import Candidate
     from rag.features import SENTENCE_FEATURES
 
-    @dataclass(frozen=True)
-    class P:
-        id: str
-        paragraph_id: str
-        text: str
-        sentences: tuple[str, ...]
-
-    @dataclass(frozen=True)
-    class R:
-        passage: P
-
     cov = Coverage(np.zeros(0), 1.0, 1.0, 1.0, 0.0)
     feats = np.zeros(len(SENTENCE_FEATURES))
     rows = [("A", ("Onderwijs eerst.", "Leraren tweede.", "Digitaal derde."), (0.5, 0.4, 0.3)),
             ("B", ("Erfgoed telt.",), (0.2,)), ("C", ("Telescoop komt.",), (0.1,))]
     out = []
     for pid, sents, probs in rows:
-        r = R(P(pid, pid, " ".join(sents), sents))
+        r = _Retrieved(_Passage(pid, " ".join(sents), sents, paragraph_id=pid))
         out.extend(Candidate(r, s, i, feats, p, cov) for i, (s, p) in enumerate(zip(sents, probs, strict=True)))  # type: ignore[arg-type]
     return out
 
