@@ -362,7 +362,8 @@ def _quoted(c: Candidate, n: int) -> str:
     """One quoted sentence of an answer text with its marker, and a note that dates its "vandaag" or
     "gisteren" by its document (:func:`~rag.text.deictic_note`), outside the quote."""
     note = deictic_note(c.sentence, c.retrieved.passage.date)
-    return f"{shown(c.sentence)} [{n}]" + (f" ({note})" if note else "")
+    # before the marker: after it, the note read as the start of the next sentence (a new-user trial)
+    return f"{shown(c.sentence)}" + (f" ({note})" if note else "") + f" [{n}]"
 
 
 def compose_answer(question: str, result: RetrievalResult, groups: Sequence[Sequence[Candidate]],

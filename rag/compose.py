@@ -138,7 +138,36 @@ def pick_single(cands: Sequence[Candidate], max_sentences: int, threshold: float
         # "Deze studie moet …" needs the sentence it refers to, quoted before it
         first = [before, chosen[0]]
         rest = [c for c in rest if c is not before]
-    return _without_repeats([with_list(c) for c in (*first, *rest)])
+    return _without_repeats(with_headers([with_list(c) for c in (*first, *rest)]))
+
+
+def table_header(c: Candidate) -> Candidate | None:
+    """The header row of the table whose row ``c`` quotes ("| Jaar | Nederlandse bijdrage |" above
+    "| 2021 | 77,099 miljoen euro |"), as a candidate of the same passage; None when ``c`` is no table
+    row or is the header itself. A row alone does not say what its figures are: the header says
+    they are the Dutch contribution, not the EU's."""
+    sents = c.retrieved.passage.sentences
+    if c.position <= 0 or not sents or not (_is_row(c.sentence) and _is_row(sents[0])):
+        return None
+    return replace(c, sentence=sents[0], position=0)
+
+
+def _is_row(line: str) -> bool:
+    return line.lstrip().startswith("|")
+
+
+def with_headers(chosen: Sequence[Candidate]) -> list[Candidate]:
+    """``chosen`` with the header row of each table (:func:`table_header`) right before that table's
+    first quoted row, once."""
+    out: list[Candidate] = []
+    headed = {c.retrieved.passage.id for c in chosen if c.position == 0 and _is_row(c.sentence)}
+    for c in chosen:
+        header = table_header(c)
+        if header is not None and c.retrieved.passage.id not in headed:
+            out.append(header)
+            headed.add(c.retrieved.passage.id)
+        out.append(c)
+    return out
 
 
 def referent(c: Candidate, cands: Sequence[Candidate]) -> Candidate | None:
@@ -204,7 +233,7 @@ def pick_overview(cands: Sequence[Candidate], relevant: set[str], k: int = 8,
         if before is not None and not any(before is x for x in (*chosen, *with_referents)):
             with_referents.append(before)
         with_referents.append(c)
-    return _without_repeats([with_list(c) for c in with_referents])
+    return _without_repeats(with_headers([with_list(c) for c in with_referents]))
 
 
 def grouped(chosen: Sequence[Candidate]) -> list[Candidate]:

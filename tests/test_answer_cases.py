@@ -345,7 +345,8 @@ def test_vandaag_in_a_quote_is_dated_by_its_document(pipeline: Pipeline) -> None
     ans = pipeline.answer("Wanneer vond de regeringstop in Middelburg plaats en waar verwelkomde Rutte de "
                           "Vlaamse delegatie?")
     assert not ans.abstained
-    assert "5 november 2018" in ans.text
+    assert "plaats tussen afvaardigingen van de Nederlandse en Vlaamse regeringen. (vandaag: 5 november 2018, de " \
+        "datum van het document) [1]" in ans.text  # the note before the marker, not after it
     assert "Abdij van Middelburg" in ans.text
     assert check_quotes(ans) == []
 
@@ -362,3 +363,15 @@ def test_deictic_note_dates_vandaag_and_gisteren() -> None:
     assert deictic_note("Vandaag vond de top plaats.", None) == ""
     assert deictic_note("De top vond plaats op 5 november.", "2018-11-05") == ""
     assert deictic_note("Het vandaagse overleg", "2018-11-05") == ""  # a word, not a part of one
+
+
+def test_a_table_row_is_quoted_with_the_table_header(pipeline: Pipeline) -> None:
+    """Found by a new-user trial: "Hoeveel euro draagt de EU bij aan de nieuwe sluis?" was answered
+    with rows of the Dutch payment schedule ("| 2021 | 77,099 miljoen euro |") and nothing said whose
+    payments they were. A quoted row brings the table's header row, before the table's first row."""
+    ans = pipeline.answer("Hoeveel betaalt Nederland in 2021 voor de Nieuwe Sluis Terneuzen?")
+    assert not ans.abstained
+    assert ans.text.startswith("| Jaar | Nederlandse bijdrage | [1]")
+    assert "| 2021 | 77,099 miljoen euro |" in ans.text
+    assert ans.text.count("| Jaar |") == 1
+    assert check_quotes(ans) == []
