@@ -314,8 +314,8 @@ def dutch_date(date: str | None) -> str:
     return year
 
 
-#: words of a press release that point at its own date ("Vandaag vond in Middelburg overleg plaats"),
-#: with the days they lie from it
+#: words of a press release that point at its own date ("Vandaag vond in Middelburg overleg plaats"):
+#: "gisteren" is the day before the document's date, the others that date itself
 _DEICTIC = re.compile(r"\b(vandaag|vanmiddag|vanavond|vanochtend|vanmorgen|vannacht|gisteren)\b", re.IGNORECASE)
 
 
