@@ -81,12 +81,13 @@ import gradio as gr
 from rag.answer import FRAGMENT_NOTE, Answer, Citation, answer_to_json
 from rag.chunking import Passage
 from rag.errors import EmptyQuestionError, RagError
-from rag.export import answer_markdown, conversation_json, conversation_markdown, dutch_date
+from rag.export import answer_markdown, conversation_json, conversation_markdown
 from rag.feedback import append_feedback
 from rag.filters import FilterError, Filters, parse_year
 from rag.index import DocumentInfo
 from rag.pipeline import Pipeline
 from rag.settings import DutchArgumentParser, Settings, add_settings_arguments, env_value, settings_from_args
+from rag.text import dutch_date
 from rag.timeline import DONE, PLANNED, TimelineEntry, build_timeline, filter_timeline
 
 log = logging.getLogger("rag.app")

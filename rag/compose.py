@@ -191,8 +191,8 @@ def _without_repeats(chosen: Sequence[Candidate]) -> list[Candidate]:
     return out
 
 
-def pick_overview(cands: Sequence[Candidate], relevant: set[str], k: int = 8,
-                  discount: float = 0.75) -> list[Candidate]:
+def pick_overview(cands: Sequence[Candidate], relevant: set[str], *, discount: float,
+                  k: int = 8) -> list[Candidate]:
     """Up to ``k`` sentences of the passages in ``relevant`` (passage ids), chosen greedily for
     relevance and spread over paragraphs: each turn takes the sentence with the highest
     ``prob * discount ** n``, n the sentences already taken from its paragraph. ``discount`` in

@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 
 from rag.text import dutch_date
 
-__all__ = ["dutch_date"]
 FRAGMENT_MD = "fragment: het corpus bevat maar een deel van dit document"
 _INLINE = re.compile(r"([\\`*_<>])")
 _LINE_START = re.compile(r"^(\s*)(>|[#+*\-](?=\s)|\d+[.)](?=\s))")

@@ -50,6 +50,7 @@ from rag.text import (
     DEFAULT_STEMMER,
     POINTING_BACK_WORDS,
     PRONOMINAL_ADVERBS,
+    SENTENCE_BREAK,
     bm25_tokens,
     has_letters_or_digits,
     normalize,
@@ -124,9 +125,6 @@ def needs_context(question: str, stemmer: str = DEFAULT_STEMMER) -> bool:
     return len(bm25_tokens(question, stemmer=stemmer)) <= 1 or bool(_REFERRING.search(question))
 
 
-_SENTENCE_BREAK = re.compile(r"[.!?…]\s+\S|\n")
-
-
 def asked_part(text: str, stemmer: str = DEFAULT_STEMMER) -> str:
     """The question sentences of an input that also holds statements ("Ik ben journalist bij De
     Standaard. Wanneer vond de top in Den Bosch plaats? Alvast bedankt."): from the first sentence
@@ -135,7 +133,7 @@ def asked_part(text: str, stemmer: str = DEFAULT_STEMMER) -> str:
     word such as "journalist" that no document holds made the answer a refusal. A question that
     needs them ("Over de nieuwe sluis in Terneuzen. Hoeveel kost hij?") keeps its whole input, as
     does an input without a question mark. Returns ``text`` itself when nothing is left out."""
-    if not _SENTENCE_BREAK.search(text.strip()):
+    if not SENTENCE_BREAK.search(text.strip()):
         return text  # one sentence: nothing around it (and no sentence splitter to run)
     sentences = split_sentences(text)
     asks = [i for i, s in enumerate(sentences) if s.rstrip(" \"'’”)»").endswith("?")]

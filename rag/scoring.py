@@ -102,6 +102,10 @@ class LogisticModel:
         return cls(feats, arrays[0], scale, arrays[2], float(d["intercept"]))
 
 
+#: the overview digest's discount of a scorer file written before ``rag.train`` fitted one
+DEFAULT_DIGEST_DISCOUNT = 0.75
+
+
 @dataclass(frozen=True)
 class Scorer:
     """The three fitted models and the abstention threshold (see the module docstring)."""
@@ -119,7 +123,7 @@ class Scorer:
     passage_threshold: float = 0.5
     #: weight of a paragraph's next sentence in an overview digest, per sentence already taken from
     #: it (:func:`~rag.compose.pick_overview`; fitted on the train split's overview questions)
-    digest_discount: float = 0.75
+    digest_discount: float = DEFAULT_DIGEST_DISCOUNT
 
 
 @functools.lru_cache(maxsize=4)
@@ -141,7 +145,7 @@ def load_scorer(path: Path = DEFAULT_SCORER) -> Scorer:
             focus=LogisticModel.from_json(data["focus"], TERM_FEATURES) if "focus" in data else None,
             sentence_threshold=float(data.get("sentence_threshold", 0.5)),
             passage_threshold=float(data.get("passage_threshold", 0.5)),
-            digest_discount=float(data.get("digest_discount", 0.75)))
+            digest_discount=float(data.get("digest_discount", DEFAULT_DIGEST_DISCOUNT)))
     except ScorerError:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -325,13 +325,13 @@ def deictic_note(sentence: str, document_date: str | None) -> str:
     the document has no full date (``YYYY-MM-DD``). A quote of a press release says "Vandaag vond
     … plaats"; pasted into an article, it needs the day it was written."""
     m = _DEICTIC.search(sentence)
-    if not m or not document_date or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", document_date):
+    if not m or not document_date:
         return ""
-    word = m.group(1).lower()
     try:
-        day = datetime.date.fromisoformat(document_date)
+        day = datetime.date.fromisoformat(document_date)  # "2018-11" or "2018" raise ValueError
     except ValueError:
         return ""
+    word = m.group(1).lower()
     if word == "gisteren":
         before = dutch_date((day - datetime.timedelta(days=1)).isoformat())
         return f"gisteren: {before}, de dag voor de datum van het document"
@@ -349,7 +349,9 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
     return cut.rstrip(), True
 
 
-_SENTENCE_START = re.compile(r"(?<=[.!?:;])\s+|\n+")
+#: the white space after a sentence (or clause) ends, or a line break: where a kept part may begin,
+#: and the sign that a text holds more than one sentence
+SENTENCE_BREAK = re.compile(r"(?<=[.!?:;…])\s+|\n+")
 
 
 def question_part(text: str, limit: int) -> tuple[str, bool, bool]:
@@ -366,7 +368,7 @@ def question_part(text: str, limit: int) -> tuple[str, bool, bool]:
     start = max(0, end - limit)
     if start > 0:
         # begin at a sentence start, so the kept part does not open in the middle of a word
-        boundary = _SENTENCE_START.search(text, start, end)
+        boundary = SENTENCE_BREAK.search(text, start, end)
         if boundary is None:
             return truncate(text, limit)[0], True, True
         start = boundary.end()
