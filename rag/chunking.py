@@ -22,7 +22,7 @@ from rag.corpus import Document
 from rag.text import ends_sentence, introduces_list, is_navigation, is_page_chrome, split_sentences
 
 #: Bump when chunking rules change (recorded in the manifest).
-CHUNKING_VERSION = "chunk-12"
+CHUNKING_VERSION = "chunk-13"
 #: a web page's chrome (breadcrumb, "U bevindt zich op: …") sits in its first paragraphs, above the heading
 CHROME_PARAGRAPHS = 3
 #: a list intro longer than this is a paragraph of its own, not context for the list after it
@@ -39,7 +39,8 @@ class Passage:
     "document title — section label", used only to embed and index; ``sentences`` are exact
     substrings of ``paragraph_text`` in order: the sentences of ``text``, and for a piece of a split
     paragraph the paragraph's whole sentences that the piece holds part of (one may reach past
-    ``text``; see :func:`sentences_overlapping`).
+    ``text``; see :func:`sentences_overlapping`). A fragment's cut-off last sentence is left out, so
+    the last passage of a fragment may have no sentences: it is retrieved and shown, never quoted.
     """
 
     id: str
@@ -146,12 +147,14 @@ class Chunker:
                 # own whole sentences that it holds part of, not the piece split on its own
                 whole = split_sentences(para.text) if len(pieces) > 1 and not table else ()
                 # a fragment stops where the copy stopped, often inside a sentence ("… in het leven ger"):
-                # that last sentence is shown with its paragraph but never quoted as an answer
+                # that last sentence is shown with its paragraph but never quoted as an answer, also
+                # when it is the paragraph's only one ("Methode aanpak grensbelemme"): such a passage
+                # can be retrieved and read, and has no sentence to quote
                 cut_off = doc.fragment and k == len(doc.paragraphs) - 1 and not table
                 for i, piece in enumerate(pieces, start=1):
                     sentences = (tuple(r for r in piece.split("\n") if re.search(r"[^\W_]", r)) if table
                                  else sentences_overlapping(piece, para.text, whole) or split_sentences(piece))
-                    if cut_off and i == len(pieces) and len(sentences) > 1 and not ends_sentence(sentences[-1]):
+                    if cut_off and i == len(pieces) and sentences and not ends_sentence(sentences[-1]):
                         sentences = sentences[:-1]
                     # a heading caught inside a paragraph ("Bijlage", "Algemeen") states nothing to quote
                     sentences = tuple(x for x in sentences

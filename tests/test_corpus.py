@@ -292,6 +292,28 @@ def test_quotable_sentences_are_whole_sentences(pipeline):
     assert "|:---|:---|" not in sentences and "Bijlage" not in sentences
 
 
+def test_fragment_cut_off_end_is_never_quotable(pipeline):
+    """Found by a new-user trial: a digest quoted "Methode aanpak grensbelemme", the Kamerbrief
+    fragment's last paragraph, one sentence cut off mid-word. Of every fragment, the last passage
+    holds no sentence that stops mid-sentence, also when that was its only sentence; the passage
+    itself stays in the index (it is retrieved and shown, not quoted)."""
+    from rag.text import ends_sentence
+
+    passages = pipeline.retriever.index.passages
+    fragments = {p.doc_id for p in passages if p.fragment}
+    assert len(fragments) >= 15
+    for doc in fragments:
+        last = [p for p in passages if p.doc_id == doc][-1]
+        if "\n" not in last.text:  # (a list's last line, "Staatssecretaris Nobel van …", is whole without a stop)
+            assert all(ends_sentence(s) for s in last.sentences), (doc, last.sentences)
+    kamerbrief = next(p for p in passages if p.text == "Methode aanpak grensbelemme")
+    assert kamerbrief.sentences == () and kamerbrief.fragment
+    roemer = next(p for p in passages if p.text.endswith("ziet veel kansen in de grensov"))
+    assert roemer.sentences == ()
+    result = pipeline.answer("Wie ziet volgens de Einstein Telescope-taskforce veel kansen in de grensoverschrijdende samenwerking?")
+    assert all("grensov" not in c.quote.split()[-1] for c in result.citations)
+
+
 def test_closing_quote_stays_with_its_sentence(pipeline):
     """Found by a new-user trial: a quote began "” 1) De 75 miljoen € …", the closing quotation mark
     of the sentence before it, which pysbd leaves at the start of the next piece."""
