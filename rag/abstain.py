@@ -118,7 +118,7 @@ def entity_reason(analysis: QuestionAnalysis, missing: Sequence[Term], lexicon: 
     ("de documenten noemen geen 'Duitse gemeente'"); "…gaan niet over…" when the corpus does name
     them elsewhere: a word of the lexicon, or a term among ``known_terms`` (the query's BM25 terms
     the corpus holds, numbers included: "2014" is in the sluice treaty)."""
-    shown = _phrase_list([entity_phrase(analysis, t) for t in missing])
+    shown = _topic_list(analysis, missing)
     if any(t.word in lexicon or t.stem in known_terms for t in missing):
         return f"de best passende passages gaan niet over {shown}"
     return f"de documenten noemen geen {shown}"
@@ -147,8 +147,18 @@ def missing_fact_reason(analysis: QuestionAnalysis, missing: Sequence[Term]) -> 
     """Dutch reason for a concrete question whose topic the documents cover but without the asked
     fact ("de documenten over 'Einstein Telescoop' noemen geen bedrag dat deze vraag beantwoordt");
     a phrase inside another one ("Telescoop" in "Einstein Telescoop") is named once."""
-    topic = _phrase_list([entity_phrase(analysis, t) for t in missing])
+    topic = _topic_list(analysis, missing)
     return f"de documenten over {topic} noemen geen {missing_fact(analysis.answer_type)}"
+
+
+def _topic_list(analysis: QuestionAnalysis, terms: Sequence[Term]) -> str:
+    """The question's words for ``terms`` (:func:`_phrase_list`), a year as a year, not as a
+    quoted word: "'Gent', het jaar 2025"; "de jaren 2014 en 2015"."""
+    years = [t.word for t in terms if t.word in analysis.years]
+    shown = _phrase_list([entity_phrase(analysis, t) for t in terms if t.word not in analysis.years])
+    named = (f"het jaar {years[0]}" if len(years) == 1
+             else f"de jaren {', '.join(years[:-1])} en {years[-1]}" if years else "")
+    return ", ".join(x for x in (shown, named) if x)
 
 
 def _phrase_list(phrases: Sequence[str]) -> str:

@@ -37,7 +37,9 @@ ANSWER_TYPES: tuple[tuple[str, str], ...] = (
     ("duration", r"\bhoelang\b(?! geleden)|\bhow long\b(?! ago)|\bhoe lang (duurt|duurde|duren|duurden|geldt|gold|"
                  r"gelden|loopt|liep|lopen|blijft|bleef|blijven)\b|\bvoor (welke|hoeveel) (periode|termijn|tijd|jaar|"
                  r"jaren|maanden|weken)\b|\b(welke|wat is de) (looptijd|duur|termijn)\b|\bfor how long\b"),
-    ("amount", r"\bhoeveel (geld|euro|budget|middelen)\b|\bwelk (bedrag|budget)\b|"
+    # a money noun also as the head of a compound or hyphenated word ("Interreg-geld", "subsidiebedrag")
+    ("amount", r"\bhoeveel [\w-]*(geld|euro|budget|middelen|subsidie|financiering|steun)\b|"
+               r"\bwelk [\w-]*(bedrag|budget)\b|"
                r"\b(wat|hoeveel) (kost|kostte|kosten|kostten|bedraagt|bedroeg|bedragen|bedroegen)\b|"
                r"\bhow much (money|funding|does|did|is|was|will)\b|\bhoe duur\b|\bwhat (does|did) .* cost\b|"
                r"\bhoe groot is het (bedrag|budget)\b"),

@@ -285,6 +285,16 @@ def test_a_missing_fact_about_a_covered_topic_is_named_as_the_fact(pipeline):
     assert ans.reason == "de documenten over 'Einstein Telescoop' noemen geen bedrag dat deze vraag beantwoordt"
 
 
+def test_a_missing_year_is_named_as_a_year(pipeline):
+    # found in the refusal reasons of the eval sets: "de best passende passages gaan niet over '2014'"
+    # quoted a year as if it were a word of the topic
+    ans = pipeline.answer("In welke stad werd de Vlaams-Nederlandse top van 2014 gehouden?")
+    assert ans.abstained and ans.citations == ()
+    assert "het jaar 2014" in ans.reason and "'2014'" not in ans.reason
+    ans = pipeline.answer("Hoeveel Interreg-geld is er aangevraagd voor het schakelpunt voor grensbelemmeringen?")
+    assert ans.abstained and "bedrag" in ans.reason and "aantal" not in ans.reason
+
+
 def test_an_earlier_question_that_stands_alone_ends_the_chain_of_turns():
     # "Wie ondertekende het Scheldeverdrag?" names its own subject: "En wanneer?" after it must not
     # carry the estuaire-vaart question asked before it
