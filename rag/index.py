@@ -31,6 +31,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -286,6 +287,9 @@ class IndexBuilder:
             raise CorpusError(f"Geen leesbaar document in {s.corpus_dir} ({reasons}).")
         chunker = Chunker(self.embedder.count_tokens, s.max_passage_tokens, s.passage_context)
         passages = chunker(load.documents)
+        if progress:  # what the slow steps before the first progress bar did
+            print(f"Corpus gelezen: {len(load.documents)} documenten, {len(passages)} passages; "
+                  "nu inbedden (wat al in de cache staat, gaat snel).", file=sys.stderr, flush=True)
         builds = s.index_dir / "builds"
         try:
             builds.mkdir(parents=True, exist_ok=True)
@@ -591,8 +595,6 @@ def _corpus_changes(have_files: dict[str, str], corpus_dir: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m rag.index [--corpus DIR] [--index DIR] [--rebuild] [--embedder NAME]``."""
-    import sys
-
     from rag.embedding import load_embedder
     from rag.errors import RagError
 
@@ -615,8 +617,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _print_report(report: BuildReport, settings: Settings) -> None:
-    import sys
-
     m = report.manifest
     status = "ongewijzigd, niets te doen" if report.reused else "gebouwd"
     print(f"Index {status}: {report.documents} documenten, {report.passages} passages, "

