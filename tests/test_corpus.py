@@ -310,7 +310,8 @@ def test_fragment_cut_off_end_is_never_quotable(pipeline):
     assert kamerbrief.sentences == () and kamerbrief.fragment
     roemer = next(p for p in passages if p.text.endswith("ziet veel kansen in de grensov"))
     assert roemer.sentences == ()
-    result = pipeline.answer("Wie ziet volgens de Einstein Telescope-taskforce veel kansen in de grensoverschrijdende samenwerking?")
+    result = pipeline.answer("Wie ziet volgens de Einstein Telescope-taskforce veel kansen in de "
+                             "grensoverschrijdende samenwerking?")
     assert all("grensov" not in c.quote.split()[-1] for c in result.citations)
 
 

@@ -229,7 +229,8 @@ def test_a_first_build_reports_each_step_on_a_log(tmp_path):
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    for name in ("2022-comite-van-ministers-taalunie-den-haag.txt", "2018-nederlands-vlaamse-regeringstop-middelburg-aankondiging.txt"):
+    for name in ("2022-comite-van-ministers-taalunie-den-haag.txt",
+                 "2018-nederlands-vlaamse-regeringstop-middelburg-aankondiging.txt"):
         shutil.copy(CORPUS / name, corpus / name)
     done = subprocess.run([sys.executable, "-m", "rag.index", "--corpus", str(corpus), "--index", str(tmp_path / "i")],
                           capture_output=True, text=True, timeout=600, check=False)
