@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rag.text import DUTCH_STOPWORDS, adjective_forms, bm25_tokens, fold, normalize, numbers_in, words
+from rag.text import DUTCH_STOPWORDS, QUESTION_WORDS, adjective_forms, bm25_tokens, fold, normalize, numbers_in, words
 
 # --- answer types --------------------------------------------------------------------------
 
@@ -72,8 +72,7 @@ _TYPE_PATTERNS = tuple((t, re.compile(p)) for t, p in ANSWER_TYPES)
 #: answer types a sentence must visibly hold to answer the question
 CONCRETE_TYPES = frozenset({"amount", "count", "date", "duration", "place", "person"})
 
-_QUESTION_WORDS = (r"(?:wat|wie|waar|wanneer|waarom|hoeveelste|hoeveel|welke|welk|hoe|what|who|where|when|why|how|"
-                   r"which|klopt)")
+_QUESTION_WORDS = QUESTION_WORDS
 _PART_SPLIT = re.compile(
     rf"\?\s+(?=\S)|(?:,\s*|\s+)(?:en|and|maar|but)\s+(?=(?:(?:voor|in|op|met|van|over|door|uit|naar|bij|aan|tot|"
     rf"sinds|vanaf|tijdens|na|tegen|onder|via|per|to|for|in|at|by|of|since|from|during|after|until|with|on)\s+)?"

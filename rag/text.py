@@ -354,17 +354,32 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
 SENTENCE_BREAK = re.compile(r"(?<=[.!?:;…])\s+|\n+")
 
 
+#: the Dutch and English question words (a regular expression group, to use with ``\b`` after it)
+QUESTION_WORDS = (r"(?:wat|wie|waar|wanneer|waarom|hoeveelste|hoeveel|welke|welk|hoe|what|who|where|when|why|how|"
+                  r"which|klopt)")
+#: a sentence that opens as a question does, also when its question mark was left out
+_QUESTION_OPENING = re.compile(rf"(?:^|(?<=[.!;…\n])\s*)\s*(?:en\s+|and\s+)?{QUESTION_WORDS}\b[^.!?;…\n]*",
+                               re.IGNORECASE)
+
+
 def question_part(text: str, limit: int) -> tuple[str, bool, bool]:
     """The part of an over-long input that holds its question, at most ``limit`` characters; returns
     (text, cut?, from the start?). A journalist pastes a preamble or an article and asks at the end:
     the last sentence that ends in "?" is kept, with as many whole sentences before it as fit. Text
-    after that question mark (padding, a signature) goes. Without a question mark, or when the
-    question alone is longer than ``limit``, the start is kept (:func:`truncate`), cut at a word."""
+    after that question mark (padding, a signature) goes. Without a question mark, the last sentence
+    that opens with a question word ("Wanneer vond de top plaats") is the question, kept alone. Without either,
+    or when the question alone is longer than ``limit``, the start is kept (:func:`truncate`), cut
+    at a word."""
     if len(text) <= limit:
         return text, False, True
     end = text.rfind("?") + 1
     if end <= 0:
-        return truncate(text, limit)[0], True, True
+        opening = next(reversed(list(_QUESTION_OPENING.finditer(text))), None)
+        if opening is None or opening.end() - opening.start() > limit:
+            return truncate(text, limit)[0], True, True
+        # the sentences before it cannot be told apart from the question without its "?" (see
+        # rag.pipeline.asked_part), so the question sentence alone is kept
+        return text[opening.start():opening.end()].strip(), True, opening.start() == 0
     start = max(0, end - limit)
     if start > 0:
         # begin at a sentence start, so the kept part does not open in the middle of a word

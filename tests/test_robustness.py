@@ -514,3 +514,23 @@ def test_question_part_keeps_the_start_without_a_question_mark() -> None:
     assert cut and from_start and len(kept) <= 60 and text.startswith(kept)
     kept, cut, from_start = question_part("Achtergrond. " * 10 + "Wat is UPV? en dan nog wat", 40)
     assert kept.endswith("Wat is UPV?") and not from_start and len(kept) <= 40
+
+
+def test_an_over_long_input_keeps_a_question_without_its_question_mark(pipeline) -> None:
+    """Found by a new-user trial: a 1,345-character input whose question at the end had no "?" was
+    cut to its first 997 characters, which dropped the question, and got an answer about
+    newcomers. A sentence that opens with a question word is the question, kept alone."""
+    from rag.text import question_part
+
+    preamble = ("Ik werk aan een achtergrondstuk over de samenwerking tussen Nederland en Vlaanderen, met name "
+                "op het gebied van onderwijs en de integratie van nieuwkomers. ") * 8
+    kept, cut, from_start = question_part(preamble + "Wanneer vond de top in Den Bosch plaats", 1000)
+    assert (kept, cut, from_start) == ("Wanneer vond de top in Den Bosch plaats", True, False)
+    kept, _, _ = question_part(preamble + "en hoeveel kost de sluis. Alvast bedankt.", 1000)
+    assert kept == "en hoeveel kost de sluis"
+    # "hoe" inside a sentence does not make it a question: the start is kept, as before
+    kept, _, from_start = question_part(preamble + "Ik vraag me af hoe dat ging. Dank.", 1000)
+    assert from_start and preamble.startswith(kept)
+    ans = pipeline.answer(preamble + "Wanneer vond de top in Den Bosch plaats")
+    assert not ans.abstained and "31 januari 2023" in ans.text
+    assert any("39 tekens" in n for n in ans.notices)
