@@ -92,7 +92,7 @@ def missing_phrase(analysis: QuestionAnalysis, cov: Coverage) -> str:
     """The question's words for its least-covered term (see :func:`entity_phrase`); "" when there
     is none, or when it is an English word the Dutch documents could not hold anyway ("cycling")."""
     k = cov.worst_term(analysis)
-    if k is None or (analysis.language == "en" and not analysis.terms[k].in_corpus):
+    if k is None or (analysis.language != "nl" and not analysis.terms[k].in_corpus):
         return ""
     return entity_phrase(analysis, analysis.terms[k])
 

@@ -120,6 +120,9 @@ def strip_instructions(question: str) -> tuple[str, bool]:
 
 _HELD = SENTENCE_FEATURES.index("type_held")
 ENGLISH_NOTICE = "De vraag is in het Engels; de documenten en dus de citaten zijn in het Nederlands."
+#: shown with a question in another language than Dutch or English (French, German, Spanish)
+OTHER_LANGUAGE_NOTICE = ("De vraag lijkt niet in het Nederlands of het Engels gesteld; de documenten en dus de "
+                         "citaten zijn in het Nederlands, en vragen in andere talen worden minder goed begrepen.")
 
 
 def correction_notice(corrections: Sequence[tuple[str, str]]) -> str:
@@ -288,7 +291,8 @@ class ExtractiveAnswerer:
         a = result.analysis
         if a is None:
             raise ValueError("retrieval result without question analysis")
-        notices = tuple(n for n in (ENGLISH_NOTICE if a.language == "en" else "",
+        language_notice = {"en": ENGLISH_NOTICE, "other": OTHER_LANGUAGE_NOTICE}.get(a.language, "")
+        notices = tuple(n for n in (language_notice,
                                     correction_notice(a.corrections)) if n)
         if parts:
             return self._multi_part(result, parts, notices)

@@ -160,7 +160,7 @@ def passage_features(analysis: QuestionAnalysis, *, fused_rel: float, rank: int,
     held = 1.0 if any(holds_type(analysis.answer_type, s, asked, analysis.unit) for s in sentences) else 0.0
     return np.array([
         fused_rel, 1.0 / rank, passage_cos, best_sentence_cos, bm25_rel, cov.exact, cov.soft, cov.worst,
-        cov.missing_idf, prof.names, prof.codes, prof.years, held, 1.0 if analysis.language == "en" else 0.0,
+        cov.missing_idf, prof.names, prof.codes, prof.years, held, 1.0 if analysis.language != "nl" else 0.0,
         cov.focus_missing, cov.focus_uncovered,
     ], dtype=np.float32)
 
@@ -212,7 +212,7 @@ def sentence_features(analysis: QuestionAnalysis, sentence: str, *, sentence_cos
         1.0 if typed and not held else 0.0,
         1.0 / (1 + position), 1.0 if position == 0 else 0.0, math.log(1 + len(sentence)),
         1.0 if last and introduces_list(sentence) else 0.0, new_words,
-        1.0 if analysis.language == "en" else 0.0, 1.0 if analysis.overview else 0.0, passage_prob, 1.0 / cos_rank,
+        1.0 if analysis.language != "nl" else 0.0, 1.0 if analysis.overview else 0.0, passage_prob, 1.0 / cos_rank,
         focus_missing, focus_uncovered, sent_cov.focus_uncovered,
         type_rarity(analysis, sentence, corpus_idf) if corpus_idf is not None and held and typed else 0.0,
     ], dtype=np.float32)

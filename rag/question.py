@@ -367,7 +367,7 @@ def term_rows(terms: Sequence[Term], language: str) -> np.ndarray:
     """Focus-model features, float (len(terms), len(TERM_FEATURES))."""
     return np.array([[t.idf, float(t.name), float(t.word[:1].isdigit()),
                       math.log(1 + len(t.word)), t.position, float(t.after_question_word),
-                      1.0 if language == "en" else 0.0, float(bool(_PARTICIPLE.match(t.word))),
+                      1.0 if language != "nl" else 0.0, float(bool(_PARTICIPLE.match(t.word))),
                       float(bool(_PAST.fullmatch(t.word))), float(t.word.endswith("en")), float(t.word.endswith("t"))]
                      for t in terms], dtype=np.float64).reshape(len(terms), len(TERM_FEATURES))
 
@@ -475,11 +475,27 @@ class QuestionAnalysis:
         return self.answer_type == "overview"
 
 
+#: French, German and Spanish function words that are neither Dutch nor English ones: a question in
+#: another language than the two the product reads ("Quand a eu lieu le sommet …?")
+_OTHER_WORDS = frozenset("""
+le la les des du une est sont quand qui quoi pourquoi comment quel quelle quels quelles eu lieu au aux avec
+pour dans sur par ce cette ces ou mais und ist sind wann wo wer warum welche welcher welches ein eine einen
+dem mit auf im zum zur nicht hat haben wird wurde wurden viele gibt einer eines sich auch noch nur fand statt
+ont ete fait combien lors entre el los las del es son fue cuando donde quien por que cuantos una
+""".split())  # noqa: SIM905
+
+
 def detect_language(question: str) -> str:
-    """"en" when English function words outnumber Dutch ones, else "nl"."""
+    """"en" when English function words outnumber Dutch ones, "other" when French, German or
+    Spanish ones (:data:`_OTHER_WORDS`) outnumber both, else "nl". Every step but the language
+    notice reads "other" as it reads "en": a question that is not Dutch (no Dutch-only refusal
+    reasons, the ``english`` features set)."""
     ws = re.findall(r"[a-z]+", fold(question))
     en = sum(w in _ENGLISH_WORDS for w in ws)
     nl = sum(w in _DUTCH_WORDS for w in ws)
+    other = sum(w in _OTHER_WORDS for w in ws)
+    if other > en and other > nl:
+        return "other"
     return "en" if en > nl else "nl"
 
 
@@ -598,7 +614,7 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
     read_as: dict[str, str] = {}  # every word read as another corpus word, notices or not
     for k, w in enumerate(all_words):
         if (w in DUTCH_STOPWORDS or w in FRAME_WORDS or (len(w) < 2 and not w.isdigit())
-                or (language == "en" and w in ENGLISH_STOPWORDS)):
+                or (language == "en" and w in ENGLISH_STOPWORDS) or (language == "other" and w in _OTHER_WORDS)):
             continue
         exonym = language == "en" and w in EXONYMS
         if exonym:

@@ -152,6 +152,23 @@ def test_ac05_english_question_is_answered_from_dutch_with_a_notice(pipeline: Pi
     assert ENGLISH_NOTICE in ans.notices
 
 
+def test_a_question_in_another_language_is_not_called_english(pipeline: Pipeline) -> None:
+    """Found by a new-user trial: a French question was answered with the notice that it was in
+    English. A question whose French, German or Spanish function words outnumber the Dutch and
+    English ones gets its own notice; Dutch and English questions keep theirs."""
+    from rag.answer import OTHER_LANGUAGE_NOTICE
+    from rag.question import detect_language
+
+    assert detect_language("Quand a eu lieu le sommet flamand-néerlandais à Middelburg?") == "other"
+    assert detect_language("Wann fand der Gipfel in Den Bosch statt?") == "other"
+    assert detect_language("Wie viele Einwohner hat eine Gemeinde?") == "other"
+    assert detect_language("Wie is de voorzitter van de Taalunie?") == "nl"
+    assert detect_language("When did the summit in Den Bosch take place?") == "en"
+    ans = pipeline.answer("Quand a eu lieu le sommet flamand-néerlandais à Middelburg?")
+    assert OTHER_LANGUAGE_NOTICE in ans.notices and ENGLISH_NOTICE not in ans.notices
+    assert not ans.abstained and "Middelburg" in ans.text
+
+
 def test_a_name_in_its_other_inflection_is_held_but_not_as_part_of_a_compound(pipeline: Pipeline) -> None:
     """"Cultureel Verdrag" is held by the treaty's "culturele" (before: refused, "gaan niet over
     'Cultureel Verdrag'"); "Duitse" is not held by "Duitsland" (ac01 stays refused)."""
