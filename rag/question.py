@@ -130,8 +130,10 @@ DEMONYMS: dict[str, str] = {
 }
 #: Dutch ordinal numbers: like a year, an ordinal names one thing of a series ("de vierde top",
 #: "de zevende editie"); another one is another thing, never a paraphrase
-DUTCH_ORDINALS = frozenset({"eerste", "tweede", "derde", "vierde", "vijfde", "zesde", "zevende", "achtste", "negende",
-                            "tiende", "elfde", "twaalfde", "dertiende", "veertiende", "vijftiende", "twintigste"})
+DUTCH_ORDINALS: dict[str, int] = {
+    w: n for n, w in enumerate(("eerste", "tweede", "derde", "vierde", "vijfde", "zesde", "zevende", "achtste",
+                                "negende", "tiende", "elfde", "twaalfde", "dertiende", "veertiende", "vijftiende",
+                                "zestiende", "zeventiende", "achttiende", "negentiende", "twintigste"), start=1)}
 #: an English word at least this common (wordfreq's Zipf scale: 4 = once per 100,000 words) is a
 #: translated concept ("Language Union", "Committee"), not a name that the documents spell the same
 ENGLISH_COMMON_ZIPF = 4.0
@@ -346,7 +348,11 @@ def other_forms(term: Term, language: str) -> tuple[str, ...]:
     ("Vlaanderen" and "Flanders" → "vlaams", "vlaamse": the 1995 treaty names "de Vlaamse
     Gemeenschap", never "Vlaanderen"); else the other inflection of a name in a Dutch question
     (:func:`~rag.text.adjective_forms`: "culturele" for "Cultureel"). () for words that are no name
-    and for other English words ("Telescope" is no Dutch word)."""
+    and for other English words ("Telescope" is no Dutch word). A Dutch ordinal's other forms are
+    its numerals ("vierde" → "4e", "4de", "4ste": "de 4e Vlaams-Nederlandse top")."""
+    if language == "nl" and term.word in DUTCH_ORDINALS:
+        n = DUTCH_ORDINALS[term.word]
+        return (f"{n}e", f"{n}de", f"{n}ste")
     if term.word in DEMONYMS and (term.exonym or language == "nl"):
         adjective = DEMONYMS[term.word]
         return (adjective, *adjective_forms(adjective))
