@@ -315,8 +315,11 @@ def dutch_date(date: str | None) -> str:
 
 
 #: words of a press release that point at its own date ("Vandaag vond in Middelburg overleg plaats"):
-#: "gisteren" is the day before the document's date, the others that date itself
-_DEICTIC = re.compile(r"\b(vandaag|vanmiddag|vanavond|vanochtend|vanmorgen|vannacht|gisteren)\b", re.IGNORECASE)
+#: "gisteren" is the day before the document's date, the others that date itself; not the Dutch
+#: idioms in which "vandaag" means "nowadays" or "at any time": "vandaag de dag", "(van) vandaag en
+#: morgen", "vandaag of morgen" ("de uitdagingen van vandaag en morgen" names no day)
+_DEICTIC = re.compile(r"\b(vandaag|vanmiddag|vanavond|vanochtend|vanmorgen|vannacht|gisteren)\b"
+                      r"(?!\s+de\s+dag\b)(?!\s+(?:en|of)\s+morgen\b)", re.IGNORECASE)
 
 
 def deictic_note(sentence: str, document_date: str | None) -> str:

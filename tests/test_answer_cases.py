@@ -380,6 +380,12 @@ def test_deictic_note_dates_vandaag_and_gisteren() -> None:
     assert deictic_note("Vandaag vond de top plaats.", None) == ""
     assert deictic_note("De top vond plaats op 5 november.", "2018-11-05") == ""
     assert deictic_note("Het vandaagse overleg", "2018-11-05") == ""  # a word, not a part of one
+    # a trial saw "de uitdagingen van vandaag en morgen" dated as 18 december 2017: the idioms in which
+    # "vandaag" means "nowadays" name no day
+    assert deictic_note("oplossingen voor de uitdagingen van vandaag en morgen.", "2017-12-18") == ""
+    assert deictic_note("Vandaag de dag werken beide landen samen.", "2017-12-18") == ""
+    assert deictic_note("Dat gebeurt vandaag of morgen.", "2017-12-18") == ""
+    assert deictic_note("De top van vandaag en de afspraken.", "2018-11-05").startswith("vandaag: 5 november")
 
 
 def test_a_table_row_is_quoted_with_the_table_header(pipeline: Pipeline) -> None:
