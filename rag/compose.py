@@ -26,7 +26,7 @@ import numpy as np
 
 from rag.features import Coverage
 from rag.retrieval import Retrieved
-from rag.text import introduces_list, quote_span, refers_back, words
+from rag.text import DUTCH_STOPWORDS, introduces_list, quote_span, refers_back, words
 
 #: a quote of consecutive chosen sentences is at most this long (else the most probable sentence alone)
 MAX_QUOTE_CHARS = 1200
@@ -93,14 +93,21 @@ def repeats(sentence: str, chosen: Sequence[str]) -> bool:
     are split or joined (difflib's opcodes: only runs the other adds, and runs that are the same
     letters)? The same sentence in two documents is shown once, also when one writes "Benelux-NRW
     regio", "hebbende" or "Fiets Roadmap" where the other writes "Benelux-NRW-regio", "hebben de" or
-    "FietsRoadmap", or leaves out a clause. A word of its own ("zesde" against "zevende", "28"
-    against "29") makes it news, not a repeat."""
+    "FietsRoadmap", or leaves out a clause; or when both hold the same content words (Dutch stop
+    words aside) in another order ("… per jaar genereren (want ze zijn minder ziek …)" and "… per
+    jaar (ze zijn minder ziek …) genereren" in two press releases). A word of its own ("zesde"
+    against "zevende", "28" against "29") makes it news, not a repeat."""
     own = words(sentence)
+    own_content = _content_words(own)
     for other in (words(x) for x in chosen):
         short, long_ = (own, other) if len(own) <= len(other) else (other, own)
-        if short and _contained(short, long_):
+        if short and (_contained(short, long_) or (own_content and own_content == _content_words(other))):
             return True
     return False
+
+
+def _content_words(ws: Sequence[str]) -> frozenset[str]:
+    return frozenset(w for w in ws if w not in DUTCH_STOPWORDS)
 
 
 def _contained(short: list[str], long_: list[str]) -> bool:

@@ -397,6 +397,15 @@ def test_repeats_sees_the_same_statement_written_twice_but_keeps_other_figures()
     # a list item that shares its frame with another is not a repeat
     assert not repeats("Minister Keijzer van Volkshuisvesting en Ruimtelijke Ordening",
                        ["Minister Hermans van Klimaat en Groene Groei"])
+    # a trial saw the cycling benefit quoted twice: the two press releases move a word and a "want"
+    mow = ("Uit de analyse komt o.a. naar voor dat als voortaan 100.000 mensen gaan werken met de fiets over een "
+           "afstand van 5 km, ze een totaal voordeel van 196 miljoen euro per jaar genereren (want ze zijn minder "
+           "ziek en productiever op het werk).")
+    benelux = ("Uit de analyse komt o.a. naar voor dat als voortaan 100.000 mensen gaan werken met de fiets over "
+               "een afstand van 5 km, ze een totaal voordeel van 196 miljoen euro per jaar (ze zijn minder ziek en "
+               "productiever op het werk) genereren.")
+    assert repeats(benelux, [mow]) and repeats(mow, [benelux])
+    assert not repeats(benelux.replace("196", "203"), [mow])
 
 
 def test_one_statement_in_three_documents_is_quoted_once(pipeline):
