@@ -187,11 +187,12 @@ def test_a_refusal_does_not_say_the_documents_lack_a_word_they_hold(pipeline: Pi
 def test_a_refusal_names_only_what_the_question_names_and_never_denies_what_the_corpus_holds(
         pipeline: Pipeline) -> None:
     """Found by a new-user trial: "de documenten noemen geen '2014'" (the sluice treaty names 2014),
-    "… over 'Vlaanderen ondertekent' …" and "'2027 gehouden'" (a verb joined to a name)."""
+    "… over 'Vlaanderen ondertekent' …" and "'2027 gehouden'" (a verb joined to a name). A year is
+    named as a year ("het jaar 2014"), not as a quoted word."""
     ans = pipeline.answer("Waar vond de Vlaams-Nederlandse top van 2014 plaats?")
-    assert ans.abstained and "'2014'" in ans.reason and "documenten noemen geen" not in ans.reason
+    assert ans.abstained and "het jaar 2014" in ans.reason and "documenten noemen geen" not in ans.reason
     ans = pipeline.answer("In welke stad wordt de Nederlands-Vlaamse top van 2027 gehouden?")
-    assert ans.abstained and "'2027'" in ans.reason, ans.reason
+    assert ans.abstained and "het jaar 2027" in ans.reason and "2027 gehouden" not in ans.reason, ans.reason
     ans = pipeline.answer("Hoeveel kost de bouw van de Einstein Telescoop?")
     assert ans.abstained and "'Einstein Telescoop'" in ans.reason, ans.reason
 
