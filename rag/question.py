@@ -23,7 +23,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rag.text import DUTCH_STOPWORDS, QUESTION_WORDS, adjective_forms, bm25_tokens, fold, normalize, numbers_in, words
+from rag.text import (
+    DUTCH_STOPWORDS,
+    QUESTION_WORDS,
+    adjective_forms,
+    bm25_tokens,
+    fix_question_words,
+    fold,
+    normalize,
+    numbers_in,
+    words,
+)
 
 # --- answer types --------------------------------------------------------------------------
 
@@ -607,7 +617,7 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
     Shapes: ``terms`` holds one :class:`Term` per distinct content stem, in question order.
     Never raises on odd input; an empty question gives an analysis without terms.
     """
-    text = normalize(question)
+    text, question_word_fixes = fix_question_words(normalize(question))
     names = names_in(text)
     # a hyphenated name's capitalised parts are names too: "Oost-Vlaanderen" → "oost", "vlaanderen"
     # (the terms are its words); "Benelux-landen" → "benelux"
@@ -616,7 +626,7 @@ def analyze(question: str, idf: Callable[[str], float], *, split: bool = True,
     all_words = words(text)
     seen: set[str] = set()
     terms = []
-    corrections: dict[str, str] = {}
+    corrections: dict[str, str] = dict(question_word_fixes)
     read_as: dict[str, str] = {}  # every word read as another corpus word, notices or not
     for k, w in enumerate(all_words):
         if (w in DUTCH_STOPWORDS or w in FRAME_WORDS or (len(w) < 2 and not w.isdigit())

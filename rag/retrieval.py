@@ -37,7 +37,7 @@ from rag.lexicon import Lexicon
 from rag.question import QuestionAnalysis, detect_language
 from rag.scoring import LogisticModel
 from rag.settings import Mode, Settings
-from rag.text import DUTCH_STOPWORDS, bm25_tokens, dutch_zipf, fold, words
+from rag.text import DUTCH_STOPWORDS, REAL_WORD_ZIPF, bm25_tokens, dutch_zipf, fold, words
 
 #: typo correction: a shorter term is corrected only for two swapped neighbouring letters; from this
 #: length one replaced letter counts too, and so does a corpus form at least ``TYPO_CUTOFF`` similar
@@ -46,9 +46,6 @@ MIN_CORRECTED_CHARS = 5
 #: a shorter word (of at least this many letters) is corrected only for two swapped neighbouring letters
 MIN_TRANSPOSED_CHARS = 4
 TYPO_CUTOFF = 0.86
-#: a word of a Dutch question at least this common in Dutch (wordfreq Zipf; 3 = once per million words)
-#: is a word, not a typo: "heten" is not "heen", "leger" not "leer", "gemeten" not "gemeenten"
-REAL_WORD_ZIPF = 3.0
 #: a run of letters: a word of the question as typed, for :meth:`HybridRetriever.corrected_query`
 _LETTERS = re.compile(r"[^\W\d_]+")
 #: corrections remembered at most (the memo is emptied past this)

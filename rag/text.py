@@ -184,6 +184,11 @@ _LONG_CLOSED = re.compile(r"(?:^|[^aeiou])([aeiou])\1[^aeiou]$")
 _MIN_ADJECTIVE = 4
 
 
+#: a word of a Dutch question at least this common in Dutch (wordfreq Zipf; 3 = once per million words)
+#: is a word, not a typo: "heten" is not "heen", "leger" not "leer", "gemeten" not "gemeenten"
+REAL_WORD_ZIPF = 3.0
+
+
 @functools.lru_cache(maxsize=65536)
 def dutch_zipf(word: str) -> float:
     """How common a folded word is in Dutch, on wordfreq's Zipf scale (0 = unknown, 3 = once per
@@ -363,6 +368,61 @@ QUESTION_WORDS = (r"(?:wat|wie|waar|wanneer|waarom|hoeveelste|hoeveel|welke|welk
 #: a sentence that opens as a question does, also when its question mark was left out
 _QUESTION_OPENING = re.compile(rf"(?:^|(?<=[.!;…\n])\s*)\s*(?:en\s+|and\s+)?{QUESTION_WORDS}\b[^.!?;…\n]*",
                                re.IGNORECASE)
+
+
+#: the Dutch question words of five letters or more: one typing error away from one of them lies no
+#: other word, so a non-word there is that question word misspelt ("Waneer", "hoevel", "wlke")
+LONG_QUESTION_WORDS = ("wanneer", "waarom", "hoeveel", "hoeveelste", "welke")
+_WORD_TOKEN = re.compile(r"[^\W\d_]+")
+#: a swap changes two letters; a typed word shorter than this is not read as a question word
+_SWAP, _MIN_QUESTION_TYPO = 2, 4
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """Are ``a`` and ``b`` one typing error apart: one letter left out, added or changed, or two
+    neighbouring letters swapped (Damerau–Levenshtein distance exactly 1)?"""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diff) == 1:
+            return True
+        if len(diff) != _SWAP:
+            return False
+        i, j = diff
+        return j == i + 1 and a[i] == b[j] and a[j] == b[i]
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k, (x, y) in enumerate(zip(short, long_, strict=False)) if x != y), len(short))
+    return short[i:] == long_[i + 1:]
+
+
+def fix_question_words(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``text`` with each misspelt Dutch question word (:data:`LONG_QUESTION_WORDS`) written right,
+    and the (typed, read as) pairs, folded. A word counts as misspelt when it is one typing error
+    from exactly one of them (:func:`one_edit_apart`) and is no common word in Dutch or English
+    (wordfreq Zipf below :data:`REAL_WORD_ZIPF`): "Waneer is het verdrag ondertekent?" →
+    "Wanneer …", "en hoevel daarvan" → "en hoeveel daarvan"; "hoewel" and "were" stay. The
+    question word decides the asked answer type and where a two-part question splits, and as a
+    stop word it is left out of the corpus-based correction of :mod:`rag.retrieval`."""
+    fixes: dict[str, str] = {}
+
+    def one(m: re.Match[str]) -> str:
+        typed = m.group(0)
+        w = fold(typed)
+        if len(w) < _MIN_QUESTION_TYPO or w in DUTCH_STOPWORDS or w in LONG_QUESTION_WORDS:
+            return typed
+        close = [q for q in LONG_QUESTION_WORDS if one_edit_apart(w, q)]
+        if len(close) != 1:
+            return typed
+        from wordfreq import zipf_frequency  # only for a word one error from a question word
+
+        if dutch_zipf(w) >= REAL_WORD_ZIPF or zipf_frequency(w, "en") >= REAL_WORD_ZIPF:
+            return typed
+        fixes[w] = close[0]
+        return close[0].capitalize() if typed[:1].isupper() else close[0]
+
+    fixed = _WORD_TOKEN.sub(one, text)
+    return fixed, tuple(fixes.items())
 
 
 def question_part(text: str, limit: int) -> tuple[str, bool, bool]:

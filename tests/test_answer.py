@@ -10,7 +10,7 @@ import pytest
 from rag.answer import QuoteCheckError, answer_to_json, check_quotes, strip_instructions, verify_answer
 from rag.errors import EmptyQuestionError
 from rag.pipeline import is_follow_up, retrieval_query
-from rag.text import refers_back
+from rag.text import fix_question_words, one_edit_apart, refers_back
 from tests.conftest import SEED_ID
 
 LEARNED_LIMIT = ("the learned sentence model of rag.train ranks the answering sentence low for this question; "
@@ -453,6 +453,24 @@ def test_a_corrected_misspelling_is_told_in_a_notice(pipeline) -> None:
     for clean in ("Hoeveel inwoners telt een gemiddelde gemeente in Vlaanderen?",
                   "How many inhabitants does an average municipality in Flanders have?"):
         assert not any(n.startswith("Gezocht met verbeterde spelling") for n in pipeline.answer(clean).notices)
+
+
+def test_a_misspelt_question_word_is_read_as_the_question_word(pipeline) -> None:
+    """Found on held-out typo questions: "Waneer werd het Taalunieverdrag ondertekend?" had no answer
+    type (the question word was taken for a content word) and quoted a sentence without a date;
+    "hoevel" was read as "hoewel". A non-word one typing error from exactly one long question word
+    is that question word; real words stay ("hoewel", English "were")."""
+    assert one_edit_apart("waneer", "wanneer") and one_edit_apart("wnaneer", "wanneer")
+    assert one_edit_apart("hoevel", "hoeveel") and not one_edit_apart("hovel", "hoeveel")
+    assert not one_edit_apart("wanneer", "wanneer") and not one_edit_apart("abc", "xyz")
+    assert fix_question_words("Hoewel het zo is: wanneer were they there?") == (
+        "Hoewel het zo is: wanneer were they there?", ())
+    typed = pipeline.analyze("Waneer werd het Taalunieverdrag ondertekend?")
+    assert typed.answer_type == "date" and ("waneer", "wanneer") in typed.corrections
+    assert pipeline.analyze("Hoevel inwoners telt een Vlaamse gemeente?").corrections == (("hoevel", "hoeveel"),)
+    ans = pipeline.answer("Waneer werd het Taalunieverdrag ondertekend?")
+    assert not ans.abstained and "9 september 1980" in ans.text, ans.text[:120]
+    assert "Gezocht met verbeterde spelling: 'waneer' → 'wanneer'." in ans.notices
 
 
 def test_a_question_in_capitals_or_pasted_with_a_quote_mark_is_answered(pipeline) -> None:
