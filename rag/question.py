@@ -585,12 +585,37 @@ def split_parts(question: str) -> list[str]:
     out = []
     for i, p in enumerate(pieces):
         p = p.rstrip("?")
+        gapped = _GAPPED.match(p) if i else None
+        if gapped:
+            # "…, en wie op de digitale top van 2020?": the verb and its subject were left out, as
+            # Dutch and English leave them out when they repeat; the part takes them from the first
+            # one ("Wie was de Vlaamse minister-president op de top in Gent …" → "Wie was de Vlaamse
+            # minister-president op de digitale top van 2020?")
+            head = _head(pieces[0].rstrip("?"))
+            if head:
+                p = f"{head} {p[gapped.end():]}".strip()
         if not _content(_QUESTION_PREFIX.sub("", p, count=1)):
             # "Wanneer en waar vond … plaats?": the bare part borrows the topic of its neighbour
             other = pieces[i + 1] if i + 1 < len(pieces) else pieces[i - 1]
             p = f"{p} {_QUESTION_PREFIX.sub('', other.rstrip('?'), count=1)}".strip()
         out.append(p + "?")
     return out if sum(1 for p in out if _content(p)) >= 2 else [question]
+
+
+#: the prepositions after which a later part of a two-part question is gapped ("en wie op …")
+_GAP_PREPOSITIONS = (r"(?:op|in|bij|van|voor|met|na|aan|tijdens|tot|uit|over|naar|rond|sinds|vanaf|at|on|for|"
+                     r"after|during|of|from|since)")
+#: a later part that is only its question word and a prepositional phrase: "wie op de digitale top …"
+_GAPPED = re.compile(rf"^\W*{_QUESTION_WORDS}\s+(?={_GAP_PREPOSITIONS}\s)", re.IGNORECASE)
+#: the first part's question word, verb and subject, up to its first prepositional phrase
+_HEAD = re.compile(rf"^\W*({_QUESTION_WORDS}\b.*?)\s+{_GAP_PREPOSITIONS}\s", re.IGNORECASE)
+
+
+def _head(first: str) -> str:
+    """The first part of a question up to its first prepositional phrase, which a gapped later
+    part repeats ("Wie was de Vlaamse minister-president"); "" when it has none."""
+    m = _HEAD.match(first)
+    return m.group(1) if m and _content(_QUESTION_PREFIX.sub("", m.group(1), count=1)) else ""
 
 
 _QUESTION_PREFIX = re.compile(

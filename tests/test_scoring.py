@@ -90,6 +90,30 @@ def test_english_names_are_translated_and_common_words_are_not_names() -> None:
     assert not {"north", "european", "union"} & {t.word for t in d.entities}
 
 
+def test_a_gapped_second_part_takes_the_verb_and_subject_of_the_first() -> None:
+    """Found on held-out multi-doc questions: in "Wie was de Vlaamse minister-president op de top in
+    Gent in 2016, en wie op de digitale top van 2020?" the second part was "wie op de digitale top van
+    2020?", so nothing asked for a minister-president there. A part that is only its question word
+    and a prepositional phrase repeats the first part's words before its first preposition."""
+    assert split_parts("Wie was de Vlaamse minister-president op de top in Gent in 2016, en wie op de digitale "
+                       "top van 2020?") == ["Wie was de Vlaamse minister-president op de top in Gent in 2016?",
+                                            "Wie was de Vlaamse minister-president op de digitale top van 2020?"]
+    assert split_parts("Who led the Flemish delegation in 2018, and who in 2023?") == [
+        "Who led the Flemish delegation in 2018?", "Who led the Flemish delegation in 2023?"]
+    # a second part with a verb of its own is left as it is
+    assert split_parts("Wanneer vond de top plaats en wie nam er deel?") == [
+        "Wanneer vond de top plaats?", "wie nam er deel?"]
+
+
+def test_a_gapped_second_part_is_answered_with_its_own_person(pipeline) -> None:
+    """End to end: the 2025 part names the minister-president of 2025 (before: a list of ministers)."""
+    ans = pipeline.answer("Wie was de Vlaamse minister-president bij de digitale top van 2020, en wie bij de "
+                          "regeringstop in Gent in 2025?")
+    lines = ans.text.splitlines()
+    assert not ans.abstained and len(lines) >= 2, ans.text
+    assert "Diependaele" in "\n".join(lines[1:]), ans.text
+
+
 def test_two_part_questions_are_split_and_a_bare_part_borrows_the_topic() -> None:
     assert split_parts("Wanneer werd de werkgroep opgericht en wat gebeurt er in 2023?") == [
         "Wanneer werd de werkgroep opgericht?", "wat gebeurt er in 2023?"]
