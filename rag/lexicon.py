@@ -110,14 +110,21 @@ class Lexicon:
         words of 4+ letters, with or without a linking "s", "e" or "en" ("regeringsdelegaties" =
         "regering" + s + "delegaties", "onderwijsministers")? "treinkaartje" is not held when the
         corpus has no "kaartje", though it has "kaart"."""
-        if word in self._row:
-            return True
+        return word in self._row or bool(self.compound_parts(word))
+
+    def compound_parts(self, word: str) -> tuple[str, str] | None:
+        """The two corpus words (4+ letters each) that the folded ``word`` is a compound of, linking
+        "s", "e" or "en" left out: "regeringsdelegaties" → ("regering", "delegaties"), "bijeenkomen" →
+        ("bijeen", "komen"); the first split from the left; None when there is none."""
         for i in range(_MIN_COMPOUND_HALF, len(word) - _MIN_COMPOUND_HALF + 1):
             head, rest = word[:i], word[i:]
-            if head in self._row and any(rest.startswith(link) and rest[len(link):] in self._row
-                                         and len(rest) - len(link) >= _MIN_COMPOUND_HALF for link in _LINKS):
-                return True
-        return False
+            if head not in self._row:
+                continue
+            for link in _LINKS:
+                tail = rest[len(link):]
+                if rest.startswith(link) and tail in self._row and len(tail) >= _MIN_COMPOUND_HALF:
+                    return head, tail
+        return None
 
     def vectors_of(self, words: Sequence[str]) -> Vectors:
         """Centred vectors (len(words), dim) of folded ``words``; unknown words are embedded once.

@@ -34,7 +34,7 @@ from rag.filters import Filters
 from rag.fusion import convex, lookup_bm25_weight, order, ranks, rrf
 from rag.index import SearchIndex
 from rag.lexicon import Lexicon
-from rag.question import QuestionAnalysis, detect_language
+from rag.question import QuestionAnalysis, detect_language, is_inflection_of
 from rag.scoring import LogisticModel
 from rag.settings import Mode, Settings
 from rag.text import DUTCH_STOPWORDS, REAL_WORD_ZIPF, bm25_tokens, dutch_zipf, fold, words
@@ -174,7 +174,10 @@ class HybridRetriever:
         else the one corpus form one letter off (:meth:`_one_letter_off`: "kosteb" → "kosten"). Word
         forms, not stems, are compared: a stemmer cuts a misspelt word where it cuts no real one
         ("terneuzen" → "terneus", "terneuzn" → "terneuzn"). Numbers, stop words and words of under
-        ``MIN_TRANSPOSED_CHARS`` letters stay as they are, and so does a common Dutch word in a Dutch
+        ``MIN_TRANSPOSED_CHARS`` letters stay as they are, and so does a compound of two corpus words
+        whose close form is no inflection of it (:meth:`~rag.lexicon.Lexicon.holds`: "bijeenkomen" is
+        "bijeen" + "komen", not "bijeenkomsten" misspelt; "tweejaarlijkse" is read as "tweejaarlijks"),
+        and a common Dutch word in a Dutch
         (``language`` "nl") question (:data:`REAL_WORD_ZIPF`): the corpus lacking it does not make it
         a typo. In an English question the close form is taken only when it is a common Dutch word
         ("region" → "regio"), not an English word of the corpus ("create" stays, not "created")."""
@@ -200,7 +203,9 @@ class HybridRetriever:
             fixed = self._corrections[w]
             # the word list is consulted only for a word that has a close corpus form (loading it costs
             # a cold start about 0.2 s)
-            if fixed != w and language == "nl" and dutch_zipf(w) >= REAL_WORD_ZIPF:
+            if fixed != w and not is_inflection_of(w, fixed) and self.lexicon.holds(w):
+                fixed = w  # a compound of two corpus words ("bijeenkomen"), not a misspelt other word
+            elif fixed != w and language == "nl" and dutch_zipf(w) >= REAL_WORD_ZIPF:
                 fixed = w  # a real Dutch word
             elif fixed != w and language != "nl" and dutch_zipf(fixed) < REAL_WORD_ZIPF:
                 fixed = w  # an English word maps only to a Dutch word ("region" → "regio", not "create" → "created")
@@ -296,10 +301,22 @@ class HybridRetriever:
         (:meth:`correct_words`, in the query's language), and the share (0–1) of distinct terms in
         the corpus vocabulary. ``read``: :meth:`read_words` of ``query``, when already made."""
         _, corrected = read or self.read_words(query)
-        terms = bm25_tokens(" ".join(corrected), stemmer=self.settings.stemmer)
         vocab = self.index.vocabulary
+        terms = bm25_tokens(" ".join(self._decompounded(corrected, vocab)), stemmer=self.settings.stemmer)
         known = sum(1 for t in set(terms) if t in vocab) / len(set(terms)) if terms else 0.0
         return terms, known
+
+    def _decompounded(self, corrected: Sequence[str], vocab: Any) -> list[str]:
+        """The words of a query, each one that BM25 does not know but the corpus holds as a compound
+        of two of its words (:meth:`~rag.lexicon.Lexicon.compound_parts`) written as those two:
+        "bijeenkomen" is searched as "bijeen komen", as Dutch writes a verb's parts apart ("komt …
+        bijeen") and a compound's parts on their own."""
+        out: list[str] = []
+        for w in corrected:
+            parts = (None if not w.isalpha() or any(t in vocab for t in bm25_tokens(w, stemmer=self.settings.stemmer))
+                     else self.lexicon.compound_parts(w))
+            out.extend(parts or (w,))
+        return out
 
     def search(self, qvec: np.ndarray, terms: list[str], mode: Mode, allowed: np.ndarray | None = None,
                depth: int | None = None) -> Hits:

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from rag.abstain import _phrase_list
 from rag.answer import ABSTAIN_PREFIX, ENGLISH_NOTICE, answer_to_json, check_quotes
 from rag.pipeline import Pipeline
 from tests.conftest import ROOT, SEED_ID, SHARED_CASES
@@ -269,8 +270,14 @@ def test_a_refusal_names_a_surname_whole_once_and_no_compound_of_corpus_words(pi
     ("onderwijs", "ministers") the corpus holds, so it does not lack the word."""
     ans = pipeline.answer("Wat zei premier De Croo over de Einstein Telescoop?")
     assert ans.abstained and ans.reason == "de documenten noemen geen 'De Croo'", ans.reason
+    # which of its names the best document lacks depends on the retrieval order (on another machine's
+    # build the best passage was a 2018 one, here an Einstein Telescope one): either way a phrase inside
+    # another one is not named again
     ans = pipeline.answer("Werd de Einstein Telescoop besproken op de top van 2018 in Middelburg?")
-    assert ans.abstained and ans.reason == "de best passende passages gaan niet over 'Einstein Telescoop'", ans.reason
+    assert ans.abstained and ans.reason in (
+        "de best passende passages gaan niet over 'Einstein Telescoop'",
+        "de best passende passages gaan niet over het jaar 2018"), ans.reason
+    assert _phrase_list(["Einstein Telescoop", "Telescoop"]) == "'Einstein Telescoop'"
     ans = pipeline.answer("Hoeveel Nederlandse studenten studeren er in Vlaanderen volgens de cijfers die de "
                           "onderwijsministers in 2018 uitwisselden?")
     assert ans.abstained and "onderwijsministers" not in ans.reason, ans.reason
