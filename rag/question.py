@@ -83,9 +83,12 @@ _TYPE_PATTERNS = tuple((t, re.compile(p)) for t, p in ANSWER_TYPES)
 CONCRETE_TYPES = frozenset({"amount", "count", "date", "duration", "place", "person"})
 
 _QUESTION_WORDS = QUESTION_WORDS
+#: the Dutch and English prepositions that may open a part of a two-part question ("en sinds welk jaar
+#: …") or, after its question word, a gapped part ("en wie op de digitale top …")
+_PREPOSITIONS = (r"(?:voor|in|op|met|van|over|door|uit|naar|bij|aan|tot|sinds|vanaf|tijdens|na|tegen|onder|via|"
+                 r"per|to|for|at|by|of|since|from|during|after|until|with|on)")
 _PART_SPLIT = re.compile(
-    rf"\?\s+(?=\S)|(?:,\s*|\s+)(?:en|and|maar|but)\s+(?=(?:(?:voor|in|op|met|van|over|door|uit|naar|bij|aan|tot|"
-    rf"sinds|vanaf|tijdens|na|tegen|onder|via|per|to|for|in|at|by|of|since|from|during|after|until|with|on)\s+)?"
+    rf"\?\s+(?=\S)|(?:,\s*|\s+)(?:en|and|maar|but)\s+(?=(?:{_PREPOSITIONS}\s+)?"
     rf"(?:(?:de|het|the)\s+)?{_QUESTION_WORDS}\b)", re.IGNORECASE)
 
 _ENGLISH_WORDS = frozenset("""
@@ -602,13 +605,10 @@ def split_parts(question: str) -> list[str]:
     return out if sum(1 for p in out if _content(p)) >= 2 else [question]
 
 
-#: the prepositions after which a later part of a two-part question is gapped ("en wie op …")
-_GAP_PREPOSITIONS = (r"(?:op|in|bij|van|voor|met|na|aan|tijdens|tot|uit|over|naar|rond|sinds|vanaf|at|on|for|"
-                     r"after|during|of|from|since)")
 #: a later part that is only its question word and a prepositional phrase: "wie op de digitale top …"
-_GAPPED = re.compile(rf"^\W*{_QUESTION_WORDS}\s+(?={_GAP_PREPOSITIONS}\s)", re.IGNORECASE)
+_GAPPED = re.compile(rf"^\W*{_QUESTION_WORDS}\s+(?={_PREPOSITIONS}\s)", re.IGNORECASE)
 #: the first part's question word, verb and subject, up to its first prepositional phrase
-_HEAD = re.compile(rf"^\W*({_QUESTION_WORDS}\b.*?)\s+{_GAP_PREPOSITIONS}\s", re.IGNORECASE)
+_HEAD = re.compile(rf"^\W*({_QUESTION_WORDS}\b.*?)\s+{_PREPOSITIONS}\s", re.IGNORECASE)
 
 
 def _head(first: str) -> str:

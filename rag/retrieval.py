@@ -37,7 +37,7 @@ from rag.lexicon import Lexicon
 from rag.question import QuestionAnalysis, detect_language, is_inflection_of
 from rag.scoring import LogisticModel
 from rag.settings import Mode, Settings
-from rag.text import DUTCH_STOPWORDS, REAL_WORD_ZIPF, bm25_tokens, dutch_zipf, fold, words
+from rag.text import DUTCH_STOPWORDS, LETTERS, REAL_WORD_ZIPF, bm25_tokens, dutch_zipf, fold, words
 
 #: typo correction: a shorter term is corrected only for two swapped neighbouring letters; from this
 #: length one replaced letter counts too, and so does a corpus form at least ``TYPO_CUTOFF`` similar
@@ -46,8 +46,6 @@ MIN_CORRECTED_CHARS = 5
 #: a shorter word (of at least this many letters) is corrected only for two swapped neighbouring letters
 MIN_TRANSPOSED_CHARS = 4
 TYPO_CUTOFF = 0.86
-#: a run of letters: a word of the question as typed, for :meth:`HybridRetriever.corrected_query`
-_LETTERS = re.compile(r"[^\W\d_]+")
 #: corrections remembered at most (the memo is emptied past this)
 _MAX_CORRECTIONS = 50_000
 #: filter masks remembered at most (emptied past this)
@@ -228,7 +226,7 @@ class HybridRetriever:
             word = fixes.get(fold(typed), typed)
             return word[:1].upper() + word[1:] if typed[:1].isupper() else word
 
-        return _LETTERS.sub(fixed, query)
+        return LETTERS.sub(fixed, query)
 
     def _one_letter_off(self, word: str) -> list[str]:
         """The corpus word forms with the same first letter and length as ``word`` that differ from it in
@@ -302,21 +300,16 @@ class HybridRetriever:
         the corpus vocabulary. ``read``: :meth:`read_words` of ``query``, when already made."""
         _, corrected = read or self.read_words(query)
         vocab = self.index.vocabulary
-        terms = bm25_tokens(" ".join(self._decompounded(corrected, vocab)), stemmer=self.settings.stemmer)
+        terms: list[str] = []
+        for w in corrected:
+            own = bm25_tokens(w, stemmer=self.settings.stemmer)
+            # a word BM25 does not know but the corpus holds as a compound of two of its words is
+            # searched as those two (Lexicon.compound_parts): "bijeenkomen" as "bijeen komen", as Dutch
+            # writes a verb's parts apart ("komt … bijeen") and a compound's parts on their own
+            parts = None if not own or any(t in vocab for t in own) else self.lexicon.compound_parts(w)
+            terms.extend(bm25_tokens(" ".join(parts), stemmer=self.settings.stemmer) if parts else own)
         known = sum(1 for t in set(terms) if t in vocab) / len(set(terms)) if terms else 0.0
         return terms, known
-
-    def _decompounded(self, corrected: Sequence[str], vocab: Any) -> list[str]:
-        """The words of a query, each one that BM25 does not know but the corpus holds as a compound
-        of two of its words (:meth:`~rag.lexicon.Lexicon.compound_parts`) written as those two:
-        "bijeenkomen" is searched as "bijeen komen", as Dutch writes a verb's parts apart ("komt …
-        bijeen") and a compound's parts on their own."""
-        out: list[str] = []
-        for w in corrected:
-            parts = (None if not w.isalpha() or any(t in vocab for t in bm25_tokens(w, stemmer=self.settings.stemmer))
-                     else self.lexicon.compound_parts(w))
-            out.extend(parts or (w,))
-        return out
 
     def search(self, qvec: np.ndarray, terms: list[str], mode: Mode, allowed: np.ndarray | None = None,
                depth: int | None = None) -> Hits:

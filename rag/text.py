@@ -373,7 +373,8 @@ _QUESTION_OPENING = re.compile(rf"(?:^|(?<=[.!;…\n])\s*)\s*(?:en\s+|and\s+)?{Q
 #: the Dutch question words of five letters or more: one typing error away from one of them lies no
 #: other word, so a non-word there is that question word misspelt ("Waneer", "hoevel", "wlke")
 LONG_QUESTION_WORDS = ("wanneer", "waarom", "hoeveel", "hoeveelste", "welke")
-_WORD_TOKEN = re.compile(r"[^\W\d_]+")
+#: a run of letters (no digits, no "_"): a word as typed
+LETTERS = re.compile(r"[^\W\d_]+")
 #: a swap changes two letters; a typed word shorter than this is not read as a question word
 _SWAP, _MIN_QUESTION_TYPO = 2, 4
 
@@ -421,7 +422,7 @@ def fix_question_words(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
         fixes[w] = close[0]
         return close[0].capitalize() if typed[:1].isupper() else close[0]
 
-    fixed = _WORD_TOKEN.sub(one, text)
+    fixed = LETTERS.sub(one, text)
     return fixed, tuple(fixes.items())
 
 
