@@ -43,7 +43,7 @@ from rag.text import (
 )
 
 #: Bump when parsing rules change: recorded in the manifest so old indexes are rebuilt.
-PARSER_VERSION = "corpus-16"
+PARSER_VERSION = "corpus-17"
 
 # --- thresholds of the readers and the structure rules (characters unless said otherwise) -------------
 #: bytes below the space are control characters; tab, newline, form feed and carriage return are text

@@ -460,10 +460,16 @@ _LINK_NOTE = re.compile(
     r"|externe link|external link)\)", re.IGNORECASE)
 
 
+#: the text an inline SVG icon leaves in a scraped page: its layer name and the drawing program's
+#: signature ("Besluitenlijsten - 2021 t/m heden Path 4 Created with Sketch.")
+_ICON_TITLE = re.compile(r"\s?(?:\b[A-Z][\w/-]*(?: \d+)? )?Created with (?:Sketch|Figma|Adobe Illustrator)\b\.?")
+
+
 def strip_link_notes(text: str) -> str:
     """Remove a web page's notes on its links ("FietsRoadmap(PDF bestand opent in nieuw venster)"
-    → "FietsRoadmap"): they describe the page's buttons, not the document, and break up sentences."""
-    return _LINK_NOTE.sub("", text)
+    → "FietsRoadmap") and the titles of its icons ("… t/m heden Path 4 Created with Sketch." → "… t/m
+    heden"): they describe the page's buttons, not the document, and break up sentences."""
+    return _ICON_TITLE.sub("", _LINK_NOTE.sub("", text))
 
 
 #: a chrome line is mostly the page title: at least this share of its words

@@ -268,6 +268,19 @@ def test_link_notes_of_a_web_page_are_not_document_text(corpus_load):
     assert strip_link_notes("zie de site (opens in a new window).") == "zie de site."
 
 
+def test_icon_titles_of_a_web_page_are_not_document_text(corpus_load):
+    """The Taalunie page's links read "Besluitenlijsten - 2021 t/m heden Path 4 Created with Sketch.":
+    the title of the arrow icon beside each link, scraped with it."""
+    from rag.text import strip_link_notes
+
+    page = next(d for d in corpus_load.documents if d.id == "taalunie-organen-comite-van-ministers-fragment")
+    text = " ".join(p.text for p in page.paragraphs)
+    assert "Sketch" not in text and "Path 4" not in text
+    assert "Besluitenlijsten - 2021 t/m heden" in text
+    assert strip_link_notes("Kaart Group 2 Created with Figma. Meer") == "Kaart Meer"
+    assert strip_link_notes("Het Path-project van 2021 loopt.") == "Het Path-project van 2021 loopt."
+
+
 def test_quotable_sentences_are_whole_sentences(pipeline):
     """Found by fresh questions: an answer quoted "l." (a list letter split from its item), started
     mid-sentence at "Berx (…" (split after "mw."), and quoted "… in het leven ger" (the cut-off
