@@ -69,8 +69,9 @@ def answerable_features(analysis: QuestionAnalysis, best: np.ndarray, best_prob:
                         best_passage_prob: float, known_terms: float) -> np.ndarray:
     """Feature row (len(ANSWERABLE_FEATURES),): the best candidate's sentence features ``best``
     (see :data:`~rag.features.SENTENCE_FEATURES`), the log-odds of its probability and its margin,
-    the log-odds of the reranker's best passage probability and the share of question terms known
-    to the corpus."""
+    the log-odds of ``best_passage_prob`` (the reranker's probability of the passage the best
+    candidate comes from, see :meth:`rag.answer.ExtractiveAnswerer.answerable_row`) and the share of
+    question terms known to the corpus."""
     return np.array([
         log_odds(best_prob), best_prob - second_prob, log_odds(best_passage_prob), best[_S["sentence_cos"]],
         best[_S["passage_cos"]],

@@ -119,6 +119,7 @@ def strip_instructions(question: str) -> tuple[str, bool]:
 
 
 _HELD = SENTENCE_FEATURES.index("type_held")
+_PASSAGE_PROB = SENTENCE_FEATURES.index("passage_prob")
 ENGLISH_NOTICE = "De vraag is in het Engels; de documenten en dus de citaten zijn in het Nederlands."
 #: shown with a question in another language than Dutch or English (French, German, Spanish)
 OTHER_LANGUAGE_NOTICE = ("De vraag lijkt niet in het Nederlands of het Engels gesteld; de documenten en dus de "
@@ -282,7 +283,10 @@ class ExtractiveAnswerer:
         assert a is not None and cands
         m = self.scorer.answerable
         second = cands[1].prob if len(cands) > 1 else 0.0
-        passage_prob = (max(result.rerank_scores[: self.evidence_passages]) if result.rerank_scores
+        # the reranker's probability of the passage the answer would quote, not of the best passage:
+        # when no sentence of the best one holds the asked fact, the quote comes from a passage the
+        # reranker may find irrelevant ("Hoeveel statiegeld …?" quoted the lock treaty's cost clause)
+        passage_prob = (float(cands[0].features[_PASSAGE_PROB]) if result.rerank_scores
                         else from_log_odds(float(m.mean[ANSWERABLE_FEATURES.index("passage_log_odds")])))
         return answerable_features(a, cands[0].features, cands[0].prob, second, passage_prob,
                                    result.known_term_share)
